@@ -1,0 +1,93 @@
+import t from 'tap'
+import { spawn } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { freePort } from '../lib/redis-server.js'
+import { STACK } from '../lib/stack.js'
+import { useTestRedis } from '../testing/redis.js'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+/** A deadline for Promise.race that does not keep the process alive once the race is won. */
+const deadline = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref())
+
+function isAlive (pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
+  } catch {
+    return false
+  }
+}
+
+t.test('npm start runs the whole stack, reports it ready, and Ctrl-C stops every process', async (t) => {
+  // Parts of the stack are written in parallel by others: wait for their entry files.
+  const required = STACK.filter((e) => !e.optional).map((e) => e.entry)
+  const filesDeadline = Date.now() + 30_000
+  while (required.some((entry) => !existsSync(join(ROOT, entry))) && Date.now() < filesDeadline) await sleep(500)
+  t.same(required.filter((entry) => !existsSync(join(ROOT, entry))), [], 'every entry file exists')
+
+  const redis = await useTestRedis(t)
+  const keysDir = mkdtempSync(join(tmpdir(), 'jwt-edge-start-keys-'))
+  t.teardown(() => rmSync(keysDir, { recursive: true, force: true }))
+  const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix, KEYS_DIR: keysDir }
+  for (const entry of STACK) {
+    env[entry.portVar] = String(await freePort())
+    delete env[entry.hostVar]
+    if (entry.urlVar) delete env[entry.urlVar]
+  }
+  for (const name of ['JWKS_URL', 'REFRESH_TOKEN_SECRET', 'CSRF_SECRET']) delete env[name]
+
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const lines: string[] = []
+  let exit: { code: number | null, signal: string | null } | undefined
+  const exited = new Promise<void>((resolve) => child.once('exit', (code, signal) => { exit = { code, signal }; resolve() }))
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on('line', (line) => lines.push(line))
+  }
+  const pids = () => lines.flatMap((l) => /\] started pid=(\d+)/.exec(l)?.[1] ?? []).map(Number)
+  t.teardown(async () => {
+    if (!exit) {
+      child.kill('SIGTERM')
+      await Promise.race([exited, deadline(15_000)])
+    }
+    for (const pid of pids()) if (isAlive(pid)) process.kill(pid, 'SIGKILL')
+  })
+
+  const upPattern = /jwt-edge is up at (http:\/\/\S+)/
+  const upDeadline = Date.now() + 90_000
+  const waiting = () => !lines.some((l) => upPattern.test(l)) && exit === undefined && Date.now() < upDeadline
+  while (waiting()) await sleep(200)
+  const upLine = lines.find((l) => upPattern.test(l))
+  if (!upLine) t.comment(lines.slice(-60).join('\n'))
+  t.ok(upLine, 'the gateway URL line is printed')
+  t.equal(upPattern.exec(upLine ?? '')?.[1], `http://127.0.0.1:${env.GATEWAY_PORT}`)
+  for (const name of STACK.filter((e) => existsSync(join(ROOT, e.entry))).map((e) => e.name)) {
+    t.ok(lines.some((l) => l.startsWith(`[${name.padEnd(8)}] ready (`)), `one ready line for ${name}`)
+  }
+  t.ok(lines.some((l) => l.startsWith('[redis   ] using Redis at')), 'the given Redis is used, none started')
+
+  const health = await fetch(`http://127.0.0.1:${env.GATEWAY_PORT}/healthz`)
+  t.equal(health.status, 200, 'GET /healthz on the gateway')
+  const orders = await fetch(`http://127.0.0.1:${env.ORDERS_PORT}/healthz`)
+  t.equal(orders.status, 200, 'the orders service listens on ORDERS_PORT')
+
+  const started = pids()
+  t.ok(started.length >= 5, `the supervisor printed the pids (${started.join(', ')})`)
+  t.ok(started.every(isAlive), 'all running')
+
+  child.kill('SIGINT')
+  await Promise.race([exited, deadline(20_000)])
+  t.same(exit, { code: 0, signal: null }, 'npm start exits 0 after SIGINT')
+  t.ok(lines.some((l) => l.includes('all stopped')))
+  t.same(started.filter(isAlive), [], 'no child process left')
+  t.equal(await fetch(`http://127.0.0.1:${env.GATEWAY_PORT}/healthz`).then(() => 'answered', () => 'refused'), 'refused')
+})

@@ -1,0 +1,59 @@
+/**
+ * The shared skeleton of a demo service: Fastify with TypeBox, strict body validation,
+ * the identity plugin, the one error handler and GET /healthz. Each service adds its routes.
+ */
+import Fastify, {
+  type FastifyInstance, type FastifyBaseLogger, type FastifyServerOptions,
+  type RawServerDefault, type RawRequestDefaultExpression, type RawReplyDefaultExpression,
+} from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { IDENTITY_HEADERS } from '../../gateway/src/contract.js'
+import { identityPlugin } from '../identity.js'
+import { errorHandler, notFoundHandler } from './errors.js'
+import type { ServiceConfig } from './config.js'
+
+export type ServiceApp = FastifyInstance<
+  RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider
+>
+
+/** Small JSON bodies only: a bigger one is 413 `payload_too_large`. */
+export const BODY_LIMIT = 16 * 1024
+
+export interface ServiceAppOptions {
+  name: string
+  /** Pino options (see loggerOptions), or false/absent for none (tests). */
+  logger?: FastifyServerOptions['logger']
+}
+
+/** Never log credentials, even though the gateway does not forward them to services. */
+export const REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+]
+
+export function loggerOptions (config: Pick<ServiceConfig, 'logLevel'>) {
+  return { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } }
+}
+
+export function createServiceApp (opts: ServiceAppOptions): ServiceApp {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: BODY_LIMIT,
+    requestIdHeader: IDENTITY_HEADERS.requestId,
+    connectionTimeout: 30_000,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 72_000,
+    return503OnClosing: true,
+    // Reject unknown or mistyped fields instead of silently dropping or coercing them.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  // JSON only: any other body is 415 `unsupported_media_type`, not a confusing schema error.
+  app.removeContentTypeParser('text/plain')
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler(notFoundHandler)
+  app.register(identityPlugin)
+  app.get('/healthz', { config: { identity: false } }, async () => ({ status: 'ok', service: opts.name }))
+  return app
+}

@@ -1,0 +1,52 @@
+/**
+ * Identity of the caller, as the gateway forwards it (gateway/src/contract.ts). Services
+ * never parse JWTs: they trust these headers, which only the gateway sets. A request
+ * without `x-user-id` did not come through the gateway and is refused with 400, so a
+ * misrouted call is visible instead of acting as an anonymous user.
+ */
+import fp from 'fastify-plugin'
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { IDENTITY_HEADERS, parseRoles, type Identity } from '../gateway/src/contract.js'
+import { ForbiddenError, MissingIdentityError } from './common/errors.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set on every route except those with `config: { identity: false }` (e.g. GET /healthz). */
+    identity: Identity
+  }
+  interface FastifyContextConfig {
+    /** `false` lets a route answer without identity headers. */
+    identity?: boolean
+  }
+}
+
+function headerValue (value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
+}
+
+export function readIdentity (request: FastifyRequest): Identity | null {
+  const subject = headerValue(request.headers[IDENTITY_HEADERS.subject])?.trim()
+  if (!subject) return null
+  return {
+    subject,
+    roles: parseRoles(headerValue(request.headers[IDENTITY_HEADERS.roles])),
+    session: headerValue(request.headers[IDENTITY_HEADERS.session])?.trim() ?? '',
+  }
+}
+
+export const identityPlugin = fp(async function identity (app) {
+  app.decorateRequest('identity', null as unknown as Identity)
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config.identity === false) return
+    const found = readIdentity(request)
+    if (!found) throw new MissingIdentityError(IDENTITY_HEADERS.subject)
+    request.identity = found
+  })
+}, { name: 'services-identity', fastify: '5.x' })
+
+/** preHandler: 403 `insufficient_scope` unless the caller has `role` (checked again here, not only at the gateway). */
+export function requireRole (role: string) {
+  return async function checkRole (request: FastifyRequest, _reply: FastifyReply) {
+    if (!request.identity?.roles.includes(role)) throw new ForbiddenError(role)
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Orders demo service: GET|POST /orders, GET|DELETE /orders/:id (the gateway maps
+ * /api/orders here). Each caller sees only their own orders; deleting needs role `admin`,
+ * checked here again from `x-user-roles`.
+ */
+import { createServiceApp, loggerOptions, type ServiceApp } from '../../common/app.js'
+import type { ServiceConfig } from '../../common/config.js'
+import { NotFoundError } from '../../common/errors.js'
+import { requireRole } from '../../identity.js'
+import { createOrdersStore, type OrdersStore } from './orders-store.js'
+import { CreateOrderBody, Order, OrderList, OrderParams } from './schemas.js'
+
+export interface OrdersDeps {
+  store?: OrdersStore
+}
+
+export function buildOrdersService (config: Partial<ServiceConfig> = {}, deps: OrdersDeps = {}): ServiceApp {
+  const app = createServiceApp({ name: 'orders', logger: config.logLevel ? loggerOptions({ logLevel: config.logLevel }) : false })
+  const store = deps.store ?? createOrdersStore()
+
+  app.get('/orders', { schema: { response: { 200: OrderList } } }, async (request) => {
+    return { orders: store.list(request.identity.subject) }
+  })
+
+  app.post('/orders', { schema: { body: CreateOrderBody, response: { 201: Order } } }, async (request, reply) => {
+    const order = store.add(request.identity.subject, request.body)
+    request.log.info({ orderId: order.id }, 'order created')
+    return reply.code(201).send(order)
+  })
+
+  app.get('/orders/:id', { schema: { params: OrderParams, response: { 200: Order } } }, async (request) => {
+    const order = store.get(request.identity.subject, request.params.id)
+    // Another user's order is "not found", not "forbidden": its existence is not disclosed.
+    if (!order) throw new NotFoundError('order')
+    return order
+  })
+
+  app.delete('/orders/:id', { schema: { params: OrderParams }, preHandler: requireRole('admin') }, async (request, reply) => {
+    if (!store.remove(request.params.id)) throw new NotFoundError('order')
+    request.log.info({ orderId: request.params.id }, 'order deleted')
+    return reply.code(204).send()
+  })
+
+  return app
+}

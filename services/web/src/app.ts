@@ -1,0 +1,74 @@
+/**
+ * The web app server: serves the Vite build of the SPA. Files under /assets/* are
+ * immutable and cached for a year; index.html is never cached and is also the answer for
+ * any client route (a path with no file extension), so a reload on /orders works.
+ */
+import { existsSync } from 'node:fs'
+import { join, sep } from 'node:path'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import fastifyStatic from '@fastify/static'
+import type { WebConfig } from './config.js'
+import { CACHE_ASSET, CACHE_HTML, SECURITY_HEADERS } from './security-headers.js'
+
+export interface WebServerDeps {
+  logger?: FastifyServerOptions['logger']
+}
+
+/** A path like /orders or /sessions/abc, not /assets/x.js or /favicon.ico. */
+function isClientRoute (url: string): boolean {
+  const path = url.split('?')[0] ?? '/'
+  const last = path.slice(path.lastIndexOf('/') + 1)
+  if (last.includes('.')) return false
+  // API-looking paths never get the SPA: a misrouted API call must fail visibly.
+  return !/^\/(api|auth|\.well-known|assets)(\/|$)/.test(path)
+}
+
+export async function buildWebServer (config: WebConfig, deps: WebServerDeps = {}): Promise<FastifyInstance> {
+  const indexFile = join(config.distDir, 'index.html')
+  if (!existsSync(indexFile)) {
+    throw new Error(`web app build missing: ${indexFile} not found (run \`npm run build\`)`)
+  }
+  const assetsDir = join(config.distDir, 'assets') + sep
+
+  const app = Fastify({
+    logger: deps.logger ?? { level: config.logLevel },
+    return503OnClosing: true,
+    connectionTimeout: 10_000,
+    requestTimeout: 10_000,
+    keepAliveTimeout: 5_000,
+  })
+
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.headers(SECURITY_HEADERS)
+  })
+
+  await app.register(fastifyStatic, {
+    root: config.distDir,
+    prefix: '/',
+    cacheControl: false,
+    serveDotFiles: false,
+    setHeaders (res, filePath) {
+      res.setHeader('cache-control', filePath.startsWith(assetsDir) ? CACHE_ASSET : CACHE_HTML)
+    },
+  })
+
+  app.get('/healthz', async () => ({ status: 'ok' }))
+
+  app.setNotFoundHandler(async (request, reply) => {
+    if ((request.method === 'GET' || request.method === 'HEAD') && isClientRoute(request.url)) {
+      return reply.header('cache-control', CACHE_HTML).sendFile('index.html')
+    }
+    return reply.code(404).send({ error: 'not_found', message: `no such file: ${request.method} ${request.url.split('?')[0]}` })
+  })
+
+  app.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
+    const status = error.statusCode ?? 500
+    if (status >= 500) {
+      request.log.error({ err: error }, 'request failed')
+      return reply.code(500).send({ error: 'internal_error', message: 'Internal server error' })
+    }
+    return reply.code(status).send({ error: status === 404 ? 'not_found' : 'invalid_request', message: error.message })
+  })
+
+  return app
+}
