@@ -1,0 +1,44 @@
+/**
+ * The auth service's error catalogue (AUTH_ERR_*), and the public code each maps to.
+ */
+import createError from '@fastify/error'
+
+export const InvalidRequestError = createError('AUTH_ERR_INVALID_REQUEST', '%s', 400)
+export const WeakPasswordError = createError('AUTH_ERR_WEAK_PASSWORD', '%s', 400)
+export const InvalidCredentialsError = createError('AUTH_ERR_INVALID_CREDENTIALS', 'Invalid email or password', 401)
+export const InvalidRefreshTokenError = createError('AUTH_ERR_INVALID_REFRESH', 'Refresh token is missing, invalid or expired', 401)
+export const RefreshReusedError = createError('AUTH_ERR_REFRESH_REUSED', 'Refresh token was already used; the session has been revoked', 401)
+export const InvalidTokenError = createError('AUTH_ERR_INVALID_TOKEN', '%s', 401)
+export const CsrfError = createError('AUTH_ERR_CSRF', 'Missing or wrong CSRF token', 403)
+export const NotFoundError = createError('AUTH_ERR_NOT_FOUND', '%s', 404)
+export const EmailTakenError = createError('AUTH_ERR_EMAIL_TAKEN', 'An account with this email already exists', 409)
+export const RateLimitedError = createError('AUTH_ERR_RATE_LIMITED', 'Too many failed logins; try again in %d seconds', 429)
+export const UnavailableError = createError('AUTH_ERR_UNAVAILABLE', '%s', 503)
+
+/** Internal code → public `error` code of the JSON body. */
+export const PUBLIC_CODES: Record<string, string> = {
+  AUTH_ERR_INVALID_REQUEST: 'invalid_request',
+  AUTH_ERR_WEAK_PASSWORD: 'weak_password',
+  AUTH_ERR_INVALID_CREDENTIALS: 'invalid_credentials',
+  AUTH_ERR_INVALID_REFRESH: 'invalid_refresh_token',
+  AUTH_ERR_REFRESH_REUSED: 'refresh_token_reused',
+  AUTH_ERR_INVALID_TOKEN: 'invalid_token',
+  AUTH_ERR_CSRF: 'csrf_failed',
+  AUTH_ERR_NOT_FOUND: 'not_found',
+  AUTH_ERR_EMAIL_TAKEN: 'email_taken',
+  AUTH_ERR_RATE_LIMITED: 'rate_limited',
+  AUTH_ERR_UNAVAILABLE: 'service_unavailable',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+}
+
+/** Fallback public codes by status for errors outside the catalogue (fastify's own 4xx). */
+export function publicCodeForStatus (status: number): string {
+  if (status === 404) return 'not_found'
+  if (status === 413) return 'payload_too_large'
+  if (status === 415) return 'unsupported_media_type'
+  if (status === 429) return 'rate_limited'
+  if (status === 503) return 'service_unavailable'
+  if (status >= 500) return 'internal_error'
+  return 'invalid_request'
+}

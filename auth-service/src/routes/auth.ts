@@ -1,0 +1,111 @@
+/**
+ * POST /auth/register, /auth/login, /auth/refresh, /auth/logout.
+ */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { COOKIES } from '../contract.js'
+import type { AuthContext } from '../context.js'
+import { clearSessionCookies } from '../cookies.js'
+import {
+  EmailTakenError, InvalidCredentialsError, InvalidRefreshTokenError, InvalidRequestError,
+  RateLimitedError, RefreshReusedError, WeakPasswordError,
+} from '../errors.js'
+import { hashPassword, passwordProblem, verifyPassword } from '../passwords.js'
+import { hashRefreshToken, parseRefreshToken } from '../refresh/refresh-token.js'
+import { LoginBody, RefreshBody, RegisterBody } from '../schemas.js'
+import { EMAIL_PATTERN, normaliseEmail } from '../users/users-store.js'
+import { clientInfo, issueSession } from './session-response.js'
+import { bearerOrCookieToken } from './require-access.js'
+
+export const authRoutes: FastifyPluginAsyncTypebox<{ ctx: AuthContext }> = async (app, { ctx }) => {
+  const { users, families, throttle, config } = ctx
+
+  // Browsers refresh and log out with the cookie only; an absent body counts as `{}`.
+  app.addHook('preValidation', async (request) => {
+    if (request.body === undefined || request.body === null) request.body = {}
+  })
+
+  app.post('/auth/register', { schema: { body: RegisterBody } }, async (request, reply) => {
+    const email = normaliseEmail(request.body.email)
+    if (!EMAIL_PATTERN.test(email)) throw new InvalidRequestError('email must be a valid email address')
+    const problem = passwordProblem(request.body.password)
+    if (problem) throw new WeakPasswordError(problem)
+    if (await users.findByEmail(email)) throw new EmailTakenError()
+    const passwordHash = await hashPassword(request.body.password)
+    const user = await users.create({ email, name: request.body.name?.trim() ?? '', passwordHash })
+    if (!user) throw new EmailTakenError()
+    const { familyId, refreshToken } = await families.create(user.id, user.roles, clientInfo(request))
+    reply.status(201)
+    return await issueSession(ctx, reply, { sid: familyId, refreshToken, sub: user.id, roles: user.roles },
+      request.body.tokenDelivery ?? 'cookie', user)
+  })
+
+  app.post('/auth/login', { schema: { body: LoginBody } }, async (request, reply) => {
+    const email = normaliseEmail(request.body.email)
+    const { ip } = request
+    const wait = await throttle.retryAfter(email, ip)
+    if (wait > 0) {
+      reply.header('retry-after', String(wait))
+      throw new RateLimitedError(wait)
+    }
+    const user = await users.findByEmail(email)
+    // Unknown email: verify against the start-up dummy hash, so both cases cost the same.
+    const ok = await verifyPassword(user?.passwordHash ?? ctx.dummyHash, request.body.password)
+    if (!user || !ok) {
+      await throttle.recordFailure(email, ip)
+      throw new InvalidCredentialsError()
+    }
+    await throttle.reset(email, ip)
+    const { familyId, refreshToken } = await families.create(user.id, user.roles, clientInfo(request))
+    return await issueSession(ctx, reply, { sid: familyId, refreshToken, sub: user.id, roles: user.roles },
+      request.body.tokenDelivery ?? 'cookie', user)
+  })
+
+  app.post('/auth/refresh', { schema: { body: RefreshBody } }, async (request, reply) => {
+    const fromBody = request.body.refreshToken !== undefined
+    const delivery = fromBody ? 'body' : 'cookie'
+    const parsed = parseRefreshToken(fromBody ? request.body.refreshToken : request.cookies[COOKIES.refreshToken])
+    const fail = (err: Error) => {
+      if (delivery === 'cookie') clearSessionCookies(reply, config)
+      return err
+    }
+    if (!parsed) throw fail(new InvalidRefreshTokenError())
+    const result = await families.rotate(parsed.familyId, parsed.token, clientInfo(request))
+    if (result.status === 'reused') {
+      request.log.warn({ sid: result.familyId, sub: result.userId, reason: 'refresh_token_reused' }, 'refresh token reuse: session revoked')
+      throw fail(new RefreshReusedError())
+    }
+    if (result.status !== 'rotated') throw fail(new InvalidRefreshTokenError())
+    return await issueSession(ctx, reply,
+      { sid: result.familyId, refreshToken: result.refreshToken, sub: result.userId, roles: result.roles }, delivery)
+  })
+
+  app.post('/auth/logout', { schema: { body: RefreshBody } }, async (request, reply) => {
+    const sid = await sessionToEnd(ctx, request.body.refreshToken ?? request.cookies[COOKIES.refreshToken],
+      bearerOrCookieToken(request)?.token)
+    if (sid) await families.revoke(sid.familyId, sid.userId)
+    clearSessionCookies(reply, config)
+    reply.status(204).send()
+  })
+}
+
+/**
+ * The session a logout ends: the refresh token's family if the token really belongs to it
+ * (a guessed secret with a known family id must not log anyone out), else the access
+ * token's sid. Null when neither names a live session: logout is idempotent.
+ */
+async function sessionToEnd (ctx: AuthContext, refreshToken: string | undefined, accessToken: string | undefined) {
+  const parsed = parseRefreshToken(refreshToken)
+  if (parsed) {
+    const key = ctx.families.familyKey(parsed.familyId)
+    const [issued, userId] = await Promise.all([
+      ctx.redis.hexists(key, `t:${hashRefreshToken(parsed.token)}`),
+      ctx.redis.hget(key, 'user'),
+    ])
+    if (issued === 1 && userId) return { familyId: parsed.familyId, userId }
+  }
+  if (accessToken) {
+    const claims = await ctx.verifyAccessToken(accessToken).catch(() => null)
+    if (claims) return { familyId: claims.sid, userId: claims.sub }
+  }
+  return null
+}

@@ -1,0 +1,55 @@
+/**
+ * Access-token authentication for the auth service's own protected routes (logout-all,
+ * sessions): Bearer header, else the access cookie; the session must still be alive.
+ * Cookie-authenticated unsafe requests must echo the CSRF token (double submit).
+ */
+import { timingSafeEqual } from 'node:crypto'
+import type { FastifyRequest } from 'fastify'
+import { COOKIES, CSRF_HEADER, csrfTokenFor, type AccessTokenClaims } from '../contract.js'
+import type { AuthContext } from '../context.js'
+import { CsrfError, InvalidTokenError } from '../errors.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    auth?: AccessTokenClaims
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS'])
+
+export function bearerOrCookieToken (request: FastifyRequest): { token: string, viaCookie: boolean } | null {
+  const header = request.headers.authorization
+  if (typeof header === 'string') {
+    const m = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i.exec(header.trim())
+    return m?.[1] ? { token: m[1], viaCookie: false } : null
+  }
+  const cookie = request.cookies[COOKIES.accessToken]
+  return cookie ? { token: cookie, viaCookie: true } : null
+}
+
+function sameSecret (a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
+export function requireAccess (ctx: AuthContext) {
+  return async function requireAccessHook (request: FastifyRequest): Promise<void> {
+    const found = bearerOrCookieToken(request)
+    if (!found) throw new InvalidTokenError('An access token is required (Authorization: Bearer or the access cookie)')
+    let claims: AccessTokenClaims
+    try {
+      claims = await ctx.verifyAccessToken(found.token)
+    } catch {
+      throw new InvalidTokenError('The access token is invalid or expired')
+    }
+    if (found.viaCookie && !SAFE_METHODS.has(request.method)) {
+      const sent = request.headers[CSRF_HEADER]
+      if (typeof sent !== 'string' || !sameSecret(sent, csrfTokenFor(claims.sid, ctx.secrets.csrfSecret))) {
+        throw new CsrfError()
+      }
+    }
+    if (!(await ctx.families.exists(claims.sid))) throw new InvalidTokenError('The session has ended')
+    request.auth = claims
+  }
+}

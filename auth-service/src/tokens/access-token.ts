@@ -1,0 +1,47 @@
+/**
+ * Access tokens: RS256 JWTs with `kid` and `typ: at+jwt`, claims per contract.ts.
+ * The service verifies its own tokens (logout-all, sessions) against its own JWKS.
+ */
+import { randomUUID } from 'node:crypto'
+import { SignJWT, createLocalJWKSet, jwtVerify, type JWK } from 'jose'
+import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYP, type AccessTokenClaims } from '../contract.js'
+import type { SigningKey } from '../keys/keyring.js'
+
+export interface AccessTokenOptions {
+  issuer: string
+  audience: string
+  /** Seconds. */
+  ttl: number
+}
+
+export async function signAccessToken (
+  key: { kid: string, privateKey: SigningKey }, opts: AccessTokenOptions,
+  subject: { sub: string, sid: string, roles: string[] }
+): Promise<string> {
+  const now = Math.floor(Date.now() / 1000)
+  return await new SignJWT({ sid: subject.sid, roles: subject.roles })
+    .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid: key.kid, typ: ACCESS_TOKEN_TYP })
+    .setIssuer(opts.issuer)
+    .setAudience(opts.audience)
+    .setSubject(subject.sub)
+    .setIssuedAt(now)
+    .setExpirationTime(now + opts.ttl)
+    .setJti(randomUUID())
+    .sign(key.privateKey)
+}
+
+export function createAccessTokenVerifier (jwks: { keys: JWK[] }, opts: Omit<AccessTokenOptions, 'ttl'>) {
+  const keySet = createLocalJWKSet(jwks)
+  /** Resolves the claims, or throws a jose error. */
+  return async function verifyAccessToken (token: string): Promise<AccessTokenClaims> {
+    const { payload } = await jwtVerify(token, keySet, {
+      issuer: opts.issuer,
+      audience: opts.audience,
+      algorithms: [ACCESS_TOKEN_ALG],
+      typ: ACCESS_TOKEN_TYP,
+      requiredClaims: ['sub', 'sid', 'jti', 'exp', 'iat'],
+    })
+    if (typeof payload.sid !== 'string' || !Array.isArray(payload.roles)) throw new Error('sid or roles missing')
+    return payload as unknown as AccessTokenClaims
+  }
+}

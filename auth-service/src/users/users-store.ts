@@ -1,0 +1,80 @@
+/**
+ * Accounts in Redis: `<prefix>user:{<id>}` (hash) and the unique email index
+ * `<prefix>email:<normalised email>` → id (SET NX, so concurrent sign-ups of one email
+ * give exactly one account).
+ */
+import { randomUUID } from 'node:crypto'
+import type { Redis } from 'ioredis'
+
+export interface User {
+  id: string
+  email: string
+  name: string
+  roles: string[]
+  createdAt: string
+}
+
+export interface StoredUser extends User {
+  passwordHash: string
+}
+
+export interface UsersStore {
+  /** Creates the account, or returns null when the email is taken. */
+  create: (input: { email: string, name: string, passwordHash: string, roles?: string[] }) => Promise<StoredUser | null>
+  findByEmail: (email: string) => Promise<StoredUser | null>
+  findById: (id: string) => Promise<StoredUser | null>
+  setRoles: (id: string, roles: string[]) => Promise<void>
+}
+
+export const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
+
+export function normaliseEmail (email: string): string {
+  return email.trim().toLowerCase()
+}
+
+export function publicUser ({ id, email, name, roles, createdAt }: User): User {
+  return { id, email, name, roles, createdAt }
+}
+
+export function createUsersStore (redis: Redis, prefix: string): UsersStore {
+  const userKey = (id: string) => `${prefix}user:{${id}}`
+  const emailKey = (email: string) => `${prefix}email:${email}`
+
+  const findById = async (id: string): Promise<StoredUser | null> => {
+    const h = await redis.hgetall(userKey(id))
+    if (!h.id || !h.email || !h.passwordHash) return null
+    return {
+      id: h.id,
+      email: h.email,
+      name: h.name ?? '',
+      roles: JSON.parse(h.roles ?? '["user"]') as string[],
+      createdAt: h.createdAt ?? '',
+      passwordHash: h.passwordHash,
+    }
+  }
+
+  return {
+    async create ({ email, name, passwordHash, roles = ['user'] }) {
+      const user: StoredUser = {
+        id: randomUUID(), email: normaliseEmail(email), name, roles, createdAt: new Date().toISOString(), passwordHash,
+      }
+      // The record first, then the index: a crash in between leaves an unreachable
+      // record, never an email that points at nothing.
+      await redis.hset(userKey(user.id), { ...user, roles: JSON.stringify(roles) })
+      const claimed = await redis.set(emailKey(user.email), user.id, 'NX')
+      if (claimed !== 'OK') {
+        await redis.del(userKey(user.id))
+        return null
+      }
+      return user
+    },
+    async findByEmail (email) {
+      const id = await redis.get(emailKey(normaliseEmail(email)))
+      return id ? await findById(id) : null
+    },
+    findById,
+    async setRoles (id, roles) {
+      await redis.hset(userKey(id), 'roles', JSON.stringify(roles))
+    },
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Test helpers: a real auth service on a real Redis (per-file key prefix), keys in a
+ * temporary directory, and small HTTP/cookie utilities.
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { Redis } from 'ioredis'
+import { buildAuthService } from '../src/app.js'
+import { loadConfig, type AuthConfig } from '../src/config.js'
+import { loadKeyring, type Keyring } from '../src/keys/keyring.js'
+import { createRedisClient } from '../src/redis.js'
+import { useTestRedis } from '../../scripts/testing/redis.js'
+
+interface T {
+  teardown: (fn: () => unknown) => void
+}
+
+const keyrings = new Map<string, Promise<{ dir: string, keyring: Keyring }>>()
+
+/** One keyring per test file (RSA key generation is slow-ish), removed at exit. */
+export async function testKeyring (): Promise<{ dir: string, keyring: Keyring }> {
+  let entry = keyrings.get('default')
+  if (!entry) {
+    const dir = mkdtempSync(join(tmpdir(), 'auth-keys-'))
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
+    entry = loadKeyring(dir).then((keyring) => ({ dir, keyring }))
+    keyrings.set('default', entry)
+  }
+  return await entry
+}
+
+export interface Built {
+  app: FastifyInstance
+  config: Readonly<AuthConfig>
+  keyring: Keyring
+  /** Unprefixed client for inspecting keys (`prefix + name`). */
+  inspect: Redis
+  prefix: string
+  redisUrl: string
+}
+
+export async function build (t: T, env: Record<string, string> = {}, opts: { redisUrl?: string } = {}): Promise<Built> {
+  const { keyring, dir } = await testKeyring()
+  let redisUrl = opts.redisUrl
+  let prefix = `test:auth:${Math.random().toString(36).slice(2)}:`
+  let inspect: Redis
+  if (redisUrl === undefined) {
+    const r = await useTestRedis(t)
+    redisUrl = r.url
+    prefix = r.prefix
+    inspect = r.client
+  } else {
+    inspect = createRedisClient(redisUrl, 2000)
+    inspect.on('error', () => {})
+    inspect.connect().catch(() => {})
+    t.teardown(() => inspect.disconnect())
+  }
+  const config = loadConfig({ REDIS_URL: redisUrl, REDIS_PREFIX: prefix, KEYS_DIR: dir, LOG_LEVEL: 'silent', ...env })
+  const app = await buildAuthService(config, { keyring, logger: false })
+  t.teardown(() => app.close())
+  await app.ready()
+  if (opts.redisUrl === undefined) {
+    // The app's own client connects lazily; wait until it is usable.
+    await waitFor(async () => (await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200)
+  }
+  return { app, config, keyring, inspect, prefix, redisUrl }
+}
+
+export async function waitFor (check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+let counter = 0
+export function uniqueEmail (tag = 'user'): string {
+  return `${tag}-${process.pid}-${Date.now()}-${counter++}@example.test`
+}
+export const PASSWORD = 'correct horse battery'
+
+export interface Cookie { name: string, value: string, attrs: Record<string, string | true> }
+
+/** Parses every Set-Cookie header of a response into name, value and attributes (lower-cased keys). */
+export function setCookies (res: LightMyRequestResponse): Map<string, Cookie> {
+  const raw = res.headers['set-cookie']
+  const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]
+  const out = new Map<string, Cookie>()
+  for (const line of list) {
+    const [pair, ...attrParts] = line.split(';').map((s) => s.trim())
+    const eq = pair!.indexOf('=')
+    const attrs: Record<string, string | true> = {}
+    for (const a of attrParts) {
+      const i = a.indexOf('=')
+      if (i === -1) attrs[a.toLowerCase()] = true
+      else attrs[a.slice(0, i).toLowerCase()] = a.slice(i + 1)
+    }
+    out.set(pair!.slice(0, eq), { name: pair!.slice(0, eq), value: pair!.slice(eq + 1), attrs })
+  }
+  return out
+}
+
+export async function register (app: FastifyInstance, email = uniqueEmail(), body: Record<string, unknown> = {}) {
+  return await app.inject({ method: 'POST', url: '/auth/register', payload: { email, password: PASSWORD, ...body } })
+}
+
+/** Registers and returns a body-mode session: `{ accessToken, refreshToken, user }`. */
+export async function session (app: FastifyInstance, email = uniqueEmail()) {
+  const res = await register(app, email, { tokenDelivery: 'body' })
+  if (res.statusCode !== 201) throw new Error(`register failed: ${res.statusCode} ${res.body}`)
+  return res.json() as { accessToken: string, refreshToken: string, user: { id: string, email: string } }
+}
+
+export async function refreshBody (app: FastifyInstance, refreshToken: string) {
+  return await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken } })
+}

@@ -1,0 +1,36 @@
+import t from 'tap'
+import { startRedisServer } from '../../scripts/lib/redis-server.js'
+import { build, refreshBody, session, uniqueEmail, waitFor, PASSWORD } from './helper.js'
+
+t.test('Redis down → 503 JSON, then recovery without restarting the service', async (t) => {
+  const first = await startRedisServer()
+  let current = first
+  t.teardown(() => current.stop({ removeDir: true }))
+  const { app } = await build(t, { REDIS_COMMAND_TIMEOUT: '500' }, { redisUrl: first.url })
+  await waitFor(async () => (await app.inject('/readyz')).statusCode === 200)
+  const s = await session(app)
+
+  await first.stop()
+  const calls = [
+    () => app.inject({ method: 'POST', url: '/auth/register', payload: { email: uniqueEmail(), password: PASSWORD } }),
+    () => app.inject({ method: 'POST', url: '/auth/login', payload: { email: s.user.email, password: PASSWORD } }),
+    () => refreshBody(app, s.refreshToken),
+    () => app.inject({ method: 'GET', url: '/auth/sessions', headers: { authorization: `Bearer ${s.accessToken}` } }),
+  ]
+  for (const call of calls) {
+    const res = await call()
+    t.equal(res.statusCode, 503, `${res.raw.req.url}: 503 while Redis is down`)
+    t.same(res.json(), { error: 'service_unavailable', message: res.json().message, statusCode: 503 })
+  }
+  const ready = await app.inject('/readyz')
+  t.equal(ready.statusCode, 503)
+  t.match(ready.json(), { error: 'service_unavailable', message: /Redis unreachable/, checks: { keys: true, redis: false } })
+  t.equal((await app.inject('/healthz')).statusCode, 200, 'still alive')
+  t.equal((await app.inject('/.well-known/jwks.json')).statusCode, 200, 'JWKS does not need Redis')
+
+  current = await startRedisServer({ port: first.port, dir: first.dir })
+  await waitFor(async () => (await app.inject('/readyz')).statusCode === 200)
+  const again = await app.inject({ method: 'POST', url: '/auth/register', payload: { email: uniqueEmail(), password: PASSWORD, tokenDelivery: 'body' } })
+  t.equal(again.statusCode, 201, 'works again by itself')
+  t.equal((await refreshBody(app, again.json().refreshToken)).statusCode, 200, 'refresh (the Lua script) works after the restart')
+})
