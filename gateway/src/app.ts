@@ -1,0 +1,175 @@
+/**
+ * buildGateway(config, deps): the gateway as a Fastify instance, not listening.
+ * Every request goes strip -> authenticate -> authorize -> write identity -> forward:
+ * root onRequest hooks do the first three (the route rule travels in the route config),
+ * proxy.ts the last two.
+ */
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify'
+import cookie from '@fastify/cookie'
+import { Redis } from 'ioredis'
+import type { DestinationStream } from 'pino'
+import type { GatewayConfig } from './config.js'
+import { REQUEST_ID_PATTERN, type Identity } from './contract.js'
+import { NotFoundError, insufficientScope, invalidToken, isDenial, toPublicError } from './errors.js'
+import { registerGatewayRoutes } from './health.js'
+import { createKeyStore, type KeyStore } from './keys/key-store.js'
+import { createMetrics } from './metrics.js'
+import { createAuthenticator } from './pipeline/authenticate.js'
+import { authorize } from './pipeline/authorize.js'
+import { stripClientHeaders } from './pipeline/strip-headers.js'
+import { registerProxies } from './proxy.js'
+import { createRevocationStore } from './revocation/revocation-store.js'
+import { defaultRoutes, validateRoutes, type RouteRule } from './routes.js'
+import { loggerOptions } from './logger.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set only from a verified access token. */
+    gatewayIdentity: Identity | null
+    /** Where the verified access token came from (CSRF applies to 'cookie' only); null when none. */
+    gatewayCredentialSource: 'header' | 'cookie' | null
+    /** The client address the gateway saw (request.ip, read before forwarding headers are stripped). */
+    gatewayClientIp: string
+    /** request.protocol, read before x-forwarded-proto goes. */
+    gatewayProtocol: string
+  }
+  interface FastifyContextConfig {
+    gatewayRule?: RouteRule
+  }
+}
+
+export interface GatewayDeps {
+  /** A Redis client without keyPrefix (tests pass their own); else one is made from config.redisUrl and closed on close. */
+  redis?: Redis
+  /** Route table; defaults to defaultRoutes(config). Validated at build time. */
+  routes?: RouteRule[]
+  /** Where logs go (tests capture them); default stdout. */
+  logStream?: DestinationStream
+  keyStore?: KeyStore
+}
+
+function genReqId (req: IncomingMessage): string {
+  const ids = req.headersDistinct?.['x-request-id']
+  const id = ids?.length === 1 ? ids[0] : undefined
+  return id !== undefined && REQUEST_ID_PATTERN.test(id) ? id : randomUUID()
+}
+
+export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps = {}): FastifyInstance {
+  const rules = validateRoutes(deps.routes ?? defaultRoutes(config))
+  const app = Fastify({
+    logger: loggerOptions(config.logLevel, deps.logStream),
+    logController: new LogController({ disableRequestLogging: true }), // app.ts writes one line per request
+    genReqId,
+    requestIdHeader: false,
+    trustProxy: config.trustProxy === false ? false : config.trustProxy,
+    return503OnClosing: true,
+    keepAliveTimeout: 72_000,
+    requestTimeout: 120_000,
+  })
+
+  const ownRedis = !deps.redis
+  const redis = deps.redis ?? new Redis(config.redisUrl, { maxRetriesPerRequest: 1 })
+  if (ownRedis) redis.on('error', (err) => app.log.debug({ err: err.message }, 'redis error'))
+  const metrics = createMetrics({ keys: () => keys, revocations: () => revocations })
+  const keys = deps.keyStore ?? createKeyStore({
+    jwksUrl: config.jwksUrl,
+    refreshIntervalMs: config.jwksRefreshIntervalMs,
+    cooldownMs: config.jwksCooldownMs,
+    maxStaleMs: config.jwksMaxStaleMs,
+    timeoutMs: config.jwksTimeoutMs,
+    log: app.log,
+    onFetch: (result) => metrics.jwksFetches.inc({ result }),
+  })
+  const revocations = createRevocationStore({ redis, prefix: config.redisPrefix, userRetentionMs: config.revokedUserRetentionMs, log: app.log })
+  const authenticate = createAuthenticator({
+    issuer: config.issuer,
+    audience: config.audience,
+    clockToleranceS: config.clockToleranceS,
+    maxTokenBytes: config.maxTokenBytes,
+    getKey: keys.getKey,
+    isRevoked: revocations.isRevoked,
+  })
+
+  app.decorateRequest('gatewayIdentity', null)
+  app.decorateRequest('gatewayCredentialSource', null)
+  app.decorateRequest('gatewayClientIp', '')
+  app.decorateRequest('gatewayProtocol', 'http')
+
+  // Stage 1, strip: first hook of all, so nothing downstream ever sees a client's identity header.
+  app.addHook('onRequest', async (request, reply) => {
+    // Read before the forwarding headers go (they count only when TRUST_PROXY trusts the peer).
+    request.gatewayClientIp = request.ip
+    request.gatewayProtocol = request.protocol
+    stripClientHeaders(request.raw.headers)
+    reply.header('x-request-id', request.id)
+  })
+  app.register(cookie)
+
+  // Stages 2 and 3, authenticate and authorize, for rules with auth 'required'.
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    const rule = request.routeOptions.config?.gatewayRule
+    if (!rule || rule.auth !== 'required') return
+    try {
+      const headers = request.raw.headers
+      const result = await authenticate({
+        authorization: headers.authorization === undefined ? undefined : request.raw.headersDistinct.authorization,
+        cookie: headers.cookie,
+      })
+      if (!result) throw invalidToken('missing_token', 'access token required')
+      metrics.verifications.inc({ outcome: 'ok', reason: 'none' })
+      const decision = authorize(result.identity, rule, request.method)
+      if (!decision.allowed) throw insufficientScope(`requires one of the roles: ${decision.required.join(', ')}`)
+      request.gatewayIdentity = result.identity
+      request.gatewayCredentialSource = result.source
+    } catch (err) {
+      if (isDenial(err)) {
+        if (err.reason !== 'role_missing') metrics.verifications.inc({ outcome: 'denied', reason: err.reason })
+        request.log.info({ ruleId: rule.id, reason: err.reason, method: request.method, url: request.url }, 'request denied')
+      }
+      throw err
+    }
+  })
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id) // over any the upstream sent
+    return payload
+  })
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.config?.gatewayRule?.id ?? request.routeOptions.url ?? 'not_found'
+    metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) })
+    metrics.duration.observe({ route }, reply.elapsedTime / 1000)
+    request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, responseTime: Math.round(reply.elapsedTime) }, 'request completed')
+  })
+
+  app.setErrorHandler((err, request, reply) => {
+    const { statusCode, body } = toPublicError(err as { code?: string, statusCode?: number, message?: string })
+    if (statusCode === 500) request.log.error({ err }, 'request failed')
+    else if (statusCode >= 502) request.log.warn({ code: (err as { code?: string }).code, cause: ((err as Error).cause as Error | undefined)?.message }, 'request failed')
+    const description = body.message.replace(/["\\]/g, '')
+    if (statusCode === 401) reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${description}"`)
+    if (body.error === 'insufficient_scope') reply.header('www-authenticate', `Bearer error="insufficient_scope", error_description="${description}"`)
+    if (body.error === 'service_unavailable') reply.header('retry-after', '5')
+    reply.code(statusCode).type('application/json; charset=utf-8').send(body)
+  })
+
+  app.setNotFoundHandler(async (request) => {
+    throw new NotFoundError(request.method, request.url.split('?')[0])
+  })
+
+  registerGatewayRoutes(app, { keys, revocations, metrics })
+  registerProxies(app, rules, { upstreamTimeoutMs: config.upstreamTimeoutMs })
+
+  app.addHook('onReady', async () => {
+    keys.start()
+    await revocations.start()
+  })
+  app.addHook('onClose', async () => {
+    keys.stop()
+    await revocations.stop()
+    if (ownRedis) redis.disconnect()
+  })
+  return app
+}

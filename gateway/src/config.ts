@@ -1,0 +1,144 @@
+/**
+ * Gateway configuration: parsed and validated once from the environment, pure (no I/O),
+ * frozen. Every bad variable is reported in one ConfigError. Only server.ts calls it with
+ * process.env; tests build a GatewayConfig directly (see `defaultConfig`).
+ */
+import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_REDIS_PREFIX } from '../../auth-service/src/contract.js'
+
+export const DEFAULT_HOST = '127.0.0.1'
+export const DEFAULT_PORT = 8080
+export const DEFAULT_AUTH_URL = 'http://127.0.0.1:4000'
+export const DEFAULT_ORDERS_URL = 'http://127.0.0.1:4101'
+export const DEFAULT_USERS_URL = 'http://127.0.0.1:4102'
+export const DEFAULT_PAYMENTS_URL = 'http://127.0.0.1:4103'
+export const DEFAULT_WEB_URL = 'http://127.0.0.1:4104'
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
+export const DEFAULT_CLOCK_TOLERANCE_S = 5
+export const DEFAULT_JWKS_REFRESH_INTERVAL_S = 300
+export const DEFAULT_JWKS_COOLDOWN_S = 30
+export const DEFAULT_JWKS_MAX_STALE_S = 3600
+export const DEFAULT_JWKS_TIMEOUT_MS = 5000
+export const DEFAULT_UPSTREAM_TIMEOUT_MS = 10_000
+export const DEFAULT_MAX_TOKEN_BYTES = 8192
+export const DEFAULT_REVOKED_USER_RETENTION_S = 86_400
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = typeof LOG_LEVELS[number]
+
+export interface GatewayConfig {
+  host: string
+  port: number
+  authUrl: string
+  ordersUrl: string
+  usersUrl: string
+  paymentsUrl: string
+  webUrl: string
+  jwksUrl: string
+  issuer: string
+  audience: string
+  redisUrl: string
+  redisPrefix: string
+  /** Seconds of clock skew accepted on exp/nbf/iat. */
+  clockToleranceS: number
+  jwksRefreshIntervalMs: number
+  /** Minimum time between two unknown-kid refetches. */
+  jwksCooldownMs: number
+  /** How long cached keys stay usable after the last successful JWKS fetch. */
+  jwksMaxStaleMs: number
+  jwksTimeoutMs: number
+  upstreamTimeoutMs: number
+  maxTokenBytes: number
+  /** How long a logout-all "not before" loaded from Redis is kept (the message carries its own). */
+  revokedUserRetentionMs: number
+  logLevel: LogLevel
+  /** Addresses/CIDRs of proxies in front of the gateway; false: the gateway is the edge. */
+  trustProxy: false | string[]
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[]
+  constructor (problems: string[]) {
+    super(`Invalid gateway configuration:\n  - ${problems.join('\n  - ')}`)
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}
+
+type Env = Record<string, string | undefined>
+
+export function loadConfig (env: Env): Readonly<GatewayConfig> {
+  const problems: string[] = []
+  const str = (name: string, fallback: string): string => {
+    const v = env[name]
+    return v === undefined || v.trim() === '' ? fallback : v.trim()
+  }
+  const url = (name: string, fallback: string, protocols: string[]): string => {
+    const raw = str(name, fallback)
+    try {
+      const u = new URL(raw)
+      if (!protocols.includes(u.protocol)) problems.push(`${name} must be a ${protocols.join(' or ')} URL (got "${raw}")`)
+      return raw.replace(/\/+$/, '')
+    } catch {
+      problems.push(`${name} must be a URL (got "${raw}")`)
+      return fallback
+    }
+  }
+  const num = (name: string, fallback: number, opts: { integer?: boolean, min?: number, max?: number } = {}): number => {
+    const raw = env[name]
+    if (raw === undefined || raw.trim() === '') return fallback
+    const pattern = opts.integer ? /^\d+$/ : /^\d+(\.\d+)?$/
+    const value = Number(raw.trim())
+    if (!pattern.test(raw.trim()) || !Number.isFinite(value) ||
+      (opts.min !== undefined && value < opts.min) || (opts.max !== undefined && value > opts.max)) {
+      const range = `${opts.min ?? 0}..${opts.max ?? 'inf'}`
+      problems.push(`${name} must be a ${opts.integer ? 'whole ' : ''}number in ${range} (got "${raw}")`)
+      return fallback
+    }
+    return value
+  }
+
+  const http = ['http:', 'https:']
+  const authUrl = url('AUTH_URL', DEFAULT_AUTH_URL, http)
+  const logLevel = str('LOG_LEVEL', 'info')
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`)
+  }
+  const trustRaw = str('TRUST_PROXY', '')
+  const trustList = trustRaw.split(',').map((s) => s.trim()).filter((s) => s.length > 0)
+  for (const entry of trustList) {
+    if (!/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/.test(entry) && !['loopback', 'linklocal', 'uniquelocal'].includes(entry)) {
+      problems.push(`TRUST_PROXY entries must be IP addresses or CIDRs (got "${entry}")`)
+    }
+  }
+
+  const config: GatewayConfig = {
+    host: str('GATEWAY_HOST', DEFAULT_HOST),
+    port: num('GATEWAY_PORT', DEFAULT_PORT, { integer: true, min: 0, max: 65535 }),
+    authUrl,
+    ordersUrl: url('ORDERS_URL', DEFAULT_ORDERS_URL, http),
+    usersUrl: url('USERS_URL', DEFAULT_USERS_URL, http),
+    paymentsUrl: url('PAYMENTS_URL', DEFAULT_PAYMENTS_URL, http),
+    webUrl: url('WEB_URL', DEFAULT_WEB_URL, http),
+    jwksUrl: url('JWKS_URL', `${authUrl}/.well-known/jwks.json`, http),
+    issuer: str('JWT_ISSUER', DEFAULT_ISSUER),
+    audience: str('JWT_AUDIENCE', DEFAULT_AUDIENCE),
+    redisUrl: url('REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:']),
+    redisPrefix: env.REDIS_PREFIX ?? DEFAULT_REDIS_PREFIX,
+    clockToleranceS: num('CLOCK_TOLERANCE', DEFAULT_CLOCK_TOLERANCE_S, { max: 300 }),
+    jwksRefreshIntervalMs: 1000 * num('JWKS_REFRESH_INTERVAL', DEFAULT_JWKS_REFRESH_INTERVAL_S, { min: 0.1 }),
+    jwksCooldownMs: 1000 * num('JWKS_COOLDOWN', DEFAULT_JWKS_COOLDOWN_S),
+    jwksMaxStaleMs: 1000 * num('JWKS_MAX_STALE', DEFAULT_JWKS_MAX_STALE_S, { min: 0.1 }),
+    jwksTimeoutMs: num('JWKS_TIMEOUT', DEFAULT_JWKS_TIMEOUT_MS, { integer: true, min: 1 }),
+    upstreamTimeoutMs: num('UPSTREAM_TIMEOUT', DEFAULT_UPSTREAM_TIMEOUT_MS, { integer: true, min: 1 }),
+    maxTokenBytes: num('MAX_TOKEN_BYTES', DEFAULT_MAX_TOKEN_BYTES, { integer: true, min: 256, max: 65536 }),
+    revokedUserRetentionMs: 1000 * num('REVOKED_USER_RETENTION', DEFAULT_REVOKED_USER_RETENTION_S, { min: 1 }),
+    logLevel: logLevel as LogLevel,
+    trustProxy: trustList.length > 0 ? trustList : false,
+  }
+  if (problems.length > 0) throw new ConfigError(problems)
+  return Object.freeze(config)
+}
+
+/** The defaults, with overrides: for tests and tools that build a config without an env. */
+export function defaultConfig (overrides: Partial<GatewayConfig> = {}): Readonly<GatewayConfig> {
+  return Object.freeze({ ...loadConfig({}), ...overrides })
+}

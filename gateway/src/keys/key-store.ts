@@ -1,0 +1,147 @@
+/**
+ * Key store: the auth service's public keys, fetched from JWKS_URL and held by kid.
+ *
+ * - Periodic refresh every `refreshIntervalMs`; after a failure, retries with backoff
+ *   (250 ms doubling, capped at the interval) so a gateway started before the auth service
+ *   gets its keys quickly.
+ * - Unknown kid: at most one refetch at a time (single flight), and none within `cooldownMs`
+ *   of the previous fetch, so a flood of bogus kids costs a handful of fetches at most.
+ * - Auth service down: cached keys stay usable until `maxStaleMs` after the last successful
+ *   fetch, then `getKey` throws keys_unavailable (503), not a 401. While stale, a request
+ *   may trigger a refetch (same cooldown), so recovery does not wait for the next timer.
+ */
+import { importJWK, type CryptoKey, type JWK, type JWSHeaderParameters } from 'jose'
+import { invalidToken, keysUnavailable } from '../errors.js'
+
+export interface KeyStoreOptions {
+  jwksUrl: string
+  refreshIntervalMs: number
+  cooldownMs: number
+  maxStaleMs: number
+  timeoutMs: number
+  log?: { warn: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void }
+  /** Called after every fetch attempt (metrics). */
+  onFetch?: (result: 'ok' | 'error') => void
+}
+
+export interface HeldKey { kid: string, firstSeenAt: number }
+
+interface Entry { key: CryptoKey, firstSeenAt: number }
+
+export interface KeyStore {
+  /** Starts fetching (first fetch now). Not awaited by the app: readiness tells when keys are there. */
+  start: () => void
+  stop: () => void
+  /** The getKey function for jose jwtVerify. */
+  getKey: (header: JWSHeaderParameters) => Promise<CryptoKey>
+  /** Fetches now unless a fetch is in flight (then joins it). Resolves true on success. */
+  refresh: () => Promise<boolean>
+  /** Keys are loaded and not older than maxStale. */
+  isUsable: () => boolean
+  heldKeys: () => HeldKey[]
+  /** ms epoch of the last successful fetch (0: never). */
+  lastSuccessAt: () => number
+  fetchCount: () => number
+}
+
+const BACKOFF_START_MS = 250
+/** Retries after failures never wait longer than this, so a long outage ends quickly once the JWKS is back. */
+const BACKOFF_MAX_MS = 30_000
+
+export function createKeyStore (opts: KeyStoreOptions): KeyStore {
+  let keys = new Map<string, Entry>()
+  let lastSuccessAt = 0
+  let lastAttemptAt = 0
+  let pending: Promise<boolean> | null = null
+  let fetches = 0
+  let failures = 0
+  let timer: NodeJS.Timeout | null = null
+  let stopped = true
+
+  async function load (): Promise<boolean> {
+    fetches++
+    lastAttemptAt = Date.now()
+    try {
+      const res = await fetch(opts.jwksUrl, { signal: AbortSignal.timeout(opts.timeoutMs), headers: { accept: 'application/json' } })
+      if (res.status !== 200) throw new Error(`JWKS answered ${res.status}`)
+      const body = await res.json() as { keys?: unknown }
+      if (!Array.isArray(body?.keys)) throw new Error('JWKS has no keys array')
+      const next = new Map<string, Entry>()
+      for (const jwk of body.keys as JWK[]) {
+        if (typeof jwk !== 'object' || jwk === null || typeof jwk.kid !== 'string' || jwk.kty !== 'RSA') continue
+        if ((jwk.alg !== undefined && jwk.alg !== 'RS256') || (jwk.use !== undefined && jwk.use !== 'sig')) continue
+        try {
+          const key = await importJWK({ ...jwk, d: undefined, p: undefined, q: undefined, dp: undefined, dq: undefined, qi: undefined }, 'RS256')
+          next.set(jwk.kid, { key: key as CryptoKey, firstSeenAt: keys.get(jwk.kid)?.firstSeenAt ?? Date.now() })
+        } catch (err) {
+          opts.log?.warn({ kid: jwk.kid, err: (err as Error).message }, 'JWKS key skipped')
+        }
+      }
+      if (next.size === 0) throw new Error('JWKS has no usable RS256 key')
+      keys = next
+      lastSuccessAt = Date.now()
+      failures = 0
+      opts.onFetch?.('ok')
+      return true
+    } catch (err) {
+      failures++
+      opts.log?.warn({ jwksUrl: opts.jwksUrl, err: (err as Error).message }, 'JWKS fetch failed')
+      opts.onFetch?.('error')
+      return false
+    }
+  }
+
+  function refresh (): Promise<boolean> {
+    pending ??= load().finally(() => { pending = null })
+    return pending
+  }
+
+  function schedule (): void {
+    if (stopped) return
+    const delay = failures === 0
+      ? opts.refreshIntervalMs
+      : Math.min(BACKOFF_START_MS * 2 ** Math.min(failures - 1, 16), BACKOFF_MAX_MS, opts.refreshIntervalMs)
+    timer = setTimeout(() => { refresh().finally(schedule) }, delay)
+    timer.unref()
+  }
+
+  const isUsable = () => lastSuccessAt > 0 && Date.now() - lastSuccessAt <= opts.maxStaleMs
+
+  const mayFetch = () => pending !== null || Date.now() - lastAttemptAt >= opts.cooldownMs
+
+  async function getKey (header: JWSHeaderParameters): Promise<CryptoKey> {
+    if (!isUsable()) {
+      // Stale or never loaded: one request per cooldown may try the JWKS again (the rest wait for it or get 503).
+      if (!mayFetch() || !(await refresh())) throw keysUnavailable()
+    }
+    const kid = header.kid as string
+    const found = keys.get(kid)
+    if (found) return found.key
+    // Unknown kid: join a fetch in flight, or start one if the cooldown allows; never more.
+    if (mayFetch()) {
+      await refresh()
+      const again = keys.get(kid)
+      if (again) return again.key
+    }
+    throw invalidToken('no_matching_key', 'no key matches the token kid')
+  }
+
+  return {
+    start () {
+      if (!stopped) return
+      stopped = false
+      refresh().finally(schedule)
+    },
+    stop () {
+      stopped = true
+      if (timer) clearTimeout(timer)
+      timer = null
+    },
+    getKey,
+    refresh,
+    isUsable,
+    heldKeys: () => [...keys.entries()].map(([kid, e]) => ({ kid, firstSeenAt: e.firstSeenAt })),
+    lastSuccessAt: () => lastSuccessAt,
+    fetchCount: () => fetches,
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * Logger options (pino through Fastify): one line per request is written by app.ts; tokens,
+ * cookies and Set-Cookie are redacted wherever a serializer or a log call might put them.
+ */
+import type { DestinationStream, LoggerOptions } from 'pino'
+import type { LogLevel } from './config.js'
+
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["proxy-authorization"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  'headers["set-cookie"]',
+  'authorization',
+  'cookie',
+  'token',
+  'accessToken',
+  'refreshToken',
+  'password',
+]
+
+export function loggerOptions (level: LogLevel, stream?: DestinationStream): LoggerOptions & { stream?: DestinationStream } {
+  return {
+    level,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    ...(stream ? { stream } : {}),
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Pipeline stage 2, authenticate: pre-check the one credential (credentials.ts), verify it
+ * with jose against the key store (RS256 only, iss, aud, typ at+jwt, required claims, clock
+ * tolerance), check the claims' shape and `iat`, then revocation. Returns the Identity or
+ * throws a DenialError whose `reason` is stable. jose errors are mapped by `err.code`.
+ */
+import { jwtVerify, type JWSHeaderParameters, type CryptoKey, type JWTPayload } from 'jose'
+import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYP, REQUIRED_CLAIMS } from '../../../auth-service/src/contract.js'
+import type { Identity } from '../contract.js'
+import { invalidToken, isDenial, type DenialError } from '../errors.js'
+import { extractCredential, precheckToken } from './credentials.js'
+
+export interface AuthenticatorOptions {
+  issuer: string
+  audience: string
+  clockToleranceS: number
+  maxTokenBytes: number
+  getKey: (header: JWSHeaderParameters) => Promise<CryptoKey>
+  isRevoked: (sid: string, sub: string, iat: number) => boolean
+}
+
+export interface AuthInput {
+  /** Every Authorization header (request.raw.headersDistinct.authorization). */
+  authorization: string[] | undefined
+  cookie: string | undefined
+}
+
+export interface Authenticated { identity: Identity, source: 'header' | 'cookie', kid: string, jti: string, exp: number }
+
+const HEADER_SAFE = /^[\x21-\x7e]{1,256}$/ // visible ASCII: it becomes an outgoing header value
+const ROLE = /^[\x21-\x2b\x2d-\x7e]{1,64}$/ // and no ',' (the roles separator)
+const MAX_ROLES = 64
+
+/** jose error -> stable denial. Anything that is not a jose or denial error is rethrown (a bug, a 500). */
+export function mapVerifyError (err: unknown): DenialError {
+  if (isDenial(err)) return err
+  const code = (err as { code?: unknown })?.code
+  const claim = (err as { claim?: unknown })?.claim
+  switch (code) {
+    case 'ERR_JWT_EXPIRED':
+      return invalidToken('token_expired', 'token expired')
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return invalidToken('bad_signature', 'signature verification failed')
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return invalidToken('alg_not_allowed', 'alg not allowed')
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
+      return invalidToken('no_matching_key', 'no key matches the token kid')
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      return claim === 'nbf'
+        ? invalidToken('token_not_yet_valid', 'token not yet valid')
+        : invalidToken('claim_invalid', typeof claim === 'string' ? `claim ${claim} invalid` : 'claim invalid')
+    case 'ERR_JWS_INVALID':
+    case 'ERR_JWT_INVALID':
+    case 'ERR_JOSE_NOT_SUPPORTED':
+    case 'ERR_JWK_INVALID':
+      return invalidToken('malformed_token', 'malformed token')
+    default:
+      throw err
+  }
+}
+
+export function checkClaims (payload: JWTPayload, nowS: number, toleranceS: number): { identity: Identity, jti: string, exp: number } {
+  const { sub, sid, jti, roles, iat, exp } = payload as Record<string, unknown>
+  if (typeof sub !== 'string' || !HEADER_SAFE.test(sub)) throw invalidToken('claim_invalid', 'claim sub invalid')
+  if (typeof sid !== 'string' || !HEADER_SAFE.test(sid)) throw invalidToken('claim_invalid', 'claim sid invalid')
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw invalidToken('claim_invalid', 'claim jti invalid')
+  if (!Array.isArray(roles) || roles.length > MAX_ROLES || !roles.every((r) => typeof r === 'string' && ROLE.test(r))) {
+    throw invalidToken('claim_invalid', 'claim roles invalid')
+  }
+  if (typeof iat !== 'number' || !Number.isFinite(iat)) throw invalidToken('claim_invalid', 'claim iat invalid')
+  // jose only checks iat against maxTokenAge; a token from the future is refused here.
+  if (iat > nowS + toleranceS) throw invalidToken('claim_invalid', 'claim iat is in the future')
+  return { identity: { subject: sub, roles: [...roles as string[]], session: sid }, jti, exp: exp as number }
+}
+
+export function createAuthenticator (opts: AuthenticatorOptions) {
+  const verifyOptions = {
+    algorithms: [ACCESS_TOKEN_ALG],
+    issuer: opts.issuer,
+    audience: opts.audience,
+    typ: ACCESS_TOKEN_TYP,
+    requiredClaims: [...REQUIRED_CLAIMS],
+    clockTolerance: opts.clockToleranceS,
+  }
+  /** Resolves to the identity, or null when the request carries no credential at all. */
+  return async function authenticate (input: AuthInput): Promise<Authenticated | null> {
+    const found = extractCredential(input.authorization, input.cookie, opts.maxTokenBytes)
+    if (!found) return null
+    const kid = precheckToken(found.token, opts.maxTokenBytes)
+    let payload: JWTPayload
+    try {
+      ({ payload } = await jwtVerify(found.token, opts.getKey, verifyOptions))
+    } catch (err) {
+      throw mapVerifyError(err)
+    }
+    const { identity, jti, exp } = checkClaims(payload, Math.floor(Date.now() / 1000), opts.clockToleranceS)
+    if (opts.isRevoked(identity.session, identity.subject, payload.iat as number)) {
+      throw invalidToken('revoked', 'token revoked')
+    }
+    return { identity, source: found.source, kid, jti, exp }
+  }
+}
+
+export type Authenticate = ReturnType<typeof createAuthenticator>

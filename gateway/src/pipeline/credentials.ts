@@ -1,0 +1,78 @@
+/**
+ * Pipeline stage 2a, find and pre-check the credential, before any crypto: exactly one
+ * access token (Bearer header, else the access cookie), a compact JWS of canonical
+ * base64url segments under the size cap, whose header is JSON with alg RS256, a kid and
+ * typ at+jwt. Anything else is a 401 with a stable reason, never a 500.
+ */
+import { COOKIES, ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYP } from '../../../auth-service/src/contract.js'
+import { invalidToken } from '../errors.js'
+
+export interface Credential { token: string, source: 'header' | 'cookie', kid: string }
+
+const B64URL = /^[A-Za-z0-9_-]+$/
+const MAX_KID_LENGTH = 256
+
+/** Every value of the named cookie in a Cookie header (copies included), undecoded. */
+export function cookieValues (cookieHeader: string | undefined, name: string): string[] {
+  if (!cookieHeader) return []
+  const out: string[] = []
+  for (const pair of cookieHeader.split(';')) {
+    const eq = pair.indexOf('=')
+    if (eq === -1) continue
+    if (pair.slice(0, eq).trim() === name) {
+      let value = pair.slice(eq + 1).trim()
+      if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
+      out.push(value)
+    }
+  }
+  return out
+}
+
+function isCanonicalB64url (segment: string): boolean {
+  return B64URL.test(segment) && Buffer.from(segment, 'base64url').toString('base64url') === segment
+}
+
+/**
+ * Finds the one access token of a request. `authorization` is every copy of the header
+ * (node keeps only the first in `headers`: use `headersDistinct`).
+ * Returns null when there is none at all (the caller decides whether that is an error).
+ */
+export function extractCredential (authorization: string[] | undefined, cookieHeader: string | undefined, maxBytes: number): { token: string, source: 'header' | 'cookie' } | null {
+  const cookies = [...new Set(cookieValues(cookieHeader, COOKIES.accessToken))]
+  if (cookies.length > 1) throw invalidToken('multiple_credentials', 'more than one access token cookie')
+  const cookie = cookies[0]
+  if (authorization && authorization.length > 1) throw invalidToken('multiple_credentials', 'more than one Authorization header')
+  const header = authorization?.[0]
+  if (header !== undefined) {
+    if (header.length > maxBytes + 7) throw invalidToken('token_too_large', 'token too large')
+    const match = /^Bearer +([^\s]+) *$/i.exec(header)
+    if (!match) {
+      throw invalidToken('malformed_token', /^Bearer\b/i.test(header)
+        ? 'malformed Bearer credentials'
+        : 'only the Bearer scheme is accepted')
+    }
+    const token = match[1] as string
+    if (cookie !== undefined && cookie !== token) throw invalidToken('multiple_credentials', 'Authorization header and access cookie disagree')
+    return { token, source: 'header' }
+  }
+  if (cookie !== undefined && cookie !== '') return { token: cookie, source: 'cookie' }
+  return null
+}
+
+/** Strict structural check of a compact JWS access token. Returns the kid, or throws a DenialError. */
+export function precheckToken (token: string, maxBytes: number): string {
+  if (Buffer.byteLength(token) > maxBytes) throw invalidToken('token_too_large', 'token too large')
+  const parts = token.split('.')
+  if (parts.length !== 3) throw invalidToken('malformed_token', 'not a compact JWS (three segments)')
+  const [h, p, s] = parts as [string, string, string]
+  if (!isCanonicalB64url(h)) throw invalidToken('malformed_token', 'header segment is not canonical base64url')
+  let header: unknown
+  try { header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8')) } catch { header = undefined }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw invalidToken('malformed_token', 'header is not a JSON object')
+  const { alg, kid, typ } = header as Record<string, unknown>
+  if (alg !== ACCESS_TOKEN_ALG) throw invalidToken('alg_not_allowed', 'alg not allowed')
+  if (typeof typ !== 'string' || typ.toLowerCase() !== ACCESS_TOKEN_TYP) throw invalidToken('claim_invalid', 'typ must be at+jwt')
+  if (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH) throw invalidToken('malformed_token', 'kid missing')
+  if (!isCanonicalB64url(p) || !isCanonicalB64url(s)) throw invalidToken('malformed_token', 'segment is not canonical base64url')
+  return kid
+}

@@ -1,0 +1,53 @@
+/**
+ * Pipeline stage 4, write identity: builds the headers sent upstream (reply-from's
+ * rewriteRequestHeaders, called as (request, headers) after it removed Connection-listed
+ * headers). Strips client identity/forwarding headers again, then writes the identity only
+ * from the verified token, the request id, and x-forwarded-for from the address the gateway
+ * saw. Business routes lose the Authorization header and the auth cookies.
+ */
+import type { IncomingHttpHeaders } from 'node:http'
+import { COOKIES } from '../../../auth-service/src/contract.js'
+import { IDENTITY_HEADERS, formatRoles, type Identity } from '../contract.js'
+import { stripClientHeaders } from './strip-headers.js'
+
+const AUTH_COOKIES = new Set<string>(Object.values(COOKIES))
+
+export interface OutgoingContext {
+  identity: Identity | null
+  requestId: string
+  clientIp: string
+  protocol: string
+  forwardCredentials: boolean
+}
+
+/** The Cookie header without the auth cookies; undefined when nothing is left. */
+export function withoutAuthCookies (cookie: string | undefined): string | undefined {
+  if (!cookie) return undefined
+  const kept = cookie.split(';').map((p) => p.trim()).filter((pair) => {
+    if (pair.length === 0) return false
+    const eq = pair.indexOf('=')
+    const name = (eq === -1 ? pair : pair.slice(0, eq)).trim()
+    return !AUTH_COOKIES.has(name)
+  })
+  return kept.length > 0 ? kept.join('; ') : undefined
+}
+
+export function outgoingHeaders (headers: IncomingHttpHeaders, ctx: OutgoingContext): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = { ...headers }
+  stripClientHeaders(out)
+  if (!ctx.forwardCredentials) {
+    delete out.authorization
+    const cookie = withoutAuthCookies(out.cookie)
+    if (cookie === undefined) delete out.cookie
+    else out.cookie = cookie
+  }
+  out['x-forwarded-for'] = ctx.clientIp
+  out['x-forwarded-proto'] = ctx.protocol
+  out[IDENTITY_HEADERS.requestId] = ctx.requestId
+  if (ctx.identity) {
+    out[IDENTITY_HEADERS.subject] = ctx.identity.subject
+    out[IDENTITY_HEADERS.roles] = formatRoles(ctx.identity.roles)
+    out[IDENTITY_HEADERS.session] = ctx.identity.session
+  }
+  return out
+}

@@ -1,0 +1,40 @@
+/**
+ * Pipeline stage 1, strip: remove every client-sent header that could pose as identity
+ * (`x-user-*`, `x-session-id`, any case, `_` variants, every copy), every header a
+ * `Connection:` header names, the other hop-by-hop headers, and the client's forwarding
+ * headers. Runs in the root onRequest hook, before anything reads a header, and again on the
+ * outgoing headers in rewriteRequestHeaders (defence in depth).
+ */
+import type { IncomingHttpHeaders } from 'node:http'
+import { isIdentityHeaderName } from '../contract.js'
+
+/** Hop-by-hop headers (RFC 9110 7.6.1) that never travel past the gateway. `connection` itself is left to reply-from. */
+const HOP_BY_HOP = new Set(['keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'upgrade'])
+/** Connection may name these, but removing them would break the request itself. */
+const KEEP_EVEN_IF_LISTED = new Set(['host', 'content-length', 'transfer-encoding', 'content-type'])
+
+function isForwardingHeader (name: string): boolean {
+  const folded = name.replaceAll('_', '-')
+  return folded.startsWith('x-forwarded-') || folded === 'forwarded' || folded === 'x-real-ip'
+}
+
+/** Names listed in Connection headers (all copies), lowercased. */
+export function connectionListed (value: string | string[] | undefined): string[] {
+  if (value === undefined) return []
+  const joined = Array.isArray(value) ? value.join(',') : value
+  return joined.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s.length > 0)
+}
+
+/** Removes, in place, the headers no client may set. Node already lowercases names and folds copies. */
+export function stripClientHeaders (headers: IncomingHttpHeaders): void {
+  for (const name of connectionListed(headers.connection)) {
+    if (!KEEP_EVEN_IF_LISTED.has(name)) {
+      delete headers[name]
+      delete headers[name.replaceAll('-', '_')]
+    }
+  }
+  for (const name of Object.keys(headers)) {
+    const lower = name.toLowerCase()
+    if (isIdentityHeaderName(lower) || isForwardingHeader(lower) || HOP_BY_HOP.has(lower)) delete headers[name]
+  }
+}

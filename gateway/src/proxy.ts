@@ -1,0 +1,60 @@
+/**
+ * Pipeline stage 5, forward: one @fastify/http-proxy registration per route rule, with the
+ * rule in the route config (the hooks in app.ts read it), keep-alive upstream connections
+ * (undici), the identity written in rewriteRequestHeaders, and upstream failures mapped to
+ * JSON 502 / 504. No retries: a proxied request is sent once.
+ */
+import type { IncomingHttpHeaders } from 'node:http'
+import type { FastifyInstance } from 'fastify'
+import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy'
+import { BadGatewayError, GatewayTimeoutError } from './errors.js'
+import { outgoingHeaders } from './pipeline/mutate.js'
+import { HTTP_METHODS, type RouteRule } from './routes.js'
+
+export interface ProxyOptions {
+  upstreamTimeoutMs: number
+}
+
+/** reply-from's upstream errors: timeouts are 504, every other failure 502. */
+export function upstreamError (error: Error & { code?: string, statusCode?: number }): Error {
+  const timeout = error.statusCode === 504 || error.code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    error.code === 'UND_ERR_BODY_TIMEOUT' || error.code === 'UND_ERR_CONNECT_TIMEOUT'
+  return timeout ? new GatewayTimeoutError({ cause: error }) : new BadGatewayError({ cause: error })
+}
+
+export function registerProxies (app: FastifyInstance, rules: readonly RouteRule[], opts: ProxyOptions): void {
+  for (const rule of rules) {
+    const prefix = rule.prefix === '/' ? '' : rule.prefix
+    const forwardCredentials = rule.forwardCredentials === true
+    const options: FastifyHttpProxyOptions = {
+      upstream: rule.upstream,
+      prefix,
+      rewritePrefix: rule.rewritePrefix ?? rule.prefix,
+      routes: rule.exact ? ['/'] : ['/', '/*'],
+      httpMethods: [...HTTP_METHODS],
+      config: { gatewayRule: rule },
+      disableRequestLogging: true,
+      undici: {
+        connections: 128,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+        connect: { timeout: opts.upstreamTimeoutMs },
+      },
+      replyOptions: {
+        timeout: opts.upstreamTimeoutMs,
+        retryDelay: () => null,
+        rewriteRequestHeaders: (request, headers) => outgoingHeaders(headers as IncomingHttpHeaders, {
+          identity: request.gatewayIdentity,
+          requestId: request.id,
+          clientIp: request.gatewayClientIp,
+          protocol: request.gatewayProtocol,
+          forwardCredentials,
+        }),
+        onError: (reply, { error }) => {
+          reply.send(upstreamError(error))
+        },
+      },
+    }
+    app.register(httpProxy, options)
+  }
+}

@@ -1,0 +1,67 @@
+import t from 'tap'
+import { ConfigError, loadConfig } from '../../src/config.js'
+
+t.test('loadConfig', async (t) => {
+  t.test('defaults from an empty environment', async (t) => {
+    const c = loadConfig({})
+    t.match(c, {
+      host: '127.0.0.1',
+      port: 8080,
+      authUrl: 'http://127.0.0.1:4000',
+      ordersUrl: 'http://127.0.0.1:4101',
+      usersUrl: 'http://127.0.0.1:4102',
+      paymentsUrl: 'http://127.0.0.1:4103',
+      webUrl: 'http://127.0.0.1:4104',
+      jwksUrl: 'http://127.0.0.1:4000/.well-known/jwks.json',
+      issuer: 'urn:jwt-edge:auth',
+      audience: 'urn:jwt-edge:api',
+      redisUrl: 'redis://127.0.0.1:6379',
+      redisPrefix: 'jwt-edge:',
+      clockToleranceS: 5,
+      jwksRefreshIntervalMs: 300_000,
+      jwksCooldownMs: 30_000,
+      jwksMaxStaleMs: 3_600_000,
+      upstreamTimeoutMs: 10_000,
+      maxTokenBytes: 8192,
+      logLevel: 'info',
+      trustProxy: false,
+    })
+    t.ok(Object.isFrozen(c), 'frozen')
+  })
+
+  t.test('JWKS_URL follows AUTH_URL unless set', async (t) => {
+    t.equal(loadConfig({ AUTH_URL: 'http://auth.internal:9000/' }).jwksUrl, 'http://auth.internal:9000/.well-known/jwks.json')
+    t.equal(loadConfig({ AUTH_URL: 'http://a:1', JWKS_URL: 'http://k:2/keys' }).jwksUrl, 'http://k:2/keys')
+  })
+
+  t.test('seconds become milliseconds, fractions allowed', async (t) => {
+    const c = loadConfig({ JWKS_COOLDOWN: '0.5', JWKS_MAX_STALE: '2', JWKS_REFRESH_INTERVAL: '10', UPSTREAM_TIMEOUT: '250' })
+    t.equal(c.jwksCooldownMs, 500)
+    t.equal(c.jwksMaxStaleMs, 2000)
+    t.equal(c.jwksRefreshIntervalMs, 10_000)
+    t.equal(c.upstreamTimeoutMs, 250, 'UPSTREAM_TIMEOUT is already ms')
+  })
+
+  t.test('TRUST_PROXY is a list of addresses', async (t) => {
+    t.same(loadConfig({ TRUST_PROXY: '127.0.0.1, 10.0.0.0/8' }).trustProxy, ['127.0.0.1', '10.0.0.0/8'])
+  })
+
+  t.test('every bad variable is reported at once', async (t) => {
+    const err = t.throws(() => loadConfig({
+      GATEWAY_PORT: 'eighty',
+      AUTH_URL: 'not a url',
+      ORDERS_URL: 'ftp://x',
+      REDIS_URL: 'http://127.0.0.1:6379',
+      CLOCK_TOLERANCE: '-1',
+      MAX_TOKEN_BYTES: '10',
+      UPSTREAM_TIMEOUT: '1.5',
+      LOG_LEVEL: 'loud',
+      TRUST_PROXY: 'everyone',
+    })) as ConfigError
+    t.type(err, ConfigError)
+    t.equal(err.problems.length, 9)
+    for (const name of ['GATEWAY_PORT', 'AUTH_URL', 'ORDERS_URL', 'REDIS_URL', 'CLOCK_TOLERANCE', 'MAX_TOKEN_BYTES', 'UPSTREAM_TIMEOUT', 'LOG_LEVEL', 'TRUST_PROXY']) {
+      t.ok(err.problems.some((p) => p.startsWith(name)), `${name} reported`)
+    }
+  })
+})

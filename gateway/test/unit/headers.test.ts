@@ -1,0 +1,55 @@
+import t from 'tap'
+import type { IncomingHttpHeaders } from 'node:http'
+import { stripClientHeaders } from '../../src/pipeline/strip-headers.js'
+import { outgoingHeaders, withoutAuthCookies } from '../../src/pipeline/mutate.js'
+
+t.test('stripClientHeaders', async (t) => {
+  const headers: IncomingHttpHeaders = {
+    host: 'gw',
+    'x-user-id': 'a, b',
+    'x-user-roles': 'admin',
+    x_user_id: 'c',
+    'x-user-anything': 'd',
+    'x-session-id': 'e',
+    x_session_id: 'f',
+    'x-forwarded-for': '6.6.6.6',
+    'x-forwarded-host': 'evil',
+    forwarded: 'for=6.6.6.6',
+    'x-real-ip': '6.6.6.6',
+    connection: 'x-custom, keep-alive',
+    'x-custom': 'listed in Connection',
+    'keep-alive': 'timeout=5',
+    'x-session-idx': 'not an identity header',
+    accept: 'application/json',
+    'content-length': '3',
+  }
+  stripClientHeaders(headers)
+  t.same(Object.keys(headers).sort(), ['accept', 'connection', 'content-length', 'host', 'x-session-idx'])
+})
+
+t.test('withoutAuthCookies keeps other cookies', async (t) => {
+  t.equal(withoutAuthCookies('a=1; access_token=x; refresh_token=y; csrf_token=z; b=2'), 'a=1; b=2')
+  t.equal(withoutAuthCookies('access_token=x'), undefined)
+  t.equal(withoutAuthCookies(undefined), undefined)
+  t.equal(withoutAuthCookies('access_token_extra=1'), 'access_token_extra=1', 'exact names only')
+})
+
+t.test('outgoingHeaders writes identity only from the verified identity', async (t) => {
+  const incoming: IncomingHttpHeaders = { authorization: 'Bearer t', cookie: 'access_token=t; a=1', 'x-user-id': 'evil', X_User_Roles: 'admin' } as IncomingHttpHeaders
+  const ctx = { identity: { subject: 'u1', roles: ['user', 'admin'], session: 's1' }, requestId: 'r1', clientIp: '10.0.0.1', protocol: 'http', forwardCredentials: false }
+  const out = outgoingHeaders(incoming, ctx)
+  t.same(out, {
+    cookie: 'a=1',
+    'x-forwarded-for': '10.0.0.1',
+    'x-forwarded-proto': 'http',
+    'x-request-id': 'r1',
+    'x-user-id': 'u1',
+    'x-user-roles': 'user,admin',
+    'x-session-id': 's1',
+  })
+  t.equal(incoming['x-user-id'], 'evil', 'the incoming object is not modified')
+  const anon = outgoingHeaders(incoming, { ...ctx, identity: null, forwardCredentials: true })
+  t.equal(anon['x-user-id'], undefined)
+  t.equal(anon.authorization, 'Bearer t', 'forwardCredentials keeps Authorization')
+  t.equal(anon.cookie, 'access_token=t; a=1', 'and the cookies')
+})
