@@ -1,4 +1,4 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -28,11 +28,8 @@ function isAlive (pid: number): boolean {
   }
 }
 
-t.test('npm start runs the whole stack, reports it ready, and Ctrl-C stops every process', async (t) => {
-  // Parts of the stack are written in parallel by others: wait for their entry files.
+t.test('npm start runs the whole stack, serves the lifecycle through the gateway, and Ctrl-C stops every process', async (t) => {
   const required = STACK.filter((e) => !e.optional).map((e) => e.entry)
-  const filesDeadline = Date.now() + 30_000
-  while (required.some((entry) => !existsSync(join(ROOT, entry))) && Date.now() < filesDeadline) await sleep(500)
   t.same(required.filter((entry) => !existsSync(join(ROOT, entry))), [], 'every entry file exists')
 
   const redis = await useTestRedis(t)
@@ -75,8 +72,10 @@ t.test('npm start runs the whole stack, reports it ready, and Ctrl-C stops every
   }
   t.ok(lines.some((l) => l.startsWith('[redis   ] using Redis at')), 'the given Redis is used, none started')
 
-  const health = await fetch(`http://127.0.0.1:${env.GATEWAY_PORT}/healthz`)
-  t.equal(health.status, 200, 'GET /healthz on the gateway')
+  const gateway = `http://127.0.0.1:${env.GATEWAY_PORT}`
+  const ready = await fetch(`${gateway}/readyz`)
+  t.equal(ready.status, 200, 'GET /readyz on the gateway: keys loaded, Redis reachable')
+  await runLifecycle(t, gateway)
   const orders = await fetch(`http://127.0.0.1:${env.ORDERS_PORT}/healthz`)
   t.equal(orders.status, 200, 'the orders service listens on ORDERS_PORT')
 
@@ -91,3 +90,34 @@ t.test('npm start runs the whole stack, reports it ready, and Ctrl-C stops every
   t.same(started.filter(isAlive), [], 'no child process left')
   t.equal(await fetch(`http://127.0.0.1:${env.GATEWAY_PORT}/healthz`).then(() => 'answered', () => 'refused'), 'refused')
 })
+
+/** register → proxied calls → refresh → logout, all through the gateway of the running stack. */
+async function runLifecycle (t: Test, gateway: string): Promise<void> {
+  const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } })
+  const registered = await fetch(`${gateway}/auth/register`, json({
+    email: `start-${Date.now()}@example.test`, password: 'correct horse battery', tokenDelivery: 'body',
+  }))
+  t.equal(registered.status, 201, 'register through the gateway')
+  const session = await registered.json() as { accessToken: string, refreshToken: string, user: { id: string } }
+
+  const me = await fetch(`${gateway}/api/users/me`, { headers: { authorization: `Bearer ${session.accessToken}`, 'x-user-id': 'spoofed' } })
+  t.equal((await me.json() as { id: string }).id, session.user.id, 'the users service sees the verified identity')
+  const order = await fetch(`${gateway}/api/orders`, {
+    ...json({ item: 'coffee', quantity: 1 }), headers: { 'content-type': 'application/json', authorization: `Bearer ${session.accessToken}` },
+  })
+  t.equal(order.status, 201, 'an order is created through the gateway')
+
+  const refreshed = await fetch(`${gateway}/auth/refresh`, json({ refreshToken: session.refreshToken }))
+  t.equal(refreshed.status, 200, 'refresh through the gateway')
+  const next = await refreshed.json() as { accessToken: string, refreshToken: string }
+  t.equal((await fetch(`${gateway}/api/orders`, bearer(next.accessToken))).status, 200, 'the refreshed token works')
+
+  t.equal((await fetch(`${gateway}/auth/logout`, json({ refreshToken: next.refreshToken }))).status, 204, 'logout')
+  let status = 0
+  for (let i = 0; i < 50 && status !== 401; i++) {
+    status = (await fetch(`${gateway}/api/orders`, bearer(next.accessToken))).status
+    if (status !== 401) await sleep(20)
+  }
+  t.equal(status, 401, 'the logged-out session\'s access token is refused')
+}
