@@ -1,32 +1,19 @@
 import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../lib/redis-server.js'
 import { STACK } from '../lib/stack.js'
+import { isAlive } from '../testing/processes.js'
 import { useTestRedis } from '../testing/redis.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 /** A deadline for Promise.race that does not keep the process alive once the race is won. */
 const deadline = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref())
-
-function isAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch {
-    return false
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
-  } catch {
-    return false
-  }
-}
 
 t.test('npm start runs the whole stack, serves the lifecycle through the gateway, and Ctrl-C stops every process', async (t) => {
   const required = STACK.filter((e) => !e.optional).map((e) => e.entry)

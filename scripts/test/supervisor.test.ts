@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { freePort } from '../lib/redis-server.js'
 import { Supervisor, backoffDelay, formatPrefix, type ProcessSpec, type SupervisorOptions } from '../lib/supervisor.js'
 import { formatLogLine } from '../lib/log-format.js'
+import { isAlive } from '../testing/processes.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'jwt-edge-supervisor-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -44,21 +45,6 @@ console.log('stubborn helper pid=' + helper.pid)
 console.log('up')
 setInterval(() => {}, 1000)
 `)
-
-function isAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch {
-    return false
-  }
-  // An exited process nobody reaped yet (a zombie) is gone for our purposes.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z'
-  } catch {
-    return !existsSync('/proc/self')
-  }
-}
 
 async function waitFor (what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
