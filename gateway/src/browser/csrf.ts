@@ -1,0 +1,119 @@
+/**
+ * Browser protection, CSRF (after authentication): an unsafe request authenticated by the
+ * access cookie must carry the CSRF header equal to the CSRF cookie (double submit), that
+ * token must be the one of the verified token's session (HMAC of the sid, so a token
+ * planted from another session never matches), and its Origin (else Referer) must be one
+ * of ours or a CORS origin. Bearer requests skip all of it: a browser never adds that
+ * header on its own. Cookie-carrying /auth/refresh, /auth/logout (and the other /auth
+ * calls but login and register) get the Origin check before they are proxied.
+ */
+import { timingSafeEqual } from 'node:crypto'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { COOKIES, CSRF_HEADER, csrfTokenFor } from '../../../auth-service/src/contract.js'
+import { CsrfError } from '../errors.js'
+import { cookieValues } from '../pipeline/credentials.js'
+
+export type CsrfReason = 'csrf_missing' | 'csrf_mismatch' | 'csrf_wrong_session' | 'origin_not_allowed'
+
+export const UNSAFE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+/** /auth calls that create a session: no session cookie to abuse (their limit is the rate limiter). */
+const SESSION_STARTING = new Set(['/auth/login', '/auth/register'])
+
+export interface CsrfOptions {
+  secret: string
+  /** The gateway's own origins and the CORS origins. */
+  allowedOrigins: readonly string[]
+}
+
+export interface CsrfInput {
+  sid: string
+  /** Every copy of the CSRF header. */
+  headerValues: string[] | undefined
+  cookie: string | undefined
+  origin: string | undefined
+  referer: string | undefined
+}
+
+function sameSecret (a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
+/** The origin a request claims to come from: Origin, else the Referer's origin; null when neither (or "null"). */
+export function requestOrigin (origin: string | undefined, referer: string | undefined): string | null {
+  if (origin !== undefined) return origin === 'null' ? null : origin
+  if (referer === undefined) return null
+  try { return new URL(referer).origin } catch { return null }
+}
+
+export function originAllowed (origin: string | undefined, referer: string | undefined, allowed: readonly string[]): boolean {
+  const claimed = requestOrigin(origin, referer)
+  return claimed !== null && allowed.includes(claimed)
+}
+
+/** Pure: the reason a cookie-authenticated unsafe request fails, or null when it passes. */
+export function checkCsrf (input: CsrfInput, opts: CsrfOptions): CsrfReason | null {
+  if (!originAllowed(input.origin, input.referer, opts.allowedOrigins)) return 'origin_not_allowed'
+  const cookies = [...new Set(cookieValues(input.cookie, COOKIES.csrfToken))]
+  const headers = input.headerValues ?? []
+  if (cookies.length === 0 || headers.length === 0 || headers[0] === '') return 'csrf_missing'
+  if (cookies.length > 1 || headers.length > 1) return 'csrf_mismatch'
+  const sent = headers[0] as string
+  if (!sameSecret(sent, cookies[0] as string)) return 'csrf_mismatch'
+  if (!sameSecret(sent, csrfTokenFor(input.sid, opts.secret))) return 'csrf_wrong_session'
+  return null
+}
+
+/** The path as the upstream router would see it: decoded, lower case, single slashes, no trailing slash. */
+export function canonicalPath (url: string): string {
+  let path = url.split('?')[0] ?? '/'
+  try { path = decodeURIComponent(path) } catch {}
+  path = path.toLowerCase().replace(/\/{2,}/g, '/')
+  return path.length > 1 ? path.replace(/\/+$/, '') : path
+}
+
+/** Does this /auth request carry a session cookie the auth service would act on? */
+export function authCallNeedsOrigin (method: string, url: string, cookie: string | undefined): boolean {
+  if (!UNSAFE_METHODS.has(method)) return false
+  const path = canonicalPath(url)
+  if (!path.startsWith('/auth/') || SESSION_STARTING.has(path)) return false
+  return cookieValues(cookie, COOKIES.refreshToken).length > 0 || cookieValues(cookie, COOKIES.accessToken).length > 0
+}
+
+function fail (request: FastifyRequest, reason: CsrfReason, ruleId: string): never {
+  request.log.info({ ruleId, reason, method: request.method, url: request.url }, 'csrf check failed')
+  throw new CsrfError(reason === 'origin_not_allowed'
+    ? 'The request origin is not allowed'
+    : 'Missing or wrong CSRF token (send the csrf_token cookie value in the x-csrf-token header)')
+}
+
+/**
+ * Root onRequest hook; must come after the authenticate hook (it reads the identity and
+ * the credential source that hook set).
+ */
+export function registerCsrf (app: FastifyInstance, opts: CsrfOptions): void {
+  app.addHook('onRequest', async (request) => {
+    const rule = request.routeOptions.config?.gatewayRule
+    if (!rule) return
+    const headers = request.raw.headers
+    const origin = typeof headers.origin === 'string' ? headers.origin : undefined
+    const referer = typeof headers.referer === 'string' ? headers.referer : undefined
+    if (rule.forwardCredentials) {
+      if (authCallNeedsOrigin(request.method, request.url, headers.cookie) && !originAllowed(origin, referer, opts.allowedOrigins)) {
+        fail(request, 'origin_not_allowed', rule.id)
+      }
+      return
+    }
+    const identity = request.gatewayIdentity
+    if (request.gatewayCredentialSource !== 'cookie' || !identity || !UNSAFE_METHODS.has(request.method)) return
+    const reason = checkCsrf({
+      sid: identity.session,
+      headerValues: request.raw.headersDistinct[CSRF_HEADER],
+      cookie: headers.cookie,
+      origin,
+      referer,
+    }, opts)
+    if (reason) fail(request, reason, rule.id)
+  })
+}
