@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../lib/redis-server.js'
 import { STACK } from '../lib/stack.js'
-import { isAlive } from '../testing/processes.js'
+import { isAlive } from '../testing/node-process.js'
 import { useTestRedis } from '../testing/redis.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { freePort } from '../lib/redis-server.js'
 import { Supervisor, backoffDelay, formatPrefix, type ProcessSpec, type SupervisorOptions } from '../lib/supervisor.js'
 import { formatLogLine } from '../lib/log-format.js'
-import { isAlive } from '../testing/processes.js'
+import { isAlive } from '../testing/node-process.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'jwt-edge-supervisor-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))

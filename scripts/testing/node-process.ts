@@ -1,6 +1,8 @@
 /**
- * Real processes for tests: start a server entry (`node --import tsx <entry>`), wait for its
- * "ready at <url>" log line, stop it with a signal; poll helpers; liveness of a pid.
+ * Real processes for drills: `node --import tsx <entry>` from the repo root, as `npm start`
+ * runs them, with a minimal environment. Waits for the one `... ready at <url>` log line,
+ * keeps every output line (for assertions and for printing when something fails), and is
+ * SIGKILLed at teardown if the test left it running.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
@@ -9,34 +11,35 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-const READY = /\bready at (\S+)/
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
 export interface Exit { code: number | null, signal: NodeJS.Signals | null }
 
-export interface StartNodeOptions {
-  name: string
-  /** Entry file relative to the repository root, e.g. gateway/src/server.ts. */
-  entry: string
-  env?: Record<string, string>
-  readyTimeoutMs?: number
-}
-
 export interface NodeProcess {
   name: string
   child: ChildProcess
-  /** The URL from the process's "ready at <url>" line. */
+  /** The URL from the ready line. */
   url: string
-  /** Every stdout and stderr line so far. */
+  /** Every stdout/stderr line so far. */
   lines: string[]
-  /** The lines that are JSON (pino), parsed. */
+  /** Parsed pino lines (the output lines that are JSON). */
   logs: () => Array<Record<string, unknown>>
   exited: Promise<Exit>
   running: () => boolean
-  /** Sends `signal`, SIGKILL after `killAfterMs`, and resolves with the exit. */
+  /** Sends `signal` (default SIGTERM) and waits for the exit (SIGKILL after `killAfterMs`). */
   stop: (signal?: NodeJS.Signals, killAfterMs?: number) => Promise<Exit>
 }
+
+export interface StartNodeOptions {
+  name: string
+  /** Repo-relative entry file. */
+  entry: string
+  env: Record<string, string>
+  readyTimeoutMs?: number
+}
+
+const READY = /\bready at (\S+)/
 
 export async function startNode (t: Teardown, opts: StartNodeOptions): Promise<NodeProcess> {
   const env: NodeJS.ProcessEnv = {
@@ -55,9 +58,9 @@ export async function startNode (t: Teardown, opts: StartNodeOptions): Promise<N
     createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
       lines.push(line)
       let msg = line
-      try { msg = String(JSON.parse(line).msg ?? '') } catch {}
+      try { msg = String((JSON.parse(line) as { msg?: unknown }).msg ?? '') } catch {}
       const m = READY.exec(msg)
-      if (m) onReady(m[1]!)
+      if (m) onReady(m[1] as string)
     })
   }
   const running = () => child.exitCode === null && child.signalCode === null
@@ -67,7 +70,6 @@ export async function startNode (t: Teardown, opts: StartNodeOptions): Promise<N
       await exited
     }
   })
-
   const timeoutMs = opts.readyTimeoutMs ?? 30_000
   let timer: NodeJS.Timeout | undefined
   const url = await Promise.race([
@@ -77,7 +79,6 @@ export async function startNode (t: Teardown, opts: StartNodeOptions): Promise<N
       timer = setTimeout(() => reject(new Error(`${opts.name} not ready after ${timeoutMs} ms:\n${lines.slice(-20).join('\n')}`)), timeoutMs)
     }),
   ]).finally(() => clearTimeout(timer))
-
   return {
     name: opts.name,
     child,
@@ -86,7 +87,7 @@ export async function startNode (t: Teardown, opts: StartNodeOptions): Promise<N
     logs: () => lines.flatMap((l) => { try { return [JSON.parse(l) as Record<string, unknown>] } catch { return [] } }),
     exited,
     running,
-    async stop (signal: NodeJS.Signals = 'SIGTERM', killAfterMs = 15_000) {
+    async stop (signal = 'SIGTERM', killAfterMs = 15_000) {
       if (running()) {
         child.kill(signal)
         const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs)
@@ -99,8 +100,8 @@ export async function startNode (t: Teardown, opts: StartNodeOptions): Promise<N
   }
 }
 
-/** Polls `check` until it is true; resolves with the milliseconds it took, or throws after `timeoutMs`. */
-export async function waitUntil (check: () => boolean | Promise<boolean>, timeoutMs: number, what: string, everyMs = 50): Promise<number> {
+/** Polls `check` every `everyMs` until it is true; resolves with the ms it took. */
+export async function waitUntil (check: () => Promise<boolean> | boolean, timeoutMs: number, what: string, everyMs = 50): Promise<number> {
   const started = performance.now()
   for (;;) {
     if (await Promise.resolve().then(check).catch(() => false)) return performance.now() - started
@@ -109,14 +110,12 @@ export async function waitUntil (check: () => boolean | Promise<boolean>, timeou
   }
 }
 
-export interface CallResult { status: number, json: any, headers: Headers }
-
-/** fetch that never throws: status 0 when nothing answered (connection refused, timeout). */
-export async function call (url: string, init: RequestInit = {}): Promise<CallResult> {
+/** fetch that never throws: status 0 when nothing answered. */
+export async function call (url: string, init: RequestInit = {}): Promise<{ status: number, json: any, headers: Headers }> {
   try {
     const res = await fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(10_000) })
     const text = await res.text()
-    let json: any = null
+    let json: unknown = null
     try { json = JSON.parse(text) } catch {}
     return { status: res.status, json, headers: res.headers }
   } catch {

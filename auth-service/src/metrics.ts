@@ -1,0 +1,87 @@
+/**
+ * Prometheus metrics of one auth service instance (its own Registry, so several apps can
+ * live in one process, as in tests): requests by route/method/status, latency, logins,
+ * refreshes, reuse detections, revocations, key rotations and the keys it publishes.
+ * @see https://github.com/siimon/prom-client
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { Keyring } from './keys/keyring.js'
+
+export type LoginResult = 'success' | 'failure' | 'throttled'
+export type RefreshResult = 'rotated' | 'invalid' | 'reused'
+export type RevocationKind = 'session' | 'user'
+
+export interface AuthMetrics {
+  registry: Registry
+  requests: Counter<'route' | 'method' | 'status'>
+  duration: Histogram<'route'>
+  logins: Counter<'result'>
+  refreshes: Counter<'result'>
+  reuseDetections: Counter
+  revocations: Counter<'kind'>
+  keyRotations: Counter
+}
+
+export function createAuthMetrics (sources: { keyring: () => Keyring }): AuthMetrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'auth_' })
+  const registers = [registry]
+  const requests = new Counter({
+    name: 'auth_requests_total',
+    help: 'Requests handled, by route, method and status code (429s are rate-limit refusals)',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers,
+  })
+  const duration = new Histogram({
+    name: 'auth_request_duration_seconds',
+    help: 'Time from request to response, by route',
+    labelNames: ['route'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+  })
+  const logins = new Counter({
+    name: 'auth_logins_total',
+    help: 'Login attempts, by result (success, failure, throttled)',
+    labelNames: ['result'] as const,
+    registers,
+  })
+  const refreshes = new Counter({
+    name: 'auth_refreshes_total',
+    help: 'Refresh-token presentations, by result (rotated, invalid, reused)',
+    labelNames: ['result'] as const,
+    registers,
+  })
+  const reuseDetections = new Counter({
+    name: 'auth_refresh_reuse_detected_total',
+    help: 'Rotated refresh tokens presented again (each revokes its session)',
+    registers,
+  })
+  const revocations = new Counter({
+    name: 'auth_revocations_total',
+    help: 'Revocation records written for gateways, by kind (session, user = logout-all)',
+    labelNames: ['kind'] as const,
+    registers,
+  })
+  const keyRotations = new Counter({
+    name: 'auth_key_rotations_total',
+    help: 'Keyring reloads that changed the active signing kid',
+    registers,
+  })
+  new Gauge({ // eslint-disable-line no-new
+    name: 'auth_published_keys',
+    help: 'Public keys served in the JWKS (next, active, retiring)',
+    registers,
+    collect () { this.set(sources.keyring().jwks.keys.length) },
+  })
+  new Gauge({ // eslint-disable-line no-new
+    name: 'auth_active_key_info',
+    help: 'The kid that signs now (value 1)',
+    labelNames: ['kid'] as const,
+    registers,
+    collect () {
+      this.reset()
+      this.set({ kid: sources.keyring().active.kid }, 1)
+    },
+  })
+  return { registry, requests, duration, logins, refreshes, reuseDetections, revocations, keyRotations }
+}

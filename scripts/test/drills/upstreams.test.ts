@@ -1,0 +1,69 @@
+/**
+ * Drill: business services failing behind a running gateway process. The orders service
+ * (a real process) is killed → 502 bad_gateway, and serves again once restarted; a users
+ * service slower than UPSTREAM_TIMEOUT → 504 gateway_timeout, while one just under it → 200.
+ */
+import t from 'tap'
+import Fastify from 'fastify'
+import { freePort } from '../../lib/redis-server.js'
+import { useTestRedis } from '../../testing/redis.js'
+import { call, waitUntil } from '../../testing/node-process.js'
+import { createSigner, signToken, startJwksServer } from '../../../gateway/test/helpers/fixtures.js'
+import { startGatewayProcess, startOrders, withBearer } from './helpers.js'
+
+const UPSTREAM_TIMEOUT_MS = 500
+
+t.test('upstream down → 502, slow upstream → 504', async (t) => {
+  const r = await useTestRedis(t)
+  const signer = await createSigner()
+  const jwks = await startJwksServer(t, [signer.jwk])
+  const slow = Fastify()
+  slow.get('/users/me', async (request) => {
+    const delay = Number((request.query as { delay?: string }).delay ?? 0)
+    await new Promise((resolve) => setTimeout(resolve, delay))
+    return { id: request.headers['x-user-id'], delay }
+  })
+  await slow.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => slow.close())
+  const ordersPort = await freePort()
+  let orders = await startOrders(t, ordersPort)
+  const gw = await startGatewayProcess(t, {
+    redis: { url: r.url, prefix: r.prefix },
+    upstreams: {
+      auth: `http://127.0.0.1:${await freePort()}`,
+      jwks: `${jwks.url}/.well-known/jwks.json`,
+      orders: orders.url,
+      users: `http://127.0.0.1:${(slow.server.address() as { port: number }).port}`,
+    },
+    env: { UPSTREAM_TIMEOUT: String(UPSTREAM_TIMEOUT_MS) },
+  })
+  t.teardown(() => gw.stop())
+  await waitUntil(async () => (await call(`${gw.url}/readyz`)).status === 200, 15_000, 'gateway ready')
+  const auth = withBearer(await signToken(signer))
+
+  t.test('orders service killed → 502, back → 200', async (t) => {
+    t.equal((await call(`${gw.url}/api/orders`, auth)).status, 200)
+    await orders.stop('SIGKILL')
+    const down = await call(`${gw.url}/api/orders`, auth)
+    t.equal(down.status, 502)
+    t.same(down.json, { error: 'bad_gateway', message: 'The upstream service failed to answer', statusCode: 502 })
+    const started = performance.now()
+    orders = await startOrders(t, ordersPort)
+    const back = await waitUntil(async () => (await call(`${gw.url}/api/orders`, auth)).status === 200, 10_000, 'orders through the gateway again')
+    t.comment(`upstream down: 502 bad_gateway while the orders process was dead; 200 again ${Math.round(performance.now() - started)} ms after restarting it (${Math.round(back)} ms after it was ready)`)
+    await orders.stop()
+  })
+
+  t.test(`users service slower than UPSTREAM_TIMEOUT (${UPSTREAM_TIMEOUT_MS} ms) → 504`, async (t) => {
+    const started = performance.now()
+    const res = await call(`${gw.url}/api/users/me?delay=2500`, auth)
+    const took = performance.now() - started
+    t.equal(res.status, 504)
+    t.same(res.json, { error: 'gateway_timeout', message: 'The upstream service did not answer in time', statusCode: 504 })
+    t.ok(took < 2500, 'the gateway gave up before the upstream answered')
+    const ok = await call(`${gw.url}/api/users/me?delay=100`, auth)
+    t.equal(ok.status, 200, 'an upstream under the timeout is served')
+    t.equal(ok.json?.delay, 100)
+    t.comment(`slow upstream: 504 gateway_timeout after ${Math.round(took)} ms for an upstream needing 2500 ms (UPSTREAM_TIMEOUT=${UPSTREAM_TIMEOUT_MS} ms); a 100 ms upstream answered 200`)
+  })
+})
