@@ -6,6 +6,7 @@
  */
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
+import { failureDelayMs } from '../src/login-throttle.js'
 import { build, PASSWORD, register, uniqueEmail } from './helper.js'
 
 const attempt = (app: FastifyInstance, email: string, password: string, ip = '127.0.0.1') =>
@@ -57,4 +58,27 @@ t.test('the refusal is temporary: it ends with LOGIN_FAILURE_WINDOW', async (t) 
   t.equal(refused.headers['retry-after'], '1')
   await new Promise((resolve) => setTimeout(resolve, 1200))
   t.equal((await attempt(app, email, PASSWORD)).statusCode, 200, 'after the window the right password works again')
+})
+
+t.test('failureDelayMs: 100 ms doubling per failure, capped at 2 s', async (t) => {
+  t.same([0, 1, 2, 3, 4, 5, 6, 10].map(failureDelayMs), [0, 100, 200, 400, 800, 1600, 2000, 2000])
+})
+
+t.test('each failed login answers later than the one before (progressive delay before the 429)', async (t) => {
+  const { app } = await build(t, { LOGIN_MAX_FAILURES: '4', LOGIN_FAILURE_WINDOW: '60' })
+  const email = uniqueEmail('delay')
+  await register(app, email)
+  for (let failure = 1; failure <= 3; failure++) {
+    const started = performance.now()
+    const res = await attempt(app, email, 'wrong password!')
+    const took = performance.now() - started
+    t.equal(res.statusCode, 401)
+    // A lower bound only: the answer is held back at least this long, however fast the machine.
+    t.ok(took >= failureDelayMs(failure), `failure ${failure} answered after ${took.toFixed(0)} ms ≥ ${failureDelayMs(failure)} ms`)
+  }
+  const unknown = performance.now()
+  const res = await attempt(app, uniqueEmail('nobody'), 'wrong password!')
+  t.equal(res.statusCode, 401)
+  t.ok(performance.now() - unknown >= failureDelayMs(1), 'an unknown email is delayed like a known one')
+  t.equal((await attempt(app, email, PASSWORD)).statusCode, 200, 'below the limit the right password still works')
 })
