@@ -3,7 +3,7 @@
  * Redis (roles ['user'] or ['user','admin']); without --password a random one is printed.
  * `npm run users -- grant-admin EMAIL`: add the admin role (also to the user's live
  * sessions, so their next refresh carries it).
- * Uses REDIS_URL and REDIS_PREFIX like the auth service.
+ * Uses REDIS_URL (or REDIS_CLUSTER_NODES) and REDIS_PREFIX like the auth service.
  */
 import { randomBytes } from 'node:crypto'
 import { ConfigError, loadConfig } from '../auth-service/src/config.js'
@@ -35,7 +35,7 @@ async function main (): Promise<number> {
     return 2
   }
   const config = loadConfig(process.env)
-  const redis = createRedisClient(config.redisUrl, config.redisCommandTimeout)
+  const redis = createRedisClient(config.redisUrl, config.redisCommandTimeout, config.redisClusterNodes)
   redis.on('error', () => {})
   try {
     await redis.connect()

@@ -6,16 +6,19 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import cookie from '@fastify/cookie'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type { Redis } from 'ioredis'
 import { IDENTITY_HEADERS, REQUEST_ID_PATTERN } from '../../gateway/src/contract.js'
 import type { AuthConfig } from './config.js'
 import type { AuthContext } from './context.js'
 import { PUBLIC_CODES, publicCodeForStatus } from './errors.js'
 import { loadKeyring, type Keyring } from './keys/keyring.js'
 import { watchKeyring } from './keys/watch.js'
+import { KEYS_EVENTS } from './contract.js'
+import { createAuthEvents } from './audit.js'
+import { registerMetrics } from './observability.js'
+import { closeConnectionsWhenClosing } from '../../services/common/shutdown.js'
 import { createLoginThrottle } from './login-throttle.js'
 import { createDummyHash } from './passwords.js'
-import { createRedisClient, isRedisUnavailable } from './redis.js'
+import { createRedisClient, isRedisUnavailable, type RedisClient } from './redis.js'
 import { createFamilies } from './refresh/families.js'
 import { authRoutes } from './routes/auth.js'
 import { metaRoutes } from './routes/meta.js'
@@ -25,7 +28,7 @@ import { createUsersStore } from './users/users-store.js'
 
 export interface AuthDeps {
   /** A Redis client to use (not closed by the app); by default one is created from config.redisUrl. */
-  redis?: Redis
+  redis?: RedisClient
   /** Keys to use; by default loaded (and initialised if absent) from config.keysDir. */
   keyring?: Keyring
   logger?: FastifyServerOptions['logger']
@@ -46,7 +49,7 @@ export async function buildAuthService (config: Readonly<AuthConfig>, deps: Auth
     csrfSecret: config.csrfSecret ?? keyring.secrets.csrfSecret,
   }
   const ownRedis = deps.redis === undefined
-  const redis = deps.redis ?? createRedisClient(config.redisUrl, config.redisCommandTimeout)
+  const redis = deps.redis ?? createRedisClient(config.redisUrl, config.redisCommandTimeout, config.redisClusterNodes)
 
   const app = Fastify({
     logger: deps.logger ?? { level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
@@ -73,23 +76,27 @@ export async function buildAuthService (config: Readonly<AuthConfig>, deps: Auth
     app.addHook('onClose', async () => { redis.disconnect() })
   }
 
+  const metrics = registerMetrics(app, () => ctx.keyring)
+  const events = createAuthEvents(metrics)
   const ctx: AuthContext = {
     config,
     redis,
     users: createUsersStore(redis, config.redisPrefix),
-    families: createFamilies(redis, { ...config, prefix: config.redisPrefix, refreshTokenSecret: secrets.refreshTokenSecret }),
+    families: createFamilies(redis, { ...config, prefix: config.redisPrefix, refreshTokenSecret: secrets.refreshTokenSecret, onRevocation: (kind, n) => metrics.revocations.inc({ kind }, n) }),
     throttle: createLoginThrottle(redis, config.redisPrefix, config.loginMaxFailures, config.loginFailureWindow),
     keyring,
     secrets,
     dummyHash: await createDummyHash(),
     signAccessToken: (subject) => signAccessToken(ctx.keyring.active, { issuer: config.issuer, audience: config.audience, ttl: config.accessTokenTtl }, subject),
     verifyAccessToken: createAccessTokenVerifier(keyring.jwks, { issuer: config.issuer, audience: config.audience }),
+    events,
   }
-  if (deps.keyring === undefined && config.keysReloadInterval > 0) {
+  if (deps.keyring === undefined) {
     watchKeyring(app, config.keysDir, config.keysReloadInterval * 1000, (next) => {
+      if (next.active.kid !== ctx.keyring.active.kid) events.keyRotated(app.log, { from: ctx.keyring.active.kid, to: next.active.kid, published: next.jwks.keys.map((k) => k.kid as string) })
       ctx.keyring = next
       ctx.verifyAccessToken = createAccessTokenVerifier(next.jwks, { issuer: config.issuer, audience: config.audience })
-    })
+    }, { redis, channel: KEYS_EVENTS.channel(config.redisPrefix) })
   }
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
@@ -139,6 +146,7 @@ export async function buildAuthService (config: Readonly<AuthConfig>, deps: Auth
     if (text === '') done(null, undefined)
     else parseJson(request, text, done)
   })
+  closeConnectionsWhenClosing(app)
   await app.register(cookie)
   await app.register(metaRoutes, { ctx })
   await app.register(authRoutes, { ctx })

@@ -5,6 +5,7 @@
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_REDIS_PREFIX } from './contract.js'
+import { parseClusterNodes } from '../../scripts/lib/redis-client.js'
 
 export const DEFAULT_KEYS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../keys')
 export const DEFAULT_PORT = 4000
@@ -27,6 +28,8 @@ export interface AuthConfig {
   logLevel: string
   redisUrl: string
   redisPrefix: string
+  /** REDIS_CLUSTER_NODES ('host:port,...'): when set, Redis Cluster instead of REDIS_URL. */
+  redisClusterNodes?: string
   /** ms; a Redis command that takes longer fails (→ 503) instead of hanging. */
   redisCommandTimeout: number
   keysDir: string
@@ -94,6 +97,12 @@ export function loadConfig (env: Env): Readonly<AuthConfig> {
     problems.push(`REDIS_URL is not a URL: "${redisUrl}"`)
   }
 
+  const redisClusterNodes = env.REDIS_CLUSTER_NODES?.trim() || undefined
+  if (redisClusterNodes !== undefined) {
+    try { parseClusterNodes(redisClusterNodes) } catch (err) { problems.push(`REDIS_CLUSTER_NODES: ${(err as Error).message}`) }
+    if (!['', '/', '/0'].includes(URL.canParse(redisUrl) ? new URL(redisUrl).pathname : '')) problems.push('REDIS_URL must not select a database when REDIS_CLUSTER_NODES is set (a cluster has only database 0)')
+  }
+
   const sameSiteRaw = str('COOKIE_SAMESITE', 'Strict').toLowerCase()
   let cookieSameSite: SameSite = 'strict'
   if (sameSiteRaw === 'strict' || sameSiteRaw === 'lax' || sameSiteRaw === 'none') cookieSameSite = sameSiteRaw
@@ -105,6 +114,7 @@ export function loadConfig (env: Env): Readonly<AuthConfig> {
     logLevel: str('LOG_LEVEL', 'info'),
     redisUrl,
     redisPrefix: str('REDIS_PREFIX', DEFAULT_REDIS_PREFIX),
+    redisClusterNodes,
     redisCommandTimeout: int('REDIS_COMMAND_TIMEOUT', DEFAULT_REDIS_COMMAND_TIMEOUT, 50, 60_000),
     keysDir: resolve(str('KEYS_DIR', DEFAULT_KEYS_DIR)),
     keysReloadInterval: int('KEYS_RELOAD_INTERVAL', DEFAULT_KEYS_RELOAD_INTERVAL, 0, 24 * 3600),

@@ -58,9 +58,13 @@ export const REVOCATION = {
   channel: (prefix: string) => `${prefix}revocations`,
 } as const
 
+/**
+ * `at` (optional, ms epoch): when the auth service revoked; gateways use it to observe the
+ * revocation lag. Messages without it stay valid.
+ */
 export type RevocationMessage =
-  | { type: 'session', sid: string, until: number }
-  | { type: 'user', sub: string, notBefore: number, until: number }
+  | { type: 'session', sid: string, until: number, at?: number }
+  | { type: 'user', sub: string, notBefore: number, until: number, at?: number }
 
 export const DEFAULT_REDIS_PREFIX = 'jwt-edge:'
 
@@ -69,11 +73,32 @@ export function parseRevocationMessage (raw: string): RevocationMessage | null {
   try { value = JSON.parse(raw) } catch { return null }
   if (typeof value !== 'object' || value === null) return null
   const m = value as Record<string, unknown>
+  const at = typeof m.at === 'number' && Number.isFinite(m.at) ? { at: m.at } : {}
   if (m.type === 'session' && typeof m.sid === 'string' && typeof m.until === 'number') {
-    return { type: 'session', sid: m.sid, until: m.until }
+    return { type: 'session', sid: m.sid, until: m.until, ...at }
   }
   if (m.type === 'user' && typeof m.sub === 'string' && typeof m.notBefore === 'number' && typeof m.until === 'number') {
-    return { type: 'user', sub: m.sub, notBefore: m.notBefore, until: m.until }
+    return { type: 'user', sub: m.sub, notBefore: m.notBefore, until: m.until, ...at }
   }
   return null
+}
+
+/**
+ * Key-rotation events: after `npm run keys -- rotate|prune` the keys CLI publishes one
+ * KeysChangedMessage (JSON) here; gateways refetch the JWKS and auth instances reload keys/.
+ * Subscribers must treat any message on the channel as "keys changed" (the body is informational).
+ */
+export const KEYS_EVENTS = {
+  channel: (prefix: string) => `${prefix}keys`,
+} as const
+
+export interface KeysChangedMessage {
+  type: 'keys_changed'
+  action: 'rotate' | 'prune'
+  /** kid that signs after the change. */
+  active: string
+  /** kids published (next, active, retiring) after the change. */
+  published: string[]
+  /** ms epoch. */
+  at: number
 }

@@ -4,8 +4,21 @@
  * and keeps reconnecting in the background so the service recovers by itself.
  */
 import { Redis } from 'ioredis'
+import { createRedisClient as createClient, type RedisClient } from '../../scripts/lib/redis-client.js'
 
-export function createRedisClient (url: string, commandTimeout: number): Redis {
+export type { RedisClient }
+
+/**
+ * A plain Redis for `url`, or a Redis Cluster over `clusterNodes` (REDIS_CLUSTER_NODES) when
+ * that is set. Every key used together shares a hash tag (`{<id>}`), so both work unchanged.
+ */
+export function createRedisClient (url: string, commandTimeout: number): Redis
+export function createRedisClient (url: string, commandTimeout: number, clusterNodes: string | undefined): RedisClient
+export function createRedisClient (url: string, commandTimeout: number, clusterNodes?: string): RedisClient {
+  if (clusterNodes !== undefined && clusterNodes.trim() !== '') {
+    // The cluster client reconnects by itself (clusterRetryStrategy) and refreshes slots on MOVED.
+    return createClient({ url, clusterNodes, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout, connectTimeout: 2000 })
+  }
   const redis = new Redis(url, {
     lazyConnect: true,
     enableOfflineQueue: false,
@@ -18,9 +31,11 @@ export function createRedisClient (url: string, commandTimeout: number): Redis {
 }
 
 /** True for errors that mean "Redis is not reachable right now" (→ 503), not a bug. */
-export function isRedisUnavailable (err: unknown, redis?: Redis): boolean {
+export function isRedisUnavailable (err: unknown, redis?: RedisClient): boolean {
   if (!(err instanceof Error)) return false
   if (err.name === 'MaxRetriesPerRequestError') return true
   if (/enableOfflineQueue|Connection is closed|Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|LOADING/.test(err.message)) return true
+  // Cluster: no node reachable, slots being moved, or a failover in progress.
+  if (err.name === 'ClusterAllFailedError' || /Failed to refresh slots cache|CLUSTERDOWN|TRYAGAIN|MASTERDOWN/.test(err.message)) return true
   return redis !== undefined && redis.status !== 'ready' && err.name !== 'ReplyError' && !('statusCode' in err)
 }

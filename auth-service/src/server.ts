@@ -18,7 +18,10 @@ try {
 
 const app = await buildAuthService(config)
 
-closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
+// SIGHUP re-reads keys/ (after `npm run keys -- rotate`) instead of closing the service.
+process.on('SIGHUP', () => { app.reloadKeys?.('SIGHUP').catch(() => {}) })
+
+closeWithGrace({ delay: 10_000, skip: ['SIGHUP'] }, async ({ signal, err }) => {
   if (err) app.log.error({ err }, 'closing after an error')
   else app.log.info({ signal }, 'closing')
   await app.close()

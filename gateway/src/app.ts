@@ -8,21 +8,28 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify'
 import cookie from '@fastify/cookie'
-import { Redis } from 'ioredis'
+import { createRedisClient, type RedisClient } from '../../scripts/lib/redis-client.js'
 import type { DestinationStream } from 'pino'
 import type { GatewayConfig } from './config.js'
 import { REQUEST_ID_PATTERN, type Identity } from './contract.js'
 import { NotFoundError, insufficientScope, invalidToken, isDenial, toPublicError } from './errors.js'
 import { registerGatewayRoutes } from './health.js'
+import { closeConnectionsWhenClosing } from '../../services/common/shutdown.js'
 import { createKeyStore, type KeyStore } from './keys/key-store.js'
-import { createMetrics } from './metrics.js'
+import { registerKeyRotation } from './keys/registry.js'
+import { createMetrics, observeRevocation } from './metrics.js'
 import { createAuthenticator } from './pipeline/authenticate.js'
+import { createTokenCache, type TokenCache } from './pipeline/token-cache.js'
 import { authorize } from './pipeline/authorize.js'
 import { stripClientHeaders } from './pipeline/strip-headers.js'
 import { registerProxies } from './proxy.js'
 import { createRevocationStore } from './revocation/revocation-store.js'
 import { defaultRoutes, validateRoutes, type RouteRule } from './routes.js'
 import { loggerOptions } from './logger.js'
+import { registerCors } from './browser/cors.js'
+import { registerCsrf } from './browser/csrf.js'
+import { registerRateLimits } from './browser/rate-limit.js'
+import { registerSecurityHeaders } from './browser/security-headers.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -42,12 +49,14 @@ declare module 'fastify' {
 
 export interface GatewayDeps {
   /** A Redis client without keyPrefix (tests pass their own); else one is made from config.redisUrl and closed on close. */
-  redis?: Redis
+  redis?: RedisClient
   /** Route table; defaults to defaultRoutes(config). Validated at build time. */
   routes?: RouteRule[]
   /** Where logs go (tests capture them); default stdout. */
   logStream?: DestinationStream
   keyStore?: KeyStore
+  /** Verified-token cache; default one sized by TOKEN_CACHE_MAX / TOKEN_CACHE_TTL (none when either is 0). */
+  tokenCache?: TokenCache
 }
 
 function genReqId (req: IncomingMessage): string {
@@ -70,9 +79,17 @@ export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps
   })
 
   const ownRedis = !deps.redis
-  const redis = deps.redis ?? new Redis(config.redisUrl, { maxRetriesPerRequest: 1 })
+  // REDIS_CLUSTER_NODES set: a Redis Cluster (revocation sets, channels and the registry work the same).
+  // A cluster's offline queue ignores maxRetriesPerRequest and waits for the cluster without
+  // limit, so a request-path command (rate limits) would hang while it is down: fail fast instead.
+  const redis = deps.redis ?? createRedisClient({
+    url: config.redisUrl,
+    clusterNodes: config.redisClusterNodes,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: config.redisClusterNodes === undefined ? undefined : false,
+  })
   if (ownRedis) redis.on('error', (err) => app.log.debug({ err: err.message }, 'redis error'))
-  const metrics = createMetrics({ keys: () => keys, revocations: () => revocations })
+  const metrics = createMetrics({ keys: () => keys, revocations: () => revocations, tokenCache: () => tokenCache })
   const keys = deps.keyStore ?? createKeyStore({
     jwksUrl: config.jwksUrl,
     refreshIntervalMs: config.jwksRefreshIntervalMs,
@@ -82,7 +99,16 @@ export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps
     log: app.log,
     onFetch: (result) => metrics.jwksFetches.inc({ result }),
   })
-  const revocations = createRevocationStore({ redis, prefix: config.redisPrefix, userRetentionMs: config.revokedUserRetentionMs, log: app.log })
+  const revocations = createRevocationStore({
+    redis,
+    prefix: config.redisPrefix,
+    userRetentionMs: config.revokedUserRetentionMs,
+    log: app.log,
+    onMessage: (m) => observeRevocation(metrics, m),
+  })
+  const tokenCache = deps.tokenCache ?? (config.tokenCacheMax > 0 && config.tokenCacheTtlMs > 0
+    ? createTokenCache({ maxEntries: config.tokenCacheMax, ttlMs: config.tokenCacheTtlMs })
+    : undefined)
   const authenticate = createAuthenticator({
     issuer: config.issuer,
     audience: config.audience,
@@ -90,6 +116,8 @@ export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps
     maxTokenBytes: config.maxTokenBytes,
     getKey: keys.getKey,
     isRevoked: revocations.isRevoked,
+    verifyImplementation: config.verifyImplementation,
+    cache: tokenCache,
   })
 
   app.decorateRequest('gatewayIdentity', null)
@@ -105,7 +133,20 @@ export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps
     stripClientHeaders(request.raw.headers)
     reply.header('x-request-id', request.id)
   })
+  // Browser protections (browser/*): headers before anything can refuse a request; CORS
+  // answers preflights before authentication; per-IP limits before it, per-user after it.
+  registerSecurityHeaders(app)
   app.register(cookie)
+  registerCors(app, config.corsOrigins)
+  const limits = registerRateLimits(app, {
+    redis,
+    prefix: config.redisPrefix,
+    authPerMinute: config.rateLimitAuth,
+    apiPerMinute: config.rateLimitApi,
+    notFoundPerMinute: config.rateLimitNotFound,
+  })
+  app.addHook('onRequest', limits.auth)
+  app.addHook('onRequest', limits.notFound)
 
   // Stages 2 and 3, authenticate and authorize, for rules with auth 'required'.
   app.addHook('onRequest', async (request: FastifyRequest) => {
@@ -131,6 +172,8 @@ export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps
       throw err
     }
   })
+  registerCsrf(app, { secret: config.csrfSecret, allowedOrigins: [...config.gatewayPublicOrigins, ...config.corsOrigins] })
+  app.addHook('onRequest', limits.api)
 
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id) // over any the upstream sent
@@ -160,6 +203,8 @@ export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps
   })
 
   registerGatewayRoutes(app, { keys, revocations, metrics })
+  closeConnectionsWhenClosing(app)
+  registerKeyRotation(app, { redis, prefix: config.redisPrefix, keys, registryIntervalMs: config.gatewayRegistryIntervalMs, publicUrl: config.gatewayPublicUrl })
   registerProxies(app, rules, { upstreamTimeoutMs: config.upstreamTimeoutMs })
 
   app.addHook('onReady', async () => {

@@ -34,3 +34,34 @@ export function parseRoles (value: string | undefined): string[] {
 
 /** A request id we keep from the client: short, and plain characters only. */
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/
+
+/**
+ * The gateway registry in Redis, read by `npm run keys -- rotate|status`: a hash at
+ * `GATEWAY_REGISTRY.key(prefix)`, one field per gateway instance (its id), the value a
+ * GatewayRegistryEntry (JSON). Each gateway rewrites its entry every GATEWAY_REGISTRY_INTERVAL;
+ * readers ignore entries past `expiresAt` (a gateway that died without deregistering).
+ */
+export const GATEWAY_REGISTRY = {
+  key: (prefix: string) => `${prefix}gateways`,
+} as const
+
+export interface GatewayRegistryEntry {
+  id: string
+  /** Base URL where the gateway answers GET /readyz (which lists the kids it holds). */
+  url: string
+  /** kids held when the entry was written. */
+  kids: string[]
+  /** ms epoch. */
+  updatedAt: number
+  expiresAt: number
+}
+
+export function parseGatewayRegistryEntry (raw: string): GatewayRegistryEntry | null {
+  let value: unknown
+  try { value = JSON.parse(raw) } catch { return null }
+  if (typeof value !== 'object' || value === null) return null
+  const e = value as Record<string, unknown>
+  if (typeof e.id !== 'string' || typeof e.url !== 'string' || !Array.isArray(e.kids) ||
+    !e.kids.every((k) => typeof k === 'string') || typeof e.updatedAt !== 'number' || typeof e.expiresAt !== 'number') return null
+  return { id: e.id, url: e.url, kids: e.kids as string[], updatedAt: e.updatedAt, expiresAt: e.expiresAt }
+}

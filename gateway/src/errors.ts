@@ -20,6 +20,9 @@ export const NotFoundError = createError('GW_ERR_NOT_FOUND', 'Route %s %s not fo
 export const BadGatewayError = createError('GW_ERR_BAD_GATEWAY', 'The upstream service failed to answer', 502)
 export const GatewayTimeoutError = createError('GW_ERR_GATEWAY_TIMEOUT', 'The upstream service did not answer in time', 504)
 export const RouteTableError = createError('GW_ERR_ROUTE_TABLE', 'Invalid route table: %s', 500)
+// Browser protections (browser/*.ts).
+export const CsrfError = createError('GW_ERR_CSRF', '%s', 403)
+export const RateLimitedError = createError('GW_ERR_RATE_LIMITED', 'Too many requests, retry in %s', 429)
 
 export interface DenialError extends FastifyError {
   reason: DenialReason
@@ -51,6 +54,8 @@ const BY_CODE: Record<string, string> = {
   GW_ERR_NOT_FOUND: 'not_found',
   GW_ERR_BAD_GATEWAY: 'bad_gateway',
   GW_ERR_GATEWAY_TIMEOUT: 'gateway_timeout',
+  GW_ERR_CSRF: 'csrf_failed',
+  GW_ERR_RATE_LIMITED: 'rate_limited',
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
   FST_ERR_RATE_LIMIT: 'rate_limited',

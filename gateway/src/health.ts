@@ -23,8 +23,13 @@ export function registerGatewayRoutes (app: FastifyInstance, deps: HealthDeps): 
     const checks = { keys: deps.keys.isUsable(), redis: deps.revocations.isHealthy() }
     const ready = checks.keys && checks.redis
     reply.code(ready ? 200 : 503).header('cache-control', 'no-store')
+    const missing = [
+      checks.keys ? null : 'signing keys (JWKS never loaded, or older than JWKS_MAX_STALE)',
+      checks.redis ? null : 'Redis (revocations not connected/loaded)',
+    ].filter((m) => m !== null)
     return {
       status: ready ? 'ready' : 'not_ready',
+      ...(ready ? {} : { error: 'service_unavailable', message: `Not ready: ${missing.join(', ')}` }),
       checks,
       kids: deps.keys.heldKeys().map((k) => ({ kid: k.kid, ageSeconds: Math.round((Date.now() - k.firstSeenAt) / 1000) })),
     }

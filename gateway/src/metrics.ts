@@ -1,11 +1,14 @@
 /**
  * Prometheus metrics of one gateway instance (its own Registry, so several gateways can live
  * in one process, as in tests): requests by route/method/status, verification outcomes by
- * reason, JWKS kids held and their age, revoked sessions held.
+ * reason, JWKS kids held and their age, revoked sessions held, revocation messages and their
+ * lag, readiness of the dependencies.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { KeyStore } from './keys/key-store.js'
 import type { RevocationStore } from './revocation/revocation-store.js'
+import type { TokenCache } from './pipeline/token-cache.js'
+import type { RevocationMessage } from '../../auth-service/src/contract.js'
 
 export interface GatewayMetrics {
   registry: Registry
@@ -13,9 +16,19 @@ export interface GatewayMetrics {
   duration: Histogram<'route'>
   verifications: Counter<'outcome' | 'reason'>
   jwksFetches: Counter<'result'>
+  revocationMessages: Counter<'type'>
+  /** Seconds from the revocation at the auth service (message `at`) to its arrival here. */
+  revocationLag: Histogram
 }
 
-export function createMetrics (sources: { keys: () => KeyStore, revocations: () => RevocationStore }): GatewayMetrics {
+export interface MetricsSources {
+  keys: () => KeyStore
+  revocations: () => RevocationStore
+  /** The verified-token cache, when there is one (TOKEN_CACHE_MAX/TTL > 0): hits, misses, entries. */
+  tokenCache?: () => TokenCache | undefined
+}
+
+export function createMetrics (sources: MetricsSources): GatewayMetrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'gateway_' })
   const requests = new Counter({
@@ -81,5 +94,58 @@ export function createMetrics (sources: { keys: () => KeyStore, revocations: () 
     registers: [registry],
     collect () { this.set(sources.revocations().counts().users) },
   })
-  return { registry, requests, duration, verifications, jwksFetches }
+  const revocationMessages = new Counter({
+    name: 'gateway_revocation_messages_total',
+    help: 'Revocation messages received on the pub/sub channel, by type (session, user)',
+    labelNames: ['type'] as const,
+    registers: [registry],
+  })
+  const revocationLag = new Histogram({
+    name: 'gateway_revocation_lag_seconds',
+    help: 'Time from a revocation at the auth service to its arrival at this gateway (messages with `at`)',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers: [registry],
+  })
+  new Gauge({ // eslint-disable-line no-new
+    name: 'gateway_dependency_up',
+    help: 'Readiness checks: keys (usable signing keys), redis (connected, revocations loaded); 1 up, 0 down',
+    labelNames: ['dependency'] as const,
+    registers: [registry],
+    collect () {
+      this.set({ dependency: 'keys' }, sources.keys().isUsable() ? 1 : 0)
+      this.set({ dependency: 'redis' }, sources.revocations().isHealthy() ? 1 : 0)
+    },
+  })
+  registerTokenCacheMetrics(registry, sources.tokenCache)
+  return { registry, requests, duration, verifications, jwksFetches, revocationMessages, revocationLag }
+}
+
+/** Counts a revocation message and, when it says when it was made, the lag until now. */
+export function observeRevocation (metrics: GatewayMetrics, m: RevocationMessage, now = Date.now()): void {
+  metrics.revocationMessages.inc({ type: m.type })
+  if (m.at !== undefined) metrics.revocationLag.observe(Math.max(0, now - m.at) / 1000)
+}
+
+/** Read from the cache's own counters at scrape time; hit ratio = hits / (hits + misses). */
+function registerTokenCacheMetrics (registry: Registry, cache: (() => TokenCache | undefined) | undefined): void {
+  if (!cache) return
+  const registers = [registry]
+  new Counter({ // eslint-disable-line no-new
+    name: 'gateway_token_cache_hits_total',
+    help: 'Verified-token cache hits (signature check skipped; revocation still checked)',
+    registers,
+    collect () { this.reset(); this.inc(cache()?.stats().hits ?? 0) },
+  })
+  new Counter({ // eslint-disable-line no-new
+    name: 'gateway_token_cache_misses_total',
+    help: 'Verified-token cache misses (full verification)',
+    registers,
+    collect () { this.reset(); this.inc(cache()?.stats().misses ?? 0) },
+  })
+  new Gauge({ // eslint-disable-line no-new
+    name: 'gateway_token_cache_entries',
+    help: 'Verified tokens held in the cache',
+    registers,
+    collect () { this.set(cache()?.size() ?? 0) },
+  })
 }

@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify'
 import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy'
 import { BadGatewayError, GatewayTimeoutError } from './errors.js'
 import { outgoingHeaders } from './pipeline/mutate.js'
-import { HTTP_METHODS, type RouteRule } from './routes.js'
+import { PROXIED_METHODS, type RouteRule } from './routes.js'
 
 export interface ProxyOptions {
   upstreamTimeoutMs: number
@@ -31,7 +31,7 @@ export function registerProxies (app: FastifyInstance, rules: readonly RouteRule
       prefix,
       rewritePrefix: rule.rewritePrefix ?? rule.prefix,
       routes: rule.exact ? ['/'] : ['/', '/*'],
-      httpMethods: [...HTTP_METHODS],
+      httpMethods: [...PROXIED_METHODS],
       config: { gatewayRule: rule },
       disableRequestLogging: true,
       undici: {

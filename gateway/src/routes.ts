@@ -7,6 +7,8 @@ import { RouteTableError } from './errors.js'
 
 export type AuthMode = 'required' | 'none'
 export const HTTP_METHODS = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'] as const
+/** Methods forwarded upstream: OPTIONS is always answered by the gateway (CORS, browser/cors.ts). */
+export const PROXIED_METHODS = HTTP_METHODS.filter((m) => m !== 'OPTIONS')
 
 export interface RouteRule {
   id: string

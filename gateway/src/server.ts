@@ -5,6 +5,7 @@
 import closeWithGrace from 'close-with-grace'
 import { buildGateway } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
+import { closeWithPrimary, isClusterPrimary, runPrimary } from './cluster.js'
 
 let config
 try {
@@ -17,7 +18,11 @@ try {
   throw err
 }
 
+// GATEWAY_WORKERS > 1: this process only forks and supervises the workers (cluster.ts).
+if (isClusterPrimary(config)) await runPrimary(config)
+
 const app = buildGateway(config)
+closeWithPrimary(app)
 
 closeWithGrace({
   delay: 10_000,

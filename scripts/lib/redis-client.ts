@@ -86,7 +86,9 @@ export function createRedisClient (opts: RedisClientOptions): RedisClient {
  * options and, for a cluster, the same nodes; messages published on any node arrive.
  */
 export function createSubscriber (client: RedisClient): RedisClient {
-  return isCluster(client) ? client.duplicate() : client.duplicate()
+  // The SUBSCRIBE sent right after creation must wait for the connection, even when the
+  // parent fails fast (enableOfflineQueue: false); ioredis re-subscribes after reconnects.
+  return isCluster(client) ? client.duplicate([], { enableOfflineQueue: true }) : client.duplicate({ enableOfflineQueue: true })
 }
 
 /**
@@ -114,6 +116,13 @@ export async function deleteMatching (client: RedisClient, pattern: string): Pro
 async function scanTargets (client: RedisClient): Promise<Redis[]> {
   if (!isCluster(client)) return [client]
   if (client.status === 'wait') await client.connect()
+  // The node list is known only once the cluster client is ready.
+  if (client.status === 'connecting' || client.status === 'connect') {
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', resolve)
+      client.once('end', () => reject(new Error('Redis Cluster connection ended before it was ready')))
+    })
+  }
   const masters = client.nodes('master')
   if (masters.length === 0) throw new Error(`Redis Cluster has no known master nodes (status: ${client.status})`)
   return masters

@@ -84,9 +84,15 @@ async function portIsFree (port: number): Promise<boolean> {
 /**
  * The Redis at REDIS_URL (default 127.0.0.1:6379), or, when REDIS_URL is not set and
  * nothing answers there, a private redis-server whose data persists in <root>/.run/redis.
+ * With REDIS_CLUSTER_NODES set, that cluster (nothing is started).
  */
 export async function ensureRedis (root: string, env: NodeJS.ProcessEnv, log: Log, defaultUrl = DEFAULT_REDIS_URL): Promise<{ url: string, server?: RedisServer }> {
   const url = env.REDIS_URL || defaultUrl
+  // A Redis Cluster is used as given (the processes inherit REDIS_CLUSTER_NODES); never a private server.
+  if (env.REDIS_CLUSTER_NODES?.trim()) {
+    log('redis', `using the Redis Cluster at ${env.REDIS_CLUSTER_NODES.trim()} (REDIS_CLUSTER_NODES)`)
+    return { url }
+  }
   if (await pingRedis(url, 1000)) {
     log('redis', `using Redis at ${safeUrl(url)}`)
     return { url }

@@ -1,6 +1,7 @@
 /**
  * The processes of the whole stack, as data: entry file, host/port variables with their
- * defaults (shared decisions), readiness path, and start order. `npm start` turns this
+ * defaults (shared decisions), readiness path (/readyz everywhere: the auth service's says
+ * keys and Redis, the gateway's keys and revocations), and start order. `npm start` turns this
  * table into supervisor process specs.
  */
 import { existsSync } from 'node:fs'
@@ -25,11 +26,11 @@ export interface StackEntry {
 }
 
 export const STACK: readonly StackEntry[] = [
-  { name: 'auth', entry: 'auth-service/src/server.ts', hostVar: 'AUTH_HOST', portVar: 'AUTH_PORT', defaultPort: 4000, readyPath: '/healthz', urlVar: 'AUTH_URL', secrets: true },
-  { name: 'orders', entry: 'services/orders/src/server.ts', hostVar: 'ORDERS_HOST', portVar: 'ORDERS_PORT', defaultPort: 4101, readyPath: '/healthz', urlVar: 'ORDERS_URL' },
-  { name: 'users', entry: 'services/users/src/server.ts', hostVar: 'USERS_HOST', portVar: 'USERS_PORT', defaultPort: 4102, readyPath: '/healthz', urlVar: 'USERS_URL' },
-  { name: 'payments', entry: 'services/payments/src/server.ts', hostVar: 'PAYMENTS_HOST', portVar: 'PAYMENTS_PORT', defaultPort: 4103, readyPath: '/healthz', urlVar: 'PAYMENTS_URL' },
-  { name: 'web', entry: 'services/web/src/server.ts', hostVar: 'WEB_HOST', portVar: 'WEB_PORT', defaultPort: 4104, readyPath: '/healthz', urlVar: 'WEB_URL', optional: true },
+  { name: 'auth', entry: 'auth-service/src/server.ts', hostVar: 'AUTH_HOST', portVar: 'AUTH_PORT', defaultPort: 4000, readyPath: '/readyz', urlVar: 'AUTH_URL', secrets: true },
+  { name: 'orders', entry: 'services/orders/src/server.ts', hostVar: 'ORDERS_HOST', portVar: 'ORDERS_PORT', defaultPort: 4101, readyPath: '/readyz', urlVar: 'ORDERS_URL' },
+  { name: 'users', entry: 'services/users/src/server.ts', hostVar: 'USERS_HOST', portVar: 'USERS_PORT', defaultPort: 4102, readyPath: '/readyz', urlVar: 'USERS_URL' },
+  { name: 'payments', entry: 'services/payments/src/server.ts', hostVar: 'PAYMENTS_HOST', portVar: 'PAYMENTS_PORT', defaultPort: 4103, readyPath: '/readyz', urlVar: 'PAYMENTS_URL' },
+  { name: 'web', entry: 'services/web/src/server.ts', hostVar: 'WEB_HOST', portVar: 'WEB_PORT', defaultPort: 4104, readyPath: '/readyz', urlVar: 'WEB_URL', optional: true },
   // Last: it fetches the auth service's JWKS to become ready.
   { name: 'gateway', entry: 'gateway/src/server.ts', hostVar: 'GATEWAY_HOST', portVar: 'GATEWAY_PORT', defaultPort: 8080, readyPath: '/readyz', after: ['auth'], secrets: true },
 ]

@@ -10,6 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { IDENTITY_HEADERS } from '../../gateway/src/contract.js'
 import { identityPlugin } from '../identity.js'
 import { errorHandler, notFoundHandler } from './errors.js'
+import { closeConnectionsWhenClosing } from './shutdown.js'
 import type { ServiceConfig } from './config.js'
 
 export type ServiceApp = FastifyInstance<
@@ -54,6 +55,9 @@ export function createServiceApp (opts: ServiceAppOptions): ServiceApp {
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler(notFoundHandler)
   app.register(identityPlugin)
+  closeConnectionsWhenClosing(app)
   app.get('/healthz', { config: { identity: false } }, async () => ({ status: 'ok', service: opts.name }))
+  // No dependencies (in-memory stores): ready as soon as it listens.
+  app.get('/readyz', { config: { identity: false } }, async () => ({ status: 'ready', service: opts.name, checks: {} }))
   return app
 }

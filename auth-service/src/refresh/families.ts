@@ -3,7 +3,8 @@
  * `<prefix>rt:{<familyId>}`: the family hash (see rotate-script.ts);
  * `<prefix>user:{<userId>}:sessions`: the set of a user's family ids (an index, pruned lazily).
  */
-import type { ChainableCommander, Redis, Result } from 'ioredis'
+import type { ChainableCommander, Result } from 'ioredis'
+import type { RedisClient } from '../redis.js'
 import { REVOCATION, type RevocationMessage } from '../contract.js'
 import { ROTATE_LUA } from './rotate-script.js'
 import { hashRefreshToken, newFamilyId, newRefreshToken, successorOf } from './refresh-token.js'
@@ -19,6 +20,8 @@ export interface FamiliesOptions {
   sessionMaxAge: number
   refreshReuseGrace: number
   accessTokenTtl: number
+  /** Called after revocation records are written (metrics): kind and how many. */
+  onRevocation?: (kind: 'session' | 'user', count: number) => void
 }
 
 export interface Session {
@@ -54,7 +57,7 @@ async function execOrThrow (pipeline: ChainableCommander): Promise<void> {
   if (failed) throw failed[0]
 }
 
-export function createFamilies (redis: Redis, opts: FamiliesOptions) {
+export function createFamilies (redis: RedisClient, opts: FamiliesOptions) {
   const { prefix } = opts
   const familyKey = (id: string) => `${prefix}rt:{${id}}`
   const userSessionsKey = (userId: string) => `${prefix}user:{${userId}}:sessions`
@@ -72,10 +75,11 @@ export function createFamilies (redis: Redis, opts: FamiliesOptions) {
     p.zadd(key, ...sids.flatMap((sid) => [until, sid]))
     p.zremrangebyscore(key, '-inf', now)
     for (const sid of sids) {
-      const message: RevocationMessage = { type: 'session', sid, until }
+      const message: RevocationMessage = { type: 'session', sid, until, at: now }
       p.publish(REVOCATION.channel(prefix), JSON.stringify(message))
     }
     await execOrThrow(p)
+    opts.onRevocation?.('session', sids.length)
   }
 
   return {
@@ -171,11 +175,12 @@ export function createFamilies (redis: Redis, opts: FamiliesOptions) {
       const notBefore = Math.floor(now / 1000) * 1000
       const until = revokedUntil(now)
       const key = REVOCATION.usersKey(prefix)
-      const message: RevocationMessage = { type: 'user', sub: userId, notBefore, until }
+      const message: RevocationMessage = { type: 'user', sub: userId, notBefore, until, at: now }
       await execOrThrow(redis.pipeline()
         .zadd(key, notBefore, userId)
         .zremrangebyscore(key, '-inf', now - opts.accessTokenTtl * 1000 - REVOCATION_MARGIN_MS)
         .publish(REVOCATION.channel(prefix), JSON.stringify(message)))
+      opts.onRevocation?.('user', 1)
       return ids
     },
   }

@@ -1,6 +1,7 @@
 /**
  * POST /auth/register, /auth/login, /auth/refresh, /auth/logout.
  */
+import { setTimeout } from 'node:timers/promises'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { COOKIES } from '../contract.js'
 import type { AuthContext } from '../context.js'
@@ -9,6 +10,7 @@ import {
   EmailTakenError, InvalidCredentialsError, InvalidRefreshTokenError, InvalidRequestError,
   RateLimitedError, RefreshReusedError, WeakPasswordError,
 } from '../errors.js'
+import { failureDelayMs } from '../login-throttle.js'
 import { hashPassword, passwordProblem, verifyPassword } from '../passwords.js'
 import { hashRefreshToken, parseRefreshToken } from '../refresh/refresh-token.js'
 import { LoginBody, RefreshBody, RegisterBody } from '../schemas.js'
@@ -44,6 +46,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ ctx: AuthContext }> = async
     const { ip } = request
     const wait = await throttle.retryAfter(email, ip)
     if (wait > 0) {
+      ctx.events.loginFailed(request.log, { email, reason: 'throttled', ...clientInfo(request) })
       reply.header('retry-after', String(wait))
       throw new RateLimitedError(wait)
     }
@@ -51,11 +54,15 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ ctx: AuthContext }> = async
     // Unknown email: verify against the start-up dummy hash, so both cases cost the same.
     const ok = await verifyPassword(user?.passwordHash ?? ctx.dummyHash, request.body.password)
     if (!user || !ok) {
-      await throttle.recordFailure(email, ip)
+      const failures = await throttle.recordFailure(email, ip)
+      ctx.events.loginFailed(request.log, { email, reason: 'invalid_credentials', ...clientInfo(request) })
+      // Slows guessing down before the hard 429; known and unknown emails wait alike.
+      await setTimeout(failureDelayMs(failures))
       throw new InvalidCredentialsError()
     }
     await throttle.reset(email, ip)
     const { familyId, refreshToken } = await families.create(user.id, user.roles, clientInfo(request))
+    ctx.events.loginSucceeded(request.log, { userId: user.id, email, sid: familyId, ...clientInfo(request) })
     return await issueSession(ctx, reply, { sid: familyId, refreshToken, sub: user.id, roles: user.roles },
       request.body.tokenDelivery ?? 'cookie', user)
   })
@@ -68,13 +75,21 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ ctx: AuthContext }> = async
       if (delivery === 'cookie') clearSessionCookies(reply, config)
       return err
     }
-    if (!parsed) throw fail(new InvalidRefreshTokenError())
+    if (!parsed) {
+      ctx.events.refreshInvalid()
+      throw fail(new InvalidRefreshTokenError())
+    }
     const result = await families.rotate(parsed.familyId, parsed.token, clientInfo(request))
     if (result.status === 'reused') {
+      ctx.events.reuseDetected(request.log, { sid: result.familyId, userId: result.userId, ...clientInfo(request) })
       request.log.warn({ sid: result.familyId, sub: result.userId, reason: 'refresh_token_reused' }, 'refresh token reuse: session revoked')
       throw fail(new RefreshReusedError())
     }
-    if (result.status !== 'rotated') throw fail(new InvalidRefreshTokenError())
+    if (result.status !== 'rotated') {
+      ctx.events.refreshInvalid()
+      throw fail(new InvalidRefreshTokenError())
+    }
+    ctx.events.refreshed()
     return await issueSession(ctx, reply,
       { sid: result.familyId, refreshToken: result.refreshToken, sub: result.userId, roles: result.roles }, delivery)
   })
@@ -82,7 +97,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ ctx: AuthContext }> = async
   app.post('/auth/logout', { schema: { body: RefreshBody } }, async (request, reply) => {
     const sid = await sessionToEnd(ctx, request.body.refreshToken ?? request.cookies[COOKIES.refreshToken],
       bearerOrCookieToken(request)?.token)
-    if (sid) await families.revoke(sid.familyId, sid.userId)
+    if (sid) {
+      await families.revoke(sid.familyId, sid.userId)
+      ctx.events.sessionEnded(request.log, { sid: sid.familyId, userId: sid.userId, by: 'logout', ...clientInfo(request) })
+    }
     clearSessionCookies(reply, config)
     reply.status(204).send()
   })

@@ -7,6 +7,7 @@ import { clearSessionCookies } from '../cookies.js'
 import { NotFoundError } from '../errors.js'
 import { SessionParams } from '../schemas.js'
 import { requireAccess } from './require-access.js'
+import { clientInfo } from './session-response.js'
 
 export const sessionRoutes: FastifyPluginAsyncTypebox<{ ctx: AuthContext }> = async (app, { ctx }) => {
   const { families, config } = ctx
@@ -14,7 +15,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ ctx: AuthContext }> = as
 
   app.post('/auth/logout-all', async (request, reply) => {
     const ids = await families.revokeAll(request.auth!.sub)
-    request.log.info({ sub: request.auth!.sub, sessions: ids.length }, 'logout-all')
+    ctx.events.logoutAll(request.log, { userId: request.auth!.sub, sessions: ids.length, ...clientInfo(request) })
     clearSessionCookies(reply, config)
     reply.status(204).send()
   })
@@ -41,6 +42,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ ctx: AuthContext }> = as
     // Another user's session is "not found": its existence is none of the caller's business.
     if (!session || session.userId !== sub) throw new NotFoundError('No such session')
     await families.revoke(session.id, sub)
+    ctx.events.sessionEnded(request.log, { sid: session.id, userId: sub, by: 'session_delete', ...clientInfo(request) })
     if (session.id === sid) clearSessionCookies(reply, config)
     reply.status(204).send()
   })

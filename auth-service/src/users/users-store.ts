@@ -4,7 +4,7 @@
  * give exactly one account).
  */
 import { randomUUID } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis.js'
 
 export interface User {
   id: string
@@ -36,7 +36,7 @@ export function publicUser ({ id, email, name, roles, createdAt }: User): User {
   return { id, email, name, roles, createdAt }
 }
 
-export function createUsersStore (redis: Redis, prefix: string): UsersStore {
+export function createUsersStore (redis: RedisClient, prefix: string): UsersStore {
   const userKey = (id: string) => `${prefix}user:{${id}}`
   const emailKey = (email: string) => `${prefix}email:${email}`
 

@@ -1,14 +1,18 @@
 /**
  * Pipeline stage 2, authenticate: pre-check the one credential (credentials.ts), verify it
- * with jose against the key store (RS256 only, iss, aud, typ at+jwt, required claims, clock
- * tolerance), check the claims' shape and `iat`, then revocation. Returns the Identity or
- * throws a DenialError whose `reason` is stable. jose errors are mapped by `err.code`.
+ * against the key store (RS256 only, iss, aud, typ at+jwt, required claims, clock
+ * tolerance) with node:crypto (fast-verify.ts) or jose (VERIFY_IMPLEMENTATION=jose), check
+ * the claims' shape and `iat`, then revocation. Returns the Identity or throws a
+ * DenialError whose `reason` is stable. jose errors are mapped by `err.code`. Verified
+ * tokens may be cached (token-cache.ts); revocation is checked on every request anyway.
  */
 import { jwtVerify, type JWSHeaderParameters, type CryptoKey, type JWTPayload } from 'jose'
 import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYP, REQUIRED_CLAIMS } from '../../../auth-service/src/contract.js'
 import type { Identity } from '../contract.js'
 import { invalidToken, isDenial, type DenialError } from '../errors.js'
 import { extractCredential, precheckToken } from './credentials.js'
+import { createFastVerifier, type Verified } from './fast-verify.js'
+import type { TokenCache } from './token-cache.js'
 
 export interface AuthenticatorOptions {
   issuer: string
@@ -17,6 +21,10 @@ export interface AuthenticatorOptions {
   maxTokenBytes: number
   getKey: (header: JWSHeaderParameters) => Promise<CryptoKey>
   isRevoked: (sid: string, sub: string, iat: number) => boolean
+  /** 'fast' (node:crypto, fast-verify.ts; the default) or 'jose' (the reference, jwtVerify). */
+  verifyImplementation?: 'fast' | 'jose'
+  /** Verified-token cache (token-cache.ts); revocation and the key are still checked on every hit. */
+  cache?: TokenCache
 }
 
 export interface AuthInput {
@@ -83,21 +91,34 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
     requiredClaims: [...REQUIRED_CLAIMS],
     clockTolerance: opts.clockToleranceS,
   }
+  const verify = opts.verifyImplementation === 'jose'
+    ? async (token: string) => await jwtVerify(token, opts.getKey, verifyOptions) as unknown as Verified
+    : createFastVerifier({ issuer: opts.issuer, audience: opts.audience, clockToleranceS: opts.clockToleranceS, requiredClaims: REQUIRED_CLAIMS, getKey: opts.getKey })
+  const cache = opts.cache
   /** Resolves to the identity, or null when the request carries no credential at all. */
   return async function authenticate (input: AuthInput): Promise<Authenticated | null> {
     const found = extractCredential(input.authorization, input.cookie, opts.maxTokenBytes)
     if (!found) return null
+    const hit = cache?.get(found.token)
+    // A hit still needs its key held (same object: a refetch or prune makes it a miss) and no revocation.
+    if (hit !== undefined && await opts.getKey({ alg: ACCESS_TOKEN_ALG, kid: hit.kid }) === hit.key) {
+      if (opts.isRevoked(hit.identity.session, hit.identity.subject, hit.iat)) throw invalidToken('revoked', 'token revoked')
+      return { identity: hit.identity as Identity, source: found.source, kid: hit.kid, jti: hit.jti, exp: hit.exp }
+    }
     const kid = precheckToken(found.token, opts.maxTokenBytes)
     let payload: JWTPayload
+    let key: Verified['key']
     try {
-      ({ payload } = await jwtVerify(found.token, opts.getKey, verifyOptions))
+      ({ payload, key } = await verify(found.token))
     } catch (err) {
       throw mapVerifyError(err)
     }
     const { identity, jti, exp } = checkClaims(payload, Math.floor(Date.now() / 1000), opts.clockToleranceS)
-    if (opts.isRevoked(identity.session, identity.subject, payload.iat as number)) {
+    const iat = payload.iat as number
+    if (opts.isRevoked(identity.session, identity.subject, iat)) {
       throw invalidToken('revoked', 'token revoked')
     }
+    cache?.set(found.token, { identity, jti, iat, exp, kid, key })
     return { identity, source: found.source, kid, jti, exp }
   }
 }

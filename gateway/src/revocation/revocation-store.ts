@@ -4,16 +4,18 @@
  * sorted sets at start and after every reconnect, kept current from its pub/sub channel,
  * pruned periodically. With Redis down the gateway keeps serving with the last set it had.
  */
-import type { Redis } from 'ioredis'
+import { createSubscriber, type RedisClient } from '../../../scripts/lib/redis-client.js'
 import { REVOCATION, parseRevocationMessage, type RevocationMessage } from '../../../auth-service/src/contract.js'
 
 export interface RevocationStoreOptions {
   /** A regular (non-subscriber) client without keyPrefix; a duplicate is made for pub/sub. */
-  redis: Redis
+  redis: RedisClient
   prefix: string
   /** How long a user "not before" loaded from the sorted set is kept (the set has no end time). */
   userRetentionMs: number
   pruneIntervalMs?: number
+  /** Called for every well-formed message from the channel, after it is applied (metrics). */
+  onMessage?: (message: RevocationMessage) => void
   log?: { warn: (obj: object, msg: string) => void, info: (obj: object, msg: string) => void }
 }
 
@@ -36,7 +38,7 @@ export function createRevocationStore (opts: RevocationStoreOptions): Revocation
   const sessions = new Map<string, number>()
   const users = new Map<string, { notBefore: number, until: number }>()
   const channel = REVOCATION.channel(opts.prefix)
-  let subscriber: Redis | null = null
+  let subscriber: RedisClient | null = null
   let pruneTimer: NodeJS.Timeout | null = null
   let synced = false
   let loading: Promise<void> | null = null
@@ -88,13 +90,15 @@ export function createRevocationStore (opts: RevocationStoreOptions): Revocation
 
   return {
     async start () {
-      subscriber = opts.redis.duplicate()
+      subscriber = createSubscriber(opts.redis)
       subscriber.on('error', () => {}) // reconnects on its own; health is read from status
       subscriber.on('message', (ch: string, raw: string) => {
         if (ch !== channel) return
         const m = parseRevocationMessage(raw)
-        if (m) apply(m)
-        else opts.log?.warn({ channel }, 'revocation message ignored (bad shape)')
+        if (m) {
+          apply(m)
+          opts.onMessage?.(m)
+        } else opts.log?.warn({ channel }, 'revocation message ignored (bad shape)')
       })
       // Subscribe first, then (re)load on every ready: nothing published in between is lost.
       subscriber.on('ready', reload)

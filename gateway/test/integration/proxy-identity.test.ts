@@ -92,7 +92,7 @@ t.test('spoofed identity headers never reach an upstream', async (t) => {
 t.test('POST /auth/* gets the Authorization header and cookies (the auth service needs them)', async (t) => {
   const res = await request(gw.url, '/auth/refresh', {
     method: 'POST',
-    headers: [bearer(token), ['Cookie', 'refresh_token=rt.secret'], ['Content-Type', 'application/json'], ['x-user-id', 'evil']],
+    headers: [bearer(token), ['Cookie', 'refresh_token=rt.secret'], ['Content-Type', 'application/json'], ['x-user-id', 'evil'], ['Origin', 'http://127.0.0.1:8080']],
     body: '{"a":1}',
   })
   t.equal(res.status, 200)

@@ -1,9 +1,12 @@
 import t from 'tap'
 import { ConfigError, loadConfig } from '../../src/config.js'
 
+// CSRF_SECRET is required (browser/csrf.ts).
+const SECRET = { CSRF_SECRET: 'x'.repeat(32) }
+
 t.test('loadConfig', async (t) => {
   t.test('defaults from an empty environment', async (t) => {
-    const c = loadConfig({})
+    const c = loadConfig({ ...SECRET })
     t.match(c, {
       host: '127.0.0.1',
       port: 8080,
@@ -30,12 +33,12 @@ t.test('loadConfig', async (t) => {
   })
 
   t.test('JWKS_URL follows AUTH_URL unless set', async (t) => {
-    t.equal(loadConfig({ AUTH_URL: 'http://auth.internal:9000/' }).jwksUrl, 'http://auth.internal:9000/.well-known/jwks.json')
-    t.equal(loadConfig({ AUTH_URL: 'http://a:1', JWKS_URL: 'http://k:2/keys' }).jwksUrl, 'http://k:2/keys')
+    t.equal(loadConfig({ ...SECRET, AUTH_URL: 'http://auth.internal:9000/' }).jwksUrl, 'http://auth.internal:9000/.well-known/jwks.json')
+    t.equal(loadConfig({ ...SECRET, AUTH_URL: 'http://a:1', JWKS_URL: 'http://k:2/keys' }).jwksUrl, 'http://k:2/keys')
   })
 
   t.test('seconds become milliseconds, fractions allowed', async (t) => {
-    const c = loadConfig({ JWKS_COOLDOWN: '0.5', JWKS_MAX_STALE: '2', JWKS_REFRESH_INTERVAL: '10', UPSTREAM_TIMEOUT: '250' })
+    const c = loadConfig({ ...SECRET, JWKS_COOLDOWN: '0.5', JWKS_MAX_STALE: '2', JWKS_REFRESH_INTERVAL: '10', UPSTREAM_TIMEOUT: '250' })
     t.equal(c.jwksCooldownMs, 500)
     t.equal(c.jwksMaxStaleMs, 2000)
     t.equal(c.jwksRefreshIntervalMs, 10_000)
@@ -43,7 +46,7 @@ t.test('loadConfig', async (t) => {
   })
 
   t.test('TRUST_PROXY is a list of addresses', async (t) => {
-    t.same(loadConfig({ TRUST_PROXY: '127.0.0.1, 10.0.0.0/8' }).trustProxy, ['127.0.0.1', '10.0.0.0/8'])
+    t.same(loadConfig({ ...SECRET, TRUST_PROXY: '127.0.0.1, 10.0.0.0/8' }).trustProxy, ['127.0.0.1', '10.0.0.0/8'])
   })
 
   t.test('every bad variable is reported at once', async (t) => {
@@ -57,6 +60,7 @@ t.test('loadConfig', async (t) => {
       UPSTREAM_TIMEOUT: '1.5',
       LOG_LEVEL: 'loud',
       TRUST_PROXY: 'everyone',
+      ...SECRET,
     })) as ConfigError
     t.type(err, ConfigError)
     t.equal(err.problems.length, 9)

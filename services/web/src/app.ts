@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import fastifyStatic from '@fastify/static'
 import type { WebConfig } from './config.js'
 import { CACHE_ASSET, CACHE_HTML, SECURITY_HEADERS } from './security-headers.js'
+import { closeConnectionsWhenClosing } from '../../common/shutdown.js'
 
 export interface WebServerDeps {
   logger?: FastifyServerOptions['logger']
@@ -38,6 +39,7 @@ export async function buildWebServer (config: WebConfig, deps: WebServerDeps = {
     keepAliveTimeout: 5_000,
   })
 
+  closeConnectionsWhenClosing(app)
   app.addHook('onRequest', async (_request, reply) => {
     reply.headers(SECURITY_HEADERS)
   })
@@ -53,6 +55,8 @@ export async function buildWebServer (config: WebConfig, deps: WebServerDeps = {
   })
 
   app.get('/healthz', async () => ({ status: 'ok' }))
+  // Static files only: ready as soon as it listens (the build was checked above).
+  app.get('/readyz', async () => ({ status: 'ready', checks: { build: true } }))
 
   app.setNotFoundHandler(async (request, reply) => {
     if ((request.method === 'GET' || request.method === 'HEAD') && isClientRoute(request.url)) {

@@ -1,0 +1,95 @@
+/**
+ * GATEWAY_WORKERS=N (N > 1): the gateway on N processes sharing one port (node:cluster,
+ * round-robin: the primary accepts connections and hands them to the workers). The primary
+ * serves nothing: it forks the workers, replaces one that dies (at most N times a minute,
+ * then it gives up and exits 1), and on SIGTERM/SIGINT disconnects them (each closes its
+ * app gracefully) and waits (10 s, then exits anyway). Each worker is a whole gateway (server.ts -> buildGateway):
+ * its own key store, revocation set and Redis subscriptions, so revocations and key changes
+ * reach every worker through Redis exactly as they reach separate gateways.
+ */
+import cluster, { type Worker } from 'node:cluster'
+import pino from 'pino'
+import type { FastifyInstance } from 'fastify'
+import type { GatewayConfig } from './config.js'
+import { loggerOptions } from './logger.js'
+
+const RESTART_WINDOW_MS = 60_000
+const SHUTDOWN_TIMEOUT_MS = 10_000
+
+/** True in the process that must fork instead of serving. */
+export function isClusterPrimary (config: Pick<GatewayConfig, 'workers'>): boolean {
+  return config.workers > 1 && cluster.isPrimary
+}
+
+/** Runs the primary until shutdown (it then exits the process); never resolves. */
+export function runPrimary (config: Pick<GatewayConfig, 'workers' | 'host' | 'port' | 'logLevel'>): Promise<never> {
+  const log = pino(loggerOptions(config.logLevel))
+  const restarts: number[] = []
+  const listening = new Set<number>()
+  let announced = false
+  let stopping = false
+
+  const fork = (): Worker => {
+    const worker = cluster.fork()
+    worker.on('listening', (address) => {
+      listening.add(worker.id)
+      if (!announced && listening.size >= config.workers) {
+        announced = true
+        const host = address.address ?? config.host
+        const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`
+        log.info({ url, workers: config.workers, pid: process.pid }, `gateway ready at ${url} (${config.workers} workers)`)
+      }
+    })
+    return worker
+  }
+
+  cluster.on('exit', (worker, code, signal) => {
+    listening.delete(worker.id)
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0)
+      return
+    }
+    const now = Date.now()
+    while (restarts.length > 0 && (restarts[0] as number) < now - RESTART_WINDOW_MS) restarts.shift()
+    if (restarts.length >= config.workers) {
+      log.error({ code, signal }, 'gateway workers keep dying, giving up')
+      stopping = true
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM')
+      process.exitCode = 1
+      setTimeout(() => process.exit(1), SHUTDOWN_TIMEOUT_MS).unref()
+      return
+    }
+    restarts.push(now)
+    log.warn({ pid: worker.process.pid, code, signal }, 'gateway worker died, starting another')
+    fork()
+  })
+
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'closing gateway workers')
+    const workers = Object.values(cluster.workers ?? {})
+    if (workers.length === 0) process.exit(0)
+    // Not a signal: on Ctrl-C the workers got SIGINT themselves, and a second signal makes
+    // close-with-grace exit at once. Disconnecting closes their servers and then the apps.
+    for (const w of workers) w?.disconnect()
+    setTimeout(() => {
+      log.error('gateway workers did not close within 10 s, exiting')
+      process.exit(1)
+    }, SHUTDOWN_TIMEOUT_MS).unref()
+  }
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+
+  for (let i = 0; i < config.workers; i++) fork()
+  return new Promise<never>(() => {})
+}
+
+/** In a worker: close when the primary goes away (its IPC channel closes), so no orphan keeps the port. */
+export function closeWithPrimary (app: FastifyInstance): void {
+  if (!cluster.isWorker) return
+  process.once('disconnect', () => {
+    setTimeout(() => process.exit(1), SHUTDOWN_TIMEOUT_MS).unref()
+    app.close().finally(() => process.exit(0))
+  })
+}

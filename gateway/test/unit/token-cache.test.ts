@@ -1,0 +1,116 @@
+import t from 'tap'
+import { importJWK, type CryptoKey, type JWSHeaderParameters } from 'jose'
+import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../../../auth-service/src/contract.js'
+import { invalidToken } from '../../src/errors.js'
+import { createAuthenticator } from '../../src/pipeline/authenticate.js'
+import { createTokenCache, tokenKey } from '../../src/pipeline/token-cache.js'
+import { createSigner, signToken } from '../helpers/fixtures.js'
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const nowS = () => Math.floor(Date.now() / 1000)
+const identity = { subject: 'u1', roles: ['user'], session: 's1' }
+
+t.test('TokenCache', async (t) => {
+  const key = {} as CryptoKey
+  const entry = { identity, jti: 'j1', iat: nowS(), exp: nowS() + 600, kid: 'k1', key }
+
+  t.test('remembers a token by its hash, not its text', async (t) => {
+    const cache = createTokenCache({ maxEntries: 10, ttlMs: 60_000 })
+    const token = 'a.b.c'.repeat(100)
+    t.equal(cache.get(token), undefined)
+    cache.set(token, entry)
+    const hit = cache.get(token)
+    t.match(hit, { jti: 'j1', kid: 'k1', identity })
+    t.equal(hit?.key, key, 'the very key object')
+    t.notOk(JSON.stringify(hit).includes('a.b.c'), 'the entry does not hold the token')
+    t.equal(tokenKey(token).length, 44, 'fixed-size key (SHA-256, base64)')
+    t.ok(Object.isFrozen(hit?.identity) && Object.isFrozen(hit?.identity.roles), 'the shared identity is frozen')
+    t.equal(cache.get('a.b.d'), undefined, 'another token misses')
+    t.same(cache.stats(), { hits: 1, misses: 2 })
+  })
+
+  t.test('an entry lives until TOKEN_CACHE_TTL', async (t) => {
+    const cache = createTokenCache({ maxEntries: 10, ttlMs: 50 })
+    cache.set('tok', entry)
+    t.ok(cache.get('tok'))
+    await sleep(80)
+    t.equal(cache.get('tok'), undefined, 'gone after the TTL')
+    t.equal(cache.size(), 0, 'and dropped')
+  })
+
+  t.test('an entry never outlives the token exp', async (t) => {
+    const cache = createTokenCache({ maxEntries: 10, ttlMs: 3_600_000 })
+    const exp = nowS() + 30
+    cache.set('soon', { ...entry, exp })
+    t.equal(cache.get('soon')?.expiresAt, exp * 1000, 'expiresAt = exp when exp comes first')
+    cache.set('past', { ...entry, exp: nowS() - 1 })
+    t.equal(cache.get('past'), undefined, 'an already expired token (accepted within the clock tolerance) is not cached')
+  })
+
+  t.test('bounded in entries: the oldest goes first', async (t) => {
+    const cache = createTokenCache({ maxEntries: 3, ttlMs: 60_000 })
+    for (const n of [1, 2, 3, 4, 5]) cache.set(`t${n}`, { ...entry, jti: `j${n}` })
+    t.equal(cache.size(), 3)
+    t.equal(cache.get('t1'), undefined)
+    t.equal(cache.get('t2'), undefined)
+    t.equal(cache.get('t5')?.jti, 'j5')
+    const off = createTokenCache({ maxEntries: 0, ttlMs: 60_000 })
+    off.set('t', entry)
+    t.equal(off.size(), 0, 'TOKEN_CACHE_MAX=0 caches nothing')
+  })
+})
+
+t.test('authenticate with a cache', async (t) => {
+  const signer = await createSigner('k1')
+  const held = new Map<string, CryptoKey>([['k1', await importJWK({ ...signer.jwk }, 'RS256') as CryptoKey]])
+  let revoked = false
+  const getKey = async (header: JWSHeaderParameters) => {
+    const key = held.get(header.kid as string)
+    if (!key) throw invalidToken('no_matching_key', 'no key matches the token kid')
+    return key
+  }
+  const cache = createTokenCache({ maxEntries: 100, ttlMs: 60_000 })
+  const authenticate = createAuthenticator({
+    issuer: DEFAULT_ISSUER,
+    audience: DEFAULT_AUDIENCE,
+    clockToleranceS: 5,
+    maxTokenBytes: 8192,
+    getKey,
+    isRevoked: () => revoked,
+    cache,
+  })
+  const token = await signToken(signer, { claims: { sub: 'cached-user' } })
+  const input = { authorization: [`Bearer ${token}`], cookie: undefined }
+  const reasonOf = async () => {
+    try { await authenticate(input); return 'ok' } catch (err) { return (err as { reason?: string }).reason }
+  }
+
+  const first = await authenticate(input)
+  t.equal(first?.identity.subject, 'cached-user')
+  t.equal(cache.size(), 1, 'verified once, then cached')
+  const second = await authenticate(input)
+  t.same(second, first, 'a hit gives the same result')
+  t.equal(cache.stats().hits, 1)
+  const viaCookie = await authenticate({ authorization: undefined, cookie: `access_token=${token}` })
+  t.equal(viaCookie?.source, 'cookie', 'the credential source is per request, not cached')
+
+  revoked = true
+  t.equal(await reasonOf(), 'revoked', 'revocation is checked on a hit')
+  revoked = false
+  t.equal(await reasonOf(), 'ok')
+
+  // A JWKS refetch makes new key objects: the entry no longer matches, the token is verified again.
+  const before = cache.stats()
+  held.set('k1', await importJWK({ ...signer.jwk }, 'RS256') as CryptoKey)
+  t.equal(await reasonOf(), 'ok', 'same key material after a refetch: still valid')
+  t.equal(cache.stats().hits, before.hits + 1, 'looked up')
+  t.equal(await reasonOf(), 'ok')
+  t.equal(cache.stats().hits, before.hits + 2)
+
+  held.delete('k1') // pruned from the JWKS
+  t.equal(await reasonOf(), 'no_matching_key', 'a cached token whose key was removed is refused')
+
+  const other = await createSigner('k1')
+  held.set('k1', await importJWK({ ...other.jwk }, 'RS256') as CryptoKey)
+  t.equal(await reasonOf(), 'bad_signature', 'another key under the same kid: verified again, and refused')
+})

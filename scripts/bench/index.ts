@@ -1,0 +1,345 @@
+/**
+ * `npm run bench [-- --duration 5 --connections 50 --targets a,b --no-micro]`: one run, side
+ * by side, same upstream, same client (autocannon), each target its own process pinned to
+ * core 0 (taskset, when there are 2+ cores) while this process (the load) and the upstream
+ * sit on core 1. Per target: req/s, p50/p99, CPU seconds of the target over the measured
+ * window (/proc utime+stime) and requests per CPU-second, RSS. Then the micro-figures
+ * (verifications/s, refreshes/s, revocation propagation) and the RSS with 100k cached
+ * tokens. Prints ratios first; writes the raw JSON to bench-results/. Bounded: a few
+ * seconds per target, a private redis-server, every child stopped at the end.
+ * BENCH_PROFILE_DIR=dir: a CPU profile of each target over its measured window (the
+ * profiler costs CPU too: do not compare figures of a profiled run).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import { availableParallelism, cpus } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { Redis } from 'ioredis'
+import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, REVOCATION } from '../../auth-service/src/contract.js'
+import { startRedisServer } from '../lib/redis-server.js'
+import { cpuSeconds, fmt, formatTable, parseArgs, percentile, positiveNumber, ratio, rssMb, runLoad, type LoadResult } from '../lib/bench-lib.js'
+
+export const ALL_TARGETS = ['direct', 'bare', 'gateway-noauth', 'gateway', 'gateway-cold', 'seed'] as const
+type Target = typeof ALL_TARGETS[number]
+const DESCRIPTIONS: Record<Target, string> = {
+  direct: 'upstream directly (node:http, small JSON)',
+  bare: 'bare Fastify + @fastify/http-proxy, no auth',
+  'gateway-noauth': 'gateway, auth off (rule auth none)',
+  gateway: 'gateway, full pipeline (verify+cache, revocation, identity, rate limit on Redis)',
+  'gateway-cold': 'gateway, every token new (cold verification)',
+  seed: "seeds' stack: express + jsonwebtoken + http-proxy-middleware",
+}
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const args = parseArgs(process.argv.slice(2))
+const duration = positiveNumber(args, 'duration', 5)
+const connections = Math.round(positiveNumber(args, 'connections', 50))
+const withMicro = !args.has('no-micro')
+const targets = (args.get('targets') ?? ALL_TARGETS.join(',')).split(',').map((s) => s.trim()).filter(Boolean) as Target[]
+for (const t of targets) if (!(ALL_TARGETS as readonly string[]).includes(t)) throw new Error(`unknown target "${t}" (known: ${ALL_TARGETS.join(', ')})`)
+
+const hasTaskset = spawnSync('taskset', ['-V']).status === 0
+// Decided before this script pins itself to one core (then it sees only that one).
+const pin = process.env.BENCH_PINNED === '1' || (hasTaskset && availableParallelism() >= 2)
+const cores = Number(process.env.BENCH_CORES ?? availableParallelism())
+// Re-run this script on core 1, so the load generator never shares a core with a target.
+if (pin && process.env.BENCH_PINNED !== '1') {
+  const r = spawnSync('taskset', ['-c', '1', process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit', cwd: root, env: { ...process.env, BENCH_PINNED: '1', BENCH_CORES: String(cores) },
+  })
+  process.exit(r.status ?? 1)
+}
+
+const children = new Set<ChildProcess>()
+function startChild (file: string, core: string, env: Record<string, string>, ipc: boolean): ChildProcess {
+  // BENCH_NODE_ARGS: extra node flags for the targets, e.g. "--cpu-prof --cpu-prof-dir=prof".
+  const cmd = [process.execPath, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', file]
+  const child = pin
+    ? spawn('taskset', ['-c', core, ...cmd], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', ipc ? 'ignore' : 'pipe', 'pipe', ...(ipc ? ['ipc' as const] : [])] })
+    : spawn(cmd[0] as string, cmd.slice(1), { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', ipc ? 'ignore' : 'pipe', 'pipe', ...(ipc ? ['ipc' as const] : [])] })
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  let stderr = ''
+  child.stderr?.on('data', (d) => { stderr = (stderr + String(d)).slice(-4000) })
+  child.once('exit', (code) => { if (code && code !== 0 && !stopping) console.error(`${file} exited ${code}: ${stderr}`) })
+  return child
+}
+let stopping = false
+function stopAll (): void {
+  stopping = true
+  for (const c of children) c.kill('SIGKILL')
+}
+process.once('SIGINT', () => { stopAll(); process.exit(130) })
+
+async function stopChild (child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(timer)
+}
+
+function message<T> (child: ChildProcess, pick: (m: any) => T | undefined, timeoutMs = 60_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('child did not answer in time')), timeoutMs)
+    const onMessage = (m: unknown) => {
+      const v = pick(m)
+      if (v !== undefined) { clearTimeout(timer); child.off('message', onMessage); resolve(v) }
+    }
+    child.on('message', onMessage)
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`child exited (${code}) before answering`)) })
+  })
+}
+
+async function startTarget (kind: string, core: string, env: Record<string, string>): Promise<{ child: ChildProcess, url: string }> {
+  const child = startChild('scripts/bench/target.ts', core, { BENCH_KIND: kind, ...env }, true)
+  const port = await message(child, (m) => typeof m?.port === 'number' ? m.port as number : undefined)
+  return { child, url: `http://127.0.0.1:${port}` }
+}
+
+async function get (url: string, headers: Record<string, string> = {}, agent?: http.Agent): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const req = http.get(url, { headers, agent }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)) })
+    req.on('error', reject)
+  })
+}
+
+async function waitReady (url: string): Promise<void> {
+  const deadline = Date.now() + 30_000
+  while ((await get(`${url}/readyz`).catch(() => 0)) !== 200) {
+    if (Date.now() > deadline) throw new Error(`${url} not ready`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+// ---- keys and tokens ----------------------------------------------------------------------
+const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+const kid = 'bench-1'
+const jwks = JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid, alg: 'RS256', use: 'sig' }] })
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
+const header = b64({ alg: 'RS256', kid, typ: 'at+jwt' })
+function makeToken (sub: string, sid = `sid-${randomUUID()}`): string {
+  const now = Math.floor(Date.now() / 1000)
+  const input = `${header}.${b64({ iss: DEFAULT_ISSUER, aud: DEFAULT_AUDIENCE, sub, sid, jti: randomUUID(), roles: ['user'], iat: now, exp: now + 3600 })}`
+  return `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`
+}
+
+console.log(`bench: ${duration} s per target, ${connections} connections, targets: ${targets.join(', ')}`)
+console.log(`machine: ${cores} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}, ${pin ? 'targets pinned to core 0, load + upstream to core 1' : 'no pinning (taskset missing or 1 core)'}`)
+
+const redisServer = await startRedisServer()
+const results: Record<string, unknown> = { startedAt: new Date().toISOString(), duration, connections, node: process.version, cores, pinned: pin }
+const rows: Array<{ target: Target, load: LoadResult, cpuS: number | null, rssMb: number | null }> = []
+try {
+  const upstream = await startTarget('upstream', '1', { BENCH_JWKS: jwks })
+  const gatewayEnv = {
+    CSRF_SECRET: randomBytes(32).toString('base64url'),
+    JWKS_URL: `${upstream.url}/.well-known/jwks.json`,
+    AUTH_URL: upstream.url,
+    ORDERS_URL: upstream.url,
+    USERS_URL: upstream.url,
+    PAYMENTS_URL: upstream.url,
+    WEB_URL: upstream.url,
+    REDIS_URL: redisServer.url,
+    REDIS_PREFIX: 'bench:',
+    RATE_LIMIT_API: '1000000000',
+    RATE_LIMIT_AUTH: '1000000000',
+    GATEWAY_REGISTRY_INTERVAL: '0',
+    LOG_LEVEL: 'info',
+  }
+  const warmTokens = Array.from({ length: connections }, (_, i) => makeToken(`bench-user-${i}`))
+  let coldTokens: string[] = []
+  if (targets.includes('gateway-cold')) {
+    const count = Math.min(4000, Math.max(600, Math.round(duration * 600)))
+    process.stderr.write(`signing ${count} distinct tokens for the cold run...\n`)
+    coldTokens = Array.from({ length: count }, (_, i) => makeToken(`cold-user-${i}`))
+  }
+
+  for (const target of targets) {
+    let url: string
+    let child: ChildProcess
+    if (target === 'direct') {
+      ({ child, url } = await startTarget('upstream', '0', { BENCH_JWKS: jwks }))
+    } else if (target === 'bare') {
+      ({ child, url } = await startTarget('bare', '0', { BENCH_UPSTREAM: upstream.url }))
+    } else if (target === 'seed') {
+      ({ child, url } = await startTarget('seed', '0', { BENCH_UPSTREAM: upstream.url, BENCH_PUBLIC_PEM: publicKey.export({ format: 'pem', type: 'spki' }) as string }))
+    } else {
+      const kind = target === 'gateway-noauth' ? 'gateway-noauth' : 'gateway'
+      // Cold: the cache holds fewer entries than the rotation, oldest out first, so every token misses.
+      const cache: Record<string, string> = target === 'gateway-cold' ? { TOKEN_CACHE_MAX: String(Math.floor(coldTokens.length / 4)) } : {}
+      ;({ child, url } = await startTarget(kind, '0', { ...gatewayEnv, ...cache }))
+      await waitReady(url)
+    }
+    const path = target === 'direct' ? '/orders' : '/api/orders'
+    let clientIndex = 0
+    let cold = 0
+    const load = {
+      url: `${url}${path}`,
+      connections,
+      ...(target === 'gateway-cold'
+        ? {
+            requests: [{
+              setupRequest: (req: { headers?: Record<string, string> }) => {
+                const i = (cold++) % coldTokens.length
+                return { ...req, headers: { ...req.headers, authorization: `Bearer ${coldTokens[i]}` } }
+              },
+            }],
+          }
+        : {
+            setupClient: (client: { setHeaders: (h: Record<string, string>) => void }) => {
+              client.setHeaders({ authorization: `Bearer ${warmTokens[(clientIndex++) % warmTokens.length]}` })
+            },
+          }),
+    }
+    await runLoad({ ...load, title: `${target} warm-up`, duration: Math.min(1, duration) }, true)
+    const pid = child.pid as number
+    const profileDir = process.env.BENCH_PROFILE_DIR
+    if (profileDir && target !== 'direct') {
+      child.send({ profile: 'start' })
+      await message(child, (m) => m?.profiling)
+    }
+    const cpu0 = cpuSeconds(pid)
+    const result = await runLoad({ ...load, title: target, duration }, true)
+    const cpu1 = cpuSeconds(pid)
+    if (profileDir && target !== 'direct') {
+      mkdirSync(profileDir, { recursive: true })
+      child.send({ profile: 'stop', file: `${profileDir}/${target}.cpuprofile` })
+      await message(child, (m) => m?.profiled)
+    }
+    const rss = rssMb(pid)
+    rows.push({ target, load: result, cpuS: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0, rssMb: rss })
+
+    if (target === 'gateway' && withMicro) results.revocation = await revocationLag(url, Math.max(10, Math.min(50, Math.round(duration * 10))))
+    await stopChild(child)
+  }
+
+  if (withMicro && (targets.includes('gateway') || targets.includes('gateway-cold'))) {
+    process.stderr.write('RSS with 100k cached tokens...\n')
+    const { child, url } = await startTarget('gateway', '0', { ...gatewayEnv, TOKEN_CACHE_MAX: '100000' })
+    await waitReady(url)
+    for (let i = 0; i < 200; i++) await get(`${url}/api/orders`, { authorization: `Bearer ${warmTokens[i % warmTokens.length]}` })
+    const before = rssMb(child.pid as number)
+    child.send({ fill: 100_000 })
+    const filled = await message(child, (m) => typeof m?.size === 'number' ? m.size as number : undefined)
+    for (let i = 0; i < 200; i++) await get(`${url}/api/orders`, { authorization: `Bearer ${warmTokens[i % warmTokens.length]}` })
+    results.rssCache = { entries: filled, beforeMb: before, afterMb: rssMb(child.pid as number) }
+    await stopChild(child)
+  }
+
+  if (withMicro) {
+    process.stderr.write('micro-figures: verifications per second...\n')
+    results.micro = await runMicro(Math.max(1, Math.min(3, duration / 2)))
+    process.stderr.write('micro-figures: refreshes per second (scripts/bench/refresh.ts)...\n')
+    results.refresh = await runRefresh(Math.max(1, Math.min(4, duration)))
+  }
+  upstream.child.kill('SIGKILL')
+} finally {
+  stopAll()
+  await redisServer.stop({ removeDir: true })
+}
+
+// ---- report -------------------------------------------------------------------------------
+const perCpu = (t: Target) => {
+  const r = rows.find((x) => x.target === t)
+  return r && r.cpuS ? r.load.total / r.cpuS : null
+}
+const micro = results.micro as Record<string, number> | undefined
+const rev = results.revocation as { p50: number, p99: number, samples: number } | undefined
+const refresh = results.refresh as { refreshesPerS: number, signsPerS: number } | undefined
+const rssCache = results.rssCache as { entries: number, beforeMb: number | null, afterMb: number | null } | undefined
+
+const ratioRows: Array<[string, string, string]> = []
+const addRatio = (what: string, value: string, target: string) => { if (!value.startsWith('-')) ratioRows.push([what, value, target]) }
+addRatio('full gateway / bare proxy (req per CPU-s)', ratio(perCpu('gateway'), perCpu('bare')), '>= 1.00x')
+addRatio('gateway auth on / auth off (req per CPU-s)', ratio(perCpu('gateway'), perCpu('gateway-noauth')), '>= 0.95x')
+addRatio("full gateway / seeds' stack (req per CPU-s)", ratio(perCpu('gateway'), perCpu('seed')), '>= 6x')
+addRatio('cold gateway / warm gateway (req per CPU-s)', ratio(perCpu('gateway-cold'), perCpu('gateway')), '')
+addRatio('bare proxy / direct (req per CPU-s)', ratio(perCpu('bare'), perCpu('direct')), '')
+if (micro) {
+  addRatio('gateway verify path (fast, no cache) / raw node:crypto verify', ratio(micro.gatewayFast, micro.rawVerify), '>= 0.50x')
+  addRatio('jose jwtVerify / raw node:crypto verify', ratio(micro.joseVerify, micro.rawVerify), '')
+  addRatio('gateway verify path (jose) / raw node:crypto verify', ratio(micro.gatewayJose, micro.rawVerify), '')
+  addRatio('gateway cache hit / raw node:crypto verify', ratio(micro.gatewayCacheHit, micro.rawVerify), '')
+}
+if (refresh) addRatio('refreshes/s / raw RSA-2048 signs/s', ratio(refresh.refreshesPerS, refresh.signsPerS), '')
+
+console.log('\nRatios')
+console.log(formatTable(['', 'ratio', 'target'], ratioRows))
+console.log('\nTargets (same upstream, same client)')
+console.log(formatTable(['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU s', 'req/CPU-s', 'RSS MB', 'non-2xx', 'errors'], rows.map((r) => [
+  r.target, r.load.requestsPerSecond, r.load.latency.p50, r.load.latency.p99, r.cpuS ?? NaN,
+  r.cpuS ? r.load.total / r.cpuS : NaN, r.rssMb ?? NaN, String(r.load.non2xx), String(r.load.errors),
+])))
+for (const r of rows) console.log(`  ${r.target}: ${DESCRIPTIONS[r.target]}`)
+if (micro) {
+  console.log('\nMicro-figures (one core)')
+  console.log(formatTable(['operation', 'per second'], [
+    ['raw node:crypto RS256 verify', micro.rawVerify as number],
+    ['jose jwtVerify (WebCrypto)', micro.joseVerify as number],
+    ['gateway authenticate(), fast path, no cache', micro.gatewayFast as number],
+    ['gateway authenticate(), jose, no cache', micro.gatewayJose as number],
+    ['gateway authenticate(), cache hit', micro.gatewayCacheHit as number],
+    ...(refresh ? [['auth refreshes (refresh.ts)', refresh.refreshesPerS], ['raw RSA-2048 signs', refresh.signsPerS]] as Array<[string, number]> : []),
+  ]))
+}
+if (rev) console.log(`\nRevocation propagation (ZADD+PUBLISH -> first 401, ${rev.samples} sessions): p50 ${fmt(rev.p50)} ms, p99 ${fmt(rev.p99)} ms`)
+if (rssCache) console.log(`Gateway RSS with ${rssCache.entries} cached tokens: ${fmt(rssCache.afterMb ?? NaN)} MB (before filling: ${fmt(rssCache.beforeMb ?? NaN)} MB; target <= 150 MB)`)
+
+results.targets = rows
+results.ratios = Object.fromEntries(ratioRows.map(([k, v]) => [k, v]))
+mkdirSync(`${root}bench-results`, { recursive: true })
+const file = `${root}bench-results/bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`
+writeFileSync(file, JSON.stringify(results, null, 2))
+console.log(`\nraw results: ${file.slice(root.length)}`)
+
+// ---- helpers that need the running pieces ---------------------------------------------------
+async function revocationLag (url: string, samples: number): Promise<{ p50: number, p99: number, samples: number }> {
+  process.stderr.write(`revocation propagation (${samples} sessions)...\n`)
+  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 })
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+  const lags: number[] = []
+  try {
+    for (let i = 0; i < samples; i++) {
+      const sid = `rev-${randomUUID()}`
+      const token = makeToken(`rev-user-${i}`, sid)
+      const auth = { authorization: `Bearer ${token}` }
+      if (await get(`${url}/api/orders`, auth, agent) !== 200) throw new Error('revocation probe: token refused before revocation')
+      const until = Date.now() + 60_000
+      const start = performance.now()
+      await redis.zadd(REVOCATION.sessionsKey('bench:'), until, sid)
+      await redis.publish(REVOCATION.channel('bench:'), JSON.stringify({ type: 'session', sid, until }))
+      while (await get(`${url}/api/orders`, auth, agent) !== 401) {
+        if (performance.now() - start > 5000) throw new Error('revocation did not reach the gateway within 5 s')
+      }
+      lags.push(performance.now() - start)
+    }
+  } finally {
+    agent.destroy()
+    redis.disconnect()
+  }
+  lags.sort((a, b) => a - b)
+  return { p50: percentile(lags, 50), p99: percentile(lags, 99), samples }
+}
+
+async function runMicro (seconds: number): Promise<Record<string, number>> {
+  const child = startChild('scripts/bench/micro.ts', '0', { BENCH_MICRO_SECONDS: String(seconds) }, false)
+  let out = ''
+  child.stdout?.on('data', (d) => { out += String(d) })
+  const code = await new Promise((resolve) => child.once('exit', resolve))
+  if (code !== 0) throw new Error(`micro.ts exited ${code}`)
+  return JSON.parse(out.trim().split('\n').pop() as string)
+}
+
+async function runRefresh (seconds: number): Promise<{ refreshesPerS: number, signsPerS: number }> {
+  const child = startChild('scripts/bench/refresh.ts', '0', { BENCH_SIGN_SECONDS: String(Math.min(2, seconds)), BENCH_REFRESH_SECONDS: String(seconds) }, false)
+  let out = ''
+  child.stdout?.on('data', (d) => { out += String(d) })
+  const code = await new Promise((resolve) => child.once('exit', resolve))
+  if (code !== 0) throw new Error(`refresh.ts exited ${code}`)
+  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN)
+  return { refreshesPerS: num(/refreshes\/s \(one core\):\s+(\d+)/), signsPerS: num(/raw RSA-2048 signs\/s:\s+(\d+)/) }
+}

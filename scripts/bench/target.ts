@@ -1,0 +1,97 @@
+/**
+ * One benchmark target as its own process (so its CPU time and RSS can be read from /proc):
+ * `node --import tsx scripts/bench/target.ts` with BENCH_KIND and the settings in the env,
+ * started by scripts/bench/index.ts with an IPC channel; it answers `{ port }` once
+ * listening on 127.0.0.1, and `{ filled, size }` after a `{ fill: n }` message (gateway-rss).
+ *
+ * upstream        node:http, a small JSON for every path (and the bench JWKS)
+ * bare            Fastify (logger at info, its default request logging) + @fastify/http-proxy defaults
+ * gateway-noauth  buildGateway, the orders rule with auth 'none'
+ * gateway         buildGateway, full pipeline (default route table)
+ * seed            express + jsonwebtoken + http-proxy-middleware (seed-stack.ts)
+ */
+import http from 'node:http'
+import { writeFileSync } from 'node:fs'
+import { randomUUID } from 'node:crypto'
+import Fastify from 'fastify'
+import httpProxy from '@fastify/http-proxy'
+import { buildGateway } from '../../gateway/src/app.js'
+import { loadConfig } from '../../gateway/src/config.js'
+import { defaultRoutes } from '../../gateway/src/routes.js'
+import { createTokenCache } from '../../gateway/src/pipeline/token-cache.js'
+import { buildSeedStack } from './seed-stack.js'
+
+const kind = process.env.BENCH_KIND ?? ''
+const upstream = process.env.BENCH_UPSTREAM ?? ''
+const send = (m: object) => process.send?.(m)
+
+async function listen (server: http.Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return (server.address() as { port: number }).port
+}
+
+if (kind === 'upstream') {
+  const body = JSON.stringify({ orders: [{ id: 'o-1', item: 'book', qty: 1 }] })
+  const jwks = process.env.BENCH_JWKS ?? '{"keys":[]}'
+  const server = http.createServer((req, res) => {
+    const isJwks = req.url === '/.well-known/jwks.json'
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(isJwks ? jwks : body) })
+    res.end(isJwks ? jwks : body)
+  })
+  server.keepAliveTimeout = 72_000
+  send({ port: await listen(server) })
+} else if (kind === 'bare') {
+  const app = Fastify({ logger: { level: 'info' } })
+  app.register(httpProxy, { upstream, prefix: '/api/orders', rewritePrefix: '/orders' })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  send({ port: (app.server.address() as { port: number }).port })
+} else if (kind === 'seed') {
+  const server = buildSeedStack({
+    upstream,
+    publicKeyPem: process.env.BENCH_PUBLIC_PEM ?? '',
+    issuer: process.env.JWT_ISSUER ?? 'urn:jwt-edge:auth',
+    audience: process.env.JWT_AUDIENCE ?? 'urn:jwt-edge:api',
+  })
+  send({ port: await listen(server) })
+} else if (kind === 'gateway' || kind === 'gateway-noauth') {
+  const config = loadConfig({ ...process.env, GATEWAY_PORT: '0' })
+  const routes = defaultRoutes(config).map((r) => kind === 'gateway-noauth' && r.auth === 'required' ? { ...r, auth: 'none' as const, roles: {} } : r)
+  const cache = createTokenCache({ maxEntries: config.tokenCacheMax, ttlMs: config.tokenCacheTtlMs })
+  const app = buildGateway(config, { routes, ...(config.tokenCacheMax > 0 ? { tokenCache: cache } : {}) })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  send({ port: (app.server.address() as { port: number }).port })
+  // RSS with a full cache: entries shaped like real ones (signing 100k RS256 tokens would take minutes).
+  process.on('message', (m: { fill?: number }) => {
+    if (typeof m?.fill !== 'number') return
+    const key = { type: 'public' } as unknown as Parameters<typeof cache.set>[1]['key']
+    const now = Math.floor(Date.now() / 1000)
+    for (let i = 0; i < m.fill; i++) {
+      const token = `eyJhbGciOiJSUzI1NiIsImtpZCI6ImJlbmNoIiwidHlwIjoiYXQrand0In0.${randomUUID()}${'x'.repeat(500)}.${randomUUID()}`
+      cache.set(token, { identity: { subject: randomUUID(), roles: ['user'], session: randomUUID() }, jti: randomUUID(), iat: now, exp: now + 900, kid: 'bench', key })
+    }
+    send({ filled: m.fill, size: cache.size() })
+  })
+} else {
+  console.error(`unknown BENCH_KIND "${kind}"`)
+  process.exit(2)
+}
+
+// BENCH_PROFILE_DIR (bench side): CPU profile of the measured window only, without start-up.
+const { Session } = await import('node:inspector')
+let session: InstanceType<typeof Session> | null = null
+process.on('message', (m: { profile?: 'start' | 'stop', file?: string }) => {
+  if (m?.profile === 'start') {
+    session = new Session()
+    session.connect()
+    session.post('Profiler.enable', () => session?.post('Profiler.start', () => send({ profiling: true })))
+  } else if (m?.profile === 'stop' && session) {
+    session.post('Profiler.stop', (err, result) => {
+      if (!err && m.file) writeFileSync(m.file, JSON.stringify(result.profile))
+      session?.disconnect()
+      send({ profiled: m.file })
+    })
+  }
+})
+
+process.on('disconnect', () => process.exit(0)) // the bench is gone: so are we
+process.on('SIGTERM', () => process.exit(0)) // exit normally (so --cpu-prof can write its profile)

@@ -1,0 +1,137 @@
+/**
+ * Shared by `npm run bench` and `npm run loadtest`: autocannon runs with a progress line,
+ * CPU time and RSS of a process from /proc, percentiles, a plain text table, argument
+ * parsing, and the loopback-only rule for anything we point load at.
+ */
+import { readFileSync } from 'node:fs'
+import autocannon from 'autocannon'
+
+export const CLOCK_TICKS = 100 // USER_HZ on Linux: /proc/<pid>/stat times are in 1/100 s
+
+/** utime + stime of a process in seconds (Linux /proc); null when unavailable. */
+export function cpuSeconds (pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the "(comm)" that may contain spaces: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS
+  } catch {
+    return null
+  }
+}
+
+/** Resident set size in MB (VmRSS); null when unavailable. */
+export function rssMb (pid: number): number | null {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) / 1024 : null
+  } catch {
+    return null
+  }
+}
+
+export function percentile (sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[i] as number
+}
+
+export interface LoadResult {
+  title: string
+  requestsPerSecond: number
+  total: number
+  latency: { p50: number, p90: number, p99: number, max: number }
+  non2xx: number
+  statusCodes: Record<string, number>
+  errors: number
+  timeouts: number
+  durationS: number
+}
+
+export type LoadOptions = autocannon.Options & { title: string }
+
+/** One autocannon run; prints a progress line (every second) to stderr when `progress`. */
+export async function runLoad (opts: LoadOptions, progress = true): Promise<LoadResult> {
+  const instance = autocannon(opts)
+  let seconds = 0
+  let done = 0
+  instance.on('tick', (counter: { counter: number }) => {
+    seconds++
+    done += counter.counter
+    if (!progress || seconds > (opts.duration ?? Infinity)) return
+    const line = `  ${opts.title}: ${seconds}/${opts.duration ?? '?'} s, ${done} requests, ${counter.counter} req/s`
+    // A terminal gets one line rewritten in place; a pipe or file one line per second.
+    process.stderr.write(process.stderr.isTTY ? `\r${line.padEnd(90)}` : `${line}\n`)
+  })
+  const r = await instance
+  if (progress && process.stderr.isTTY) process.stderr.write(`\r${' '.repeat(90)}\r`)
+  const statusCodes: Record<string, number> = {}
+  for (const [code, v] of Object.entries(r.statusCodeStats ?? {})) statusCodes[code] = Number(v.count)
+  const total = Object.values(statusCodes).reduce((a, b) => a + b, 0)
+  return {
+    title: opts.title,
+    requestsPerSecond: total / r.duration,
+    total,
+    latency: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max },
+    non2xx: r.non2xx,
+    statusCodes,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    durationS: r.duration,
+  }
+}
+
+/** A plain text table: right-aligned numbers, left-aligned text. */
+export function formatTable (header: string[], rows: Array<Array<string | number>>): string {
+  const cells = [header, ...rows.map((r) => r.map((c) => typeof c === 'number' ? fmt(c) : c))]
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)))
+  const line = (r: Array<string | number>) => r.map((c, i) => {
+    const s = String(c ?? '')
+    return i === 0 ? s.padEnd(widths[i] as number) : s.padStart(widths[i] as number)
+  }).join('  ')
+  return [line(cells[0] as string[]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n')
+}
+
+export function fmt (n: number): string {
+  if (!Number.isFinite(n)) return '-'
+  if (Math.abs(n) >= 100) return Math.round(n).toString()
+  if (Math.abs(n) >= 10) return n.toFixed(1)
+  return n.toFixed(2)
+}
+
+export function ratio (a: number | null | undefined, b: number | null | undefined): string {
+  if (a == null || b == null || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return '-'
+  return `${(a / b).toFixed(2)}x`
+}
+
+/** `--name value` / `--name=value` / `--flag` into a map. */
+export function parseArgs (argv: string[]): Map<string, string> {
+  const out = new Map<string, string>()
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string
+    if (!a.startsWith('--')) continue
+    const eq = a.indexOf('=')
+    if (eq !== -1) out.set(a.slice(2, eq), a.slice(eq + 1))
+    else if (argv[i + 1] !== undefined && !(argv[i + 1] as string).startsWith('--')) out.set(a.slice(2), argv[++i] as string)
+    else out.set(a.slice(2), 'true')
+  }
+  return out
+}
+
+export function positiveNumber (args: Map<string, string>, name: string, fallback: number): number {
+  const raw = args.get(name)
+  if (raw === undefined) return fallback
+  const n = Number(raw)
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number (got "${raw}")`)
+  return n
+}
+
+/** Load is only ever pointed at this machine. */
+export function assertLoopback (url: string): URL {
+  const u = new URL(url)
+  const host = u.hostname.replace(/^\[|\]$/g, '')
+  if (!(host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host))) {
+    throw new Error(`refusing to generate load against ${u.origin}: only loopback addresses (127.0.0.0/8, ::1, localhost)`)
+  }
+  return u
+}
