@@ -20,6 +20,7 @@ import { registerKeyRotation } from './keys/registry.js'
 import { createMetrics, observeRevocation } from './metrics.js'
 import { createAuthenticator } from './pipeline/authenticate.js'
 import { createTokenCache, type TokenCache } from './pipeline/token-cache.js'
+import { authorizationHeaders } from './pipeline/credentials.js'
 import { authorize } from './pipeline/authorize.js'
 import { stripClientHeaders } from './pipeline/strip-headers.js'
 import { registerProxies } from './proxy.js'
@@ -60,6 +61,8 @@ export interface GatewayDeps {
 }
 
 function genReqId (req: IncomingMessage): string {
+  // headersDistinct copies every header on first use: skip it when there is no id to keep.
+  if (req.headers['x-request-id'] === undefined) return randomUUID()
   const ids = req.headersDistinct?.['x-request-id']
   const id = ids?.length === 1 ? ids[0] : undefined
   return id !== undefined && REQUEST_ID_PATTERN.test(id) ? id : randomUUID()
@@ -87,6 +90,7 @@ export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps
     clusterNodes: config.redisClusterNodes,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: config.redisClusterNodes === undefined ? undefined : false,
+    enableAutoPipelining: true, // one rate-limit command per request: batched per tick
   })
   if (ownRedis) redis.on('error', (err) => app.log.debug({ err: err.message }, 'redis error'))
   const metrics = createMetrics({ keys: () => keys, revocations: () => revocations, tokenCache: () => tokenCache })
@@ -155,7 +159,7 @@ export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps
     try {
       const headers = request.raw.headers
       const result = await authenticate({
-        authorization: headers.authorization === undefined ? undefined : request.raw.headersDistinct.authorization,
+        authorization: headers.authorization === undefined ? undefined : authorizationHeaders(request.raw.rawHeaders),
         cookie: headers.cookie,
       })
       if (!result) throw invalidToken('missing_token', 'access token required')

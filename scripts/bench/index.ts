@@ -2,8 +2,9 @@
  * `npm run bench [-- --duration 5 --connections 50 --targets a,b --no-micro]`: one run, side
  * by side, same upstream, same client (autocannon), each target its own process pinned to
  * core 0 (taskset, when there are 2+ cores) while this process (the load) and the upstream
- * sit on core 1. Per target: req/s, p50/p99, CPU seconds of the target over the measured
- * window (/proc utime+stime) and requests per CPU-second, RSS. Then the micro-figures
+ * sit on core 1. All targets run at once but take turns under load, in 1 s slices. Per
+ * target: req/s, p50/p99, CPU seconds of the target over its slices (/proc utime+stime)
+ * and requests per CPU-second, RSS. Then the micro-figures
  * (verifications/s, refreshes/s, revocation propagation) and the RSS with 100k cached
  * tokens. Prints ratios first; writes the raw JSON to bench-results/. Bounded: a few
  * seconds per target, a private redis-server, every child stopped at the end.
@@ -19,7 +20,7 @@ import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, REVOCATION } from '../../auth-service/src/contract.js'
 import { startRedisServer } from '../lib/redis-server.js'
-import { cpuSeconds, fmt, formatTable, parseArgs, percentile, positiveNumber, ratio, rssMb, runLoad, type LoadResult } from '../lib/bench-lib.js'
+import { cpuSeconds, fmt, formatTable, parseArgs, percentile, positiveNumber, ratio, rssMb, runLoad, type LoadOptions, type LoadResult } from '../lib/bench-lib.js'
 
 export const ALL_TARGETS = ['direct', 'bare', 'gateway-noauth', 'gateway', 'gateway-cold', 'seed'] as const
 type Target = typeof ALL_TARGETS[number]
@@ -158,6 +159,12 @@ try {
     coldTokens = Array.from({ length: count }, (_, i) => makeToken(`cold-user-${i}`))
   }
 
+  // Every target is started and warmed up first; then they take turns in 1 s slices
+  // (round robin, `duration` rounds), so a machine that gets busier or quieter during the
+  // run affects them alike. Requests and CPU seconds add up over the slices; latency is the
+  // median over the slices of each slice's percentile.
+  interface Running { target: Target, child: ChildProcess, url: string, load: Omit<LoadOptions, 'title' | 'duration'>, slices: LoadResult[], cpuS: number }
+  const running: Running[] = []
   for (const target of targets) {
     let url: string
     let child: ChildProcess
@@ -170,7 +177,7 @@ try {
     } else {
       const kind = target === 'gateway-noauth' ? 'gateway-noauth' : 'gateway'
       // Cold: the cache holds fewer entries than the rotation, oldest out first, so every token misses.
-      const cache: Record<string, string> = target === 'gateway-cold' ? { TOKEN_CACHE_MAX: String(Math.floor(coldTokens.length / 4)) } : {}
+      const cache: Record<string, string> = target === 'gateway-cold' ? { TOKEN_CACHE_MAX: process.env.BENCH_COLD_CACHE_MAX ?? String(Math.floor(coldTokens.length / 4)) } : {}
       ;({ child, url } = await startTarget(kind, '0', { ...gatewayEnv, ...cache }))
       await waitReady(url)
     }
@@ -195,39 +202,62 @@ try {
             },
           }),
     }
-    await runLoad({ ...load, title: `${target} warm-up`, duration: Math.min(1, duration) }, true)
-    const pid = child.pid as number
-    const profileDir = process.env.BENCH_PROFILE_DIR
-    if (profileDir && target !== 'direct') {
-      child.send({ profile: 'start' })
-      await message(child, (m) => m?.profiling)
-    }
-    const cpu0 = cpuSeconds(pid)
-    const result = await runLoad({ ...load, title: target, duration }, true)
-    const cpu1 = cpuSeconds(pid)
-    if (profileDir && target !== 'direct') {
-      mkdirSync(profileDir, { recursive: true })
-      child.send({ profile: 'stop', file: `${profileDir}/${target}.cpuprofile` })
-      await message(child, (m) => m?.profiled)
-    }
-    const rss = rssMb(pid)
-    rows.push({ target, load: result, cpuS: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0, rssMb: rss })
+    await runLoad({ ...load, title: `${target} warm-up`, duration: 1 }, true)
+    running.push({ target, child, url, load, slices: [], cpuS: 0 })
+  }
 
-    if (target === 'gateway' && withMicro) results.revocation = await revocationLag(url, Math.max(10, Math.min(50, Math.round(duration * 10))))
-    await stopChild(child)
+  const profileDir = process.env.BENCH_PROFILE_DIR
+  if (profileDir) {
+    for (const r of running) {
+      if (r.target === 'direct') continue
+      r.child.send({ profile: 'start' })
+      await message(r.child, (m) => m?.profiling)
+    }
+  }
+  const rounds = Math.max(1, Math.round(duration))
+  const slice = duration / rounds
+  for (let round = 1; round <= rounds; round++) {
+    for (const r of running) {
+      const cpu0 = cpuSeconds(r.child.pid as number)
+      r.slices.push(await runLoad({ ...r.load, title: `${r.target} (round ${round}/${rounds})`, duration: slice }, true))
+      const cpu1 = cpuSeconds(r.child.pid as number)
+      r.cpuS += cpu0 === null || cpu1 === null ? NaN : cpu1 - cpu0
+    }
+  }
+  if (profileDir) {
+    mkdirSync(profileDir, { recursive: true })
+    for (const r of running) {
+      if (r.target === 'direct') continue
+      r.child.send({ profile: 'stop', file: `${profileDir}/${r.target}.cpuprofile` })
+      await message(r.child, (m) => m?.profiled)
+    }
+  }
+  for (const r of running) {
+    rows.push({ target: r.target, load: combine(r.target, r.slices), cpuS: Number.isNaN(r.cpuS) ? null : r.cpuS, rssMb: rssMb(r.child.pid as number) })
+    if (r.target === 'gateway' && withMicro) results.revocation = await revocationLag(r.url, Math.max(10, Math.min(50, Math.round(duration * 10))))
+    await stopChild(r.child)
   }
 
   if (withMicro && (targets.includes('gateway') || targets.includes('gateway-cold'))) {
-    process.stderr.write('RSS with 100k cached tokens...\n')
-    const { child, url } = await startTarget('gateway', '0', { ...gatewayEnv, TOKEN_CACHE_MAX: '100000' })
-    await waitReady(url)
-    for (let i = 0; i < 200; i++) await get(`${url}/api/orders`, { authorization: `Bearer ${warmTokens[i % warmTokens.length]}` })
-    const before = rssMb(child.pid as number)
-    child.send({ fill: 100_000 })
-    const filled = await message(child, (m) => typeof m?.size === 'number' ? m.size as number : undefined)
-    for (let i = 0; i < 200; i++) await get(`${url}/api/orders`, { authorization: `Bearer ${warmTokens[i % warmTokens.length]}` })
-    results.rssCache = { entries: filled, beforeMb: before, afterMb: rssMb(child.pid as number) }
-    await stopChild(child)
+    // Default V8 settings, then a young generation capped at 2 MB per semi-space (NODE_OPTIONS).
+    const rss: Array<Record<string, unknown>> = []
+    for (const nodeOptions of ['', '--max-semi-space-size=2']) {
+      process.stderr.write(`RSS with 100k cached tokens${nodeOptions ? ` (NODE_OPTIONS=${nodeOptions})` : ''}...\n`)
+      const { child, url } = await startTarget('gateway', '0', { ...gatewayEnv, TOKEN_CACHE_MAX: '100000', NODE_OPTIONS: nodeOptions })
+      await waitReady(url)
+      const traffic = async () => {
+        await runLoad({ url: `${url}/api/orders`, connections, duration: 1, title: 'rss traffic', setupClient: (c) => c.setHeaders({ authorization: `Bearer ${warmTokens[Math.floor(Math.random() * warmTokens.length)]}` }) }, false)
+      }
+      await traffic()
+      child.send({ fill: 0 })
+      const empty = await message(child, (m) => typeof m?.size === 'number' ? m as { heapUsedMb: number, rssMb: number } : undefined)
+      child.send({ fill: 100_000 })
+      const full = await message(child, (m) => typeof m?.size === 'number' ? m as { size: number, heapUsedMb: number } : undefined)
+      await traffic()
+      rss.push({ nodeOptions, entries: full.size, beforeMb: empty.rssMb, afterMb: rssMb(child.pid as number), heapBeforeMb: empty.heapUsedMb, heapAfterMb: full.heapUsedMb })
+      await stopChild(child)
+    }
+    results.rssCache = rss
   }
 
   if (withMicro) {
@@ -250,7 +280,7 @@ const perCpu = (t: Target) => {
 const micro = results.micro as Record<string, number> | undefined
 const rev = results.revocation as { p50: number, p99: number, samples: number } | undefined
 const refresh = results.refresh as { refreshesPerS: number, signsPerS: number } | undefined
-const rssCache = results.rssCache as { entries: number, beforeMb: number | null, afterMb: number | null } | undefined
+const rssCache = results.rssCache as Array<{ nodeOptions: string, entries: number, beforeMb: number | null, afterMb: number | null, heapBeforeMb: number, heapAfterMb: number }> | undefined
 
 const ratioRows: Array<[string, string, string]> = []
 const addRatio = (what: string, value: string, target: string) => { if (!value.startsWith('-')) ratioRows.push([what, value, target]) }
@@ -276,18 +306,21 @@ console.log(formatTable(['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU s', 'req/CP
 ])))
 for (const r of rows) console.log(`  ${r.target}: ${DESCRIPTIONS[r.target]}`)
 if (micro) {
-  console.log('\nMicro-figures (one core)')
-  console.log(formatTable(['operation', 'per second'], [
+  console.log('\nMicro-figures (per CPU-second of one process)')
+  console.log(formatTable(['operation', 'per CPU-s'], [
     ['raw node:crypto RS256 verify', micro.rawVerify as number],
     ['jose jwtVerify (WebCrypto)', micro.joseVerify as number],
     ['gateway authenticate(), fast path, no cache', micro.gatewayFast as number],
     ['gateway authenticate(), jose, no cache', micro.gatewayJose as number],
     ['gateway authenticate(), cache hit', micro.gatewayCacheHit as number],
-    ...(refresh ? [['auth refreshes (refresh.ts)', refresh.refreshesPerS], ['raw RSA-2048 signs', refresh.signsPerS]] as Array<[string, number]> : []),
+    ...(refresh ? [['auth refreshes (refresh.ts, per wall-clock s)', refresh.refreshesPerS], ['raw RSA-2048 signs (refresh.ts, per wall-clock s)', refresh.signsPerS]] as Array<[string, number]> : []),
   ]))
 }
 if (rev) console.log(`\nRevocation propagation (ZADD+PUBLISH -> first 401, ${rev.samples} sessions): p50 ${fmt(rev.p50)} ms, p99 ${fmt(rev.p99)} ms`)
-if (rssCache) console.log(`Gateway RSS with ${rssCache.entries} cached tokens: ${fmt(rssCache.afterMb ?? NaN)} MB (before filling: ${fmt(rssCache.beforeMb ?? NaN)} MB; target <= 150 MB)`)
+for (const r of rssCache ?? []) {
+  console.log(`Gateway RSS with ${r.entries} cached tokens${r.nodeOptions ? ` (NODE_OPTIONS=${r.nodeOptions})` : ' (default V8 settings)'}: ${fmt(r.afterMb ?? NaN)} MB (empty cache, same process: ${fmt(r.beforeMb ?? NaN)} MB; target <= 150 MB)`)
+  console.log(`  V8 heap used after a full GC: ${fmt(r.heapBeforeMb)} MB empty -> ${fmt(r.heapAfterMb)} MB full = ${fmt((r.heapAfterMb - r.heapBeforeMb) * 2 ** 20 / Math.max(1, r.entries))} bytes per entry`)
+}
 
 results.targets = rows
 results.ratios = Object.fromEntries(ratioRows.map(([k, v]) => [k, v]))
@@ -342,4 +375,29 @@ async function runRefresh (seconds: number): Promise<{ refreshesPerS: number, si
   if (code !== 0) throw new Error(`refresh.ts exited ${code}`)
   const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN)
   return { refreshesPerS: num(/refreshes\/s \(one core\):\s+(\d+)/), signsPerS: num(/raw RSA-2048 signs\/s:\s+(\d+)/) }
+}
+
+/** The slices of one target as one result: counts add up, latency is the median of the slices' percentiles. */
+function combine (title: string, slices: LoadResult[]): LoadResult {
+  const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50)
+  const statusCodes: Record<string, number> = {}
+  for (const sl of slices) for (const [code, n] of Object.entries(sl.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n
+  const total = slices.reduce((a, sl) => a + sl.total, 0)
+  const durationS = slices.reduce((a, sl) => a + sl.durationS, 0)
+  return {
+    title,
+    requestsPerSecond: total / durationS,
+    total,
+    latency: {
+      p50: median(slices.map((sl) => sl.latency.p50)),
+      p90: median(slices.map((sl) => sl.latency.p90)),
+      p99: median(slices.map((sl) => sl.latency.p99)),
+      max: Math.max(...slices.map((sl) => sl.latency.max)),
+    },
+    non2xx: slices.reduce((a, sl) => a + sl.non2xx, 0),
+    statusCodes,
+    errors: slices.reduce((a, sl) => a + sl.errors, 0),
+    timeouts: slices.reduce((a, sl) => a + sl.timeouts, 0),
+    durationS,
+  }
 }

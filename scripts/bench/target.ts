@@ -12,6 +12,8 @@
  */
 import http from 'node:http'
 import { writeFileSync } from 'node:fs'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { randomUUID } from 'node:crypto'
 import Fastify from 'fastify'
 import httpProxy from '@fastify/http-proxy'
@@ -19,6 +21,7 @@ import { buildGateway } from '../../gateway/src/app.js'
 import { loadConfig } from '../../gateway/src/config.js'
 import { defaultRoutes } from '../../gateway/src/routes.js'
 import { createTokenCache } from '../../gateway/src/pipeline/token-cache.js'
+import { checkClaims } from '../../gateway/src/pipeline/authenticate.js'
 import { buildSeedStack } from './seed-stack.js'
 
 const kind = process.env.BENCH_KIND ?? ''
@@ -60,16 +63,24 @@ if (kind === 'upstream') {
   const app = buildGateway(config, { routes, ...(config.tokenCacheMax > 0 ? { tokenCache: cache } : {}) })
   await app.listen({ host: '127.0.0.1', port: 0 })
   send({ port: (app.server.address() as { port: number }).port })
-  // RSS with a full cache: entries shaped like real ones (signing 100k RS256 tokens would take minutes).
+  // RSS with a full cache: entries made the way verified tokens make them (payload text ->
+  // JSON.parse -> checkClaims -> cache.set), without the signatures (signing 100k RS256
+  // tokens would take minutes).
   process.on('message', (m: { fill?: number }) => {
     if (typeof m?.fill !== 'number') return
     const key = { type: 'public' } as unknown as Parameters<typeof cache.set>[1]['key']
     const now = Math.floor(Date.now() / 1000)
     for (let i = 0; i < m.fill; i++) {
-      const token = `eyJhbGciOiJSUzI1NiIsImtpZCI6ImJlbmNoIiwidHlwIjoiYXQrand0In0.${randomUUID()}${'x'.repeat(500)}.${randomUUID()}`
-      cache.set(token, { identity: { subject: randomUUID(), roles: ['user'], session: randomUUID() }, jti: randomUUID(), iat: now, exp: now + 900, kid: 'bench', key })
+      const text = JSON.stringify({ iss: config.issuer, aud: config.audience, sub: randomUUID(), sid: randomUUID(), jti: randomUUID(), roles: ['user'], iat: now, exp: now + 900 })
+      const payload = Buffer.from(text).toString('base64url')
+      const { identity, jti, exp } = checkClaims(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')), now, config.clockToleranceS)
+      cache.set(`eyJhbGciOiJSUzI1NiIsImtpZCI6ImJlbmNoIiwidHlwIjoiYXQrand0In0.${payload}.${'s'.repeat(342)}`, { identity, jti, iat: now, exp, kid: 'bench', key })
     }
-    send({ filled: m.fill, size: cache.size() })
+    // A full GC first (the fill's own garbage is not the cache): what a settled gateway holds.
+    setFlagsFromString('--expose-gc')
+    ;(runInNewContext('gc') as () => void)()
+    const mem = process.memoryUsage()
+    send({ filled: m.fill, size: cache.size(), heapUsedMb: mem.heapUsed / 2 ** 20, rssMb: mem.rss / 2 ** 20 })
   })
 } else {
   console.error(`unknown BENCH_KIND "${kind}"`)

@@ -28,7 +28,7 @@ t.test('npm run bench -- --duration 1 --targets direct,gateway prints its table'
   t.match(stdout, /^direct\s+\d/m, 'a row for direct')
   t.match(stdout, /^gateway\s+\d/m, 'a row for the full gateway')
   t.match(stdout, /^Ratios$/m)
-  t.match(stderr, /gateway: 1\/1 s, \d+ requests/, 'a progress line while it runs')
+  t.match(stderr, /gateway \(round 1\/1\): 1\/1 s, \d+ requests/, 'a progress line while it runs')
   const file = /raw results: (\S+)/.exec(stdout)?.[1]
   t.ok(file && existsSync(join(ROOT, file)), 'raw JSON written')
   if (file) {

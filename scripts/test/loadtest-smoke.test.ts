@@ -22,8 +22,13 @@ t.test('npm run loadtest -- --duration 1 against a running stack', async (t) => 
   const keysDir = mkdtempSync(join(tmpdir(), 'jwt-edge-loadtest-keys-'))
   t.teardown(() => rmSync(keysDir, { recursive: true, force: true }))
   const env: NodeJS.ProcessEnv = {
-    ...process.env, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix, KEYS_DIR: keysDir,
-    RATE_LIMIT_AUTH: '1000000', RATE_LIMIT_API: '1000000', LOG_LEVEL: 'warn',
+    ...process.env,
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: redis.prefix,
+    KEYS_DIR: keysDir,
+    RATE_LIMIT_AUTH: '1000000',
+    RATE_LIMIT_API: '1000000',
+    LOG_LEVEL: 'warn',
   }
   for (const entry of STACK) {
     env[entry.portVar] = String(await freePort())

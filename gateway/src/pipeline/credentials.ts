@@ -28,8 +28,20 @@ export function cookieValues (cookieHeader: string | undefined, name: string): s
   return out
 }
 
-function isCanonicalB64url (segment: string): boolean {
-  return B64URL.test(segment) && Buffer.from(segment, 'base64url').toString('base64url') === segment
+const B64URL_VALUE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/**
+ * Unpadded base64url that decodes and re-encodes to itself (no decode + encode: this runs on
+ * every verification): a length of 4n+1 loses its last character, and the last character of
+ * 4n+2 / 4n+3 must leave its unused low 4 / 2 bits zero.
+ */
+export function isCanonicalB64url (segment: string): boolean {
+  if (!B64URL.test(segment)) return false
+  const rest = segment.length % 4
+  if (rest === 0) return true
+  if (rest === 1) return false
+  const last = B64URL_VALUE.indexOf(segment[segment.length - 1] as string)
+  return (last & (rest === 2 ? 0x0f : 0x03)) === 0
 }
 
 /**
@@ -57,6 +69,19 @@ export function extractCredential (authorization: string[] | undefined, cookieHe
   }
   if (cookie !== undefined && cookie !== '') return { token: cookie, source: 'cookie' }
   return null
+}
+
+/**
+ * Every Authorization header as received (what `headersDistinct.authorization` gives), read
+ * from rawHeaders: headersDistinct copies all headers of the request on first use.
+ */
+export function authorizationHeaders (rawHeaders: readonly string[]): string[] | undefined {
+  let out: string[] | undefined
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string
+    if (name.length === 13 && name.toLowerCase() === 'authorization') (out ??= []).push(rawHeaders[i + 1] as string)
+  }
+  return out
 }
 
 /** Strict structural check of a compact JWS access token. Returns the kid, or throws a DenialError. */
