@@ -46,7 +46,7 @@ export async function serve (app: FastifyInstance, opts: ServeOptions): Promise<
     onTimeout: (delay) => app.log.error(`close took over ${delay} ms, exiting`),
   }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'closing after an uncaught error')
-    else if (signal) app.log.info({ signal }, `${signal} received, closing`)
+    else if (signal) app.log.info({ signal }, 'closing')
     await app.close()
   })
   await app.listen({ host: opts.host, port: opts.port })

@@ -31,7 +31,7 @@ t.test('a service entry listens, logs one ready line with its URL, and closes on
   t.equal(health.status, 200)
   child.kill('SIGTERM')
   t.equal(await exited, 0)
-  t.ok(out.some((l) => l.includes('SIGTERM received, closing')))
+  t.ok(out.some((l) => l.includes('"signal":"SIGTERM"') && l.includes('"msg":"closing"')), 'the close is logged with its signal')
 })
 
 t.test('a service entry with bad config exits 1 naming every bad variable', async (t) => {
