@@ -142,7 +142,7 @@ t.test('every process of the stack is a service started from its real entry file
     t.same([node, flag, loader], ['node', '--import', 'tsx'], `${name}: node --import tsx`)
     t.equal(entry, expected[name], `${name}: runs ${expected[name]}`)
     t.ok(existsSync(join(ROOT, entry!)), `${name}: ${entry} exists`)
-    t.same(s.build, { context: '.', target: 'runtime' }, `${name}: built from the runtime stage`)
+    t.same(s.build, { context: '.', dockerfile: 'scripts/docker/Dockerfile', target: 'runtime' }, `${name}: built from the runtime stage of the one Dockerfile`)
     t.equal(s.image, 'jwt-edge:local', `${name}: one image for all`)
     t.equal(s.read_only, true, `${name}: read-only root filesystem`)
   }
@@ -272,7 +272,9 @@ t.test('health checks: node one-liners on routes the apps really have', async (t
 })
 
 t.test('Dockerfile: build and runtime stages, production install, non-root', async (t) => {
-  const lines = read('Dockerfile').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
+  const dockerfile = (compose.services.gateway?.build as { dockerfile?: string } | undefined)?.dockerfile
+  t.equal(dockerfile, 'scripts/docker/Dockerfile', 'compose builds from the one Dockerfile')
+  const lines = read(dockerfile ?? 'scripts/docker/Dockerfile').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
   const stages: Array<{ name: string, lines: string[] }> = []
   for (const line of lines) {
     const from = /^FROM\s+\S+(?:\s+AS\s+(\S+))?$/i.exec(line)
