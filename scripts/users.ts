@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto'
 import { ConfigError, loadConfig } from '../auth-service/src/config.js'
 import { hashPassword, passwordProblem } from '../auth-service/src/passwords.js'
 import { createRedisClient } from '../auth-service/src/redis.js'
+import { createFamilies } from '../auth-service/src/refresh/families.js'
 import { EMAIL_PATTERN, createUsersStore, normaliseEmail } from '../auth-service/src/users/users-store.js'
 
 const USAGE = 'usage: npm run users -- create [--admin] EMAIL [--password P]\n       npm run users -- grant-admin EMAIL'
@@ -70,11 +71,9 @@ async function main (): Promise<number> {
     const roles = user.roles.includes('admin') ? user.roles : [...user.roles, 'admin']
     await users.setRoles(user.id, roles)
     // Live sessions carry a roles snapshot (refresh mints tokens in one Redis round trip).
-    const sids = await redis.smembers(`${config.redisPrefix}user:{${user.id}}:sessions`)
-    for (const sid of sids) {
-      const key = `${config.redisPrefix}rt:{${sid}}`
-      if (await redis.exists(key)) await redis.hset(key, 'roles', JSON.stringify(roles))
-    }
+    // No refresh token is minted or checked here, so no refresh-token secret is needed.
+    const families = createFamilies(redis, { ...config, prefix: config.redisPrefix, refreshTokenSecret: '' })
+    await families.setRoles(user.id, roles)
     console.log(`${user.email} now has roles ${roles.join(',')}`)
     return 0
   } finally {

@@ -24,7 +24,7 @@ function headerValue (value: string | string[] | undefined): string | undefined 
   return Array.isArray(value) ? value[0] : value
 }
 
-export function readIdentity (request: FastifyRequest): Identity | null {
+function readIdentity (request: FastifyRequest): Identity | null {
   const subject = headerValue(request.headers[IDENTITY_HEADERS.subject])?.trim()
   if (!subject) return null
   return {

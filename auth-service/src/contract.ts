@@ -3,7 +3,7 @@
  * revocation records in Redis that gateways consume. A leaf module: constants, types
  * and pure functions only, imported by relative path by the gateway and scripts.
  */
-import { createHmac } from 'node:crypto'
+import { createHmac, timingSafeEqual } from 'node:crypto'
 
 /** The only signing algorithm, pinned on both sides. */
 export const ACCESS_TOKEN_ALG = 'RS256'
@@ -46,6 +46,18 @@ export const CSRF_HEADER = 'x-csrf-token'
  */
 export function csrfTokenFor (sid: string, secret: string): string {
   return createHmac('sha256', secret).update(`csrf:${sid}`).digest('base64url')
+}
+
+/** Constant-time string equality (false on a length difference without comparing). */
+export function timingSafeEqualStrings (a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
+}
+
+/** Is `sent` the CSRF token of session `sid` (constant-time compare with csrfTokenFor)? */
+export function csrfTokenMatches (sent: string, sid: string, secret: string): boolean {
+  return timingSafeEqualStrings(sent, csrfTokenFor(sid, secret))
 }
 
 /** Redis records of revocation, written by the auth service, read by gateways. */

@@ -13,7 +13,6 @@ export const CsrfError = createError('AUTH_ERR_CSRF', 'Missing or wrong CSRF tok
 export const NotFoundError = createError('AUTH_ERR_NOT_FOUND', '%s', 404)
 export const EmailTakenError = createError('AUTH_ERR_EMAIL_TAKEN', 'An account with this email already exists', 409)
 export const RateLimitedError = createError('AUTH_ERR_RATE_LIMITED', 'Too many failed logins; try again in %d seconds', 429)
-export const UnavailableError = createError('AUTH_ERR_UNAVAILABLE', '%s', 503)
 
 /** Internal code → public `error` code of the JSON body. */
 export const PUBLIC_CODES: Record<string, string> = {
@@ -27,18 +26,15 @@ export const PUBLIC_CODES: Record<string, string> = {
   AUTH_ERR_NOT_FOUND: 'not_found',
   AUTH_ERR_EMAIL_TAKEN: 'email_taken',
   AUTH_ERR_RATE_LIMITED: 'rate_limited',
-  AUTH_ERR_UNAVAILABLE: 'service_unavailable',
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
 }
 
-/** Fallback public codes by status for errors outside the catalogue (fastify's own 4xx). */
+/** Fallback public codes by 4xx status for errors outside the catalogue (fastify's own 4xx). */
 export function publicCodeForStatus (status: number): string {
   if (status === 404) return 'not_found'
   if (status === 413) return 'payload_too_large'
   if (status === 415) return 'unsupported_media_type'
   if (status === 429) return 'rate_limited'
-  if (status === 503) return 'service_unavailable'
-  if (status >= 500) return 'internal_error'
   return 'invalid_request'
 }

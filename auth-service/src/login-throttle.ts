@@ -4,7 +4,7 @@
  * LOGIN_FAILURE_WINDOW → 429 until the window ends; a success resets the count. Per IP,
  * so an attacker elsewhere cannot lock the owner out, and always temporary.
  */
-import type { RedisClient } from './redis.js'
+import { execOrThrow, type RedisClient } from './redis.js'
 
 /** Delay of the answer to the n-th failed login (n ≥ 1): 100 ms doubling, at most 2 s. */
 export const FAILURE_DELAY_BASE_MS = 100
@@ -36,10 +36,8 @@ export function createLoginThrottle (redis: RedisClient, prefix: string, maxFail
     async recordFailure (email, ip) {
       if (!enabled) return 0
       const k = key(email, ip)
-      const results = await redis.multi().incr(k).expire(k, windowSeconds, 'NX').exec()
-      const failed = results?.find(([err]) => err)
-      if (failed) throw failed[0]
-      return Number(results?.[0]?.[1] ?? 0)
+      const results = await execOrThrow(redis.multi().incr(k).expire(k, windowSeconds, 'NX'))
+      return Number(results[0]?.[1] ?? 0)
     },
     async reset (email, ip) {
       if (enabled) await redis.del(key(email, ip))

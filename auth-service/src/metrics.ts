@@ -7,10 +7,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Keyring } from './keys/keyring.js'
 
-export type LoginResult = 'success' | 'failure' | 'throttled'
-export type RefreshResult = 'rotated' | 'invalid' | 'reused'
-export type RevocationKind = 'session' | 'user'
-
 export interface AuthMetrics {
   registry: Registry
   requests: Counter<'route' | 'method' | 'status'>

@@ -3,7 +3,7 @@
  * queue, bounded retries, a command timeout), so requests get a 503 instead of hanging,
  * and keeps reconnecting in the background so the service recovers by itself.
  */
-import { Redis } from 'ioredis'
+import { Redis, type ChainableCommander } from 'ioredis'
 import { createRedisClient as createClient, type RedisClient } from '../../scripts/lib/redis-client.js'
 
 export type { RedisClient }
@@ -38,4 +38,12 @@ export function isRedisUnavailable (err: unknown, redis?: RedisClient): boolean 
   // Cluster: no node reachable, slots being moved, or a failover in progress.
   if (err.name === 'ClusterAllFailedError' || /Failed to refresh slots cache|CLUSTERDOWN|TRYAGAIN|MASTERDOWN/.test(err.message)) return true
   return redis !== undefined && redis.status !== 'ready' && err.name !== 'ReplyError' && !('statusCode' in err)
+}
+
+/** Runs a pipeline or MULTI, which reports per-command errors in its result: throws the first one, else returns the results. */
+export async function execOrThrow (pipeline: ChainableCommander): Promise<Array<[error: Error | null, result: unknown]>> {
+  const results = await pipeline.exec()
+  const failed = results?.find(([err]) => err)
+  if (failed) throw failed[0]
+  return results ?? []
 }

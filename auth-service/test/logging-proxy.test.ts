@@ -23,11 +23,11 @@ t.test('logs never contain passwords, tokens or cookies; request ids are kept', 
   })
   const { accessToken, refreshToken } = reg.json()
   const r1 = await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken } })
-  await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken } }) // reuse: logged as a warning
+  await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken } }) // reuse: logged as an audit warning
   await app.inject({ method: 'GET', url: '/auth/sessions', headers: { authorization: `Bearer ${accessToken}`, cookie: `refresh_token=${r1.json().refreshToken}` } })
   const log = lines.join('')
   t.match(log, /"reqId":"trace-me-123"/, 'the x-request-id from the gateway is the log request id')
-  t.match(log, /refresh token reuse/, 'reuse is logged')
+  t.match(log, /refresh_reuse_detected/, 'reuse is logged')
   for (const secret of [PASSWORD, accessToken, refreshToken, r1.json().refreshToken, refreshToken.split('.')[1]]) {
     t.notOk(log.includes(secret), 'no secret in the logs')
   }

@@ -21,7 +21,7 @@ t.test('POST /auth/refresh rejects a reused token after the grace and revokes th
   const before = Date.now()
   const reused = await refreshBody(app, s.refreshToken)
   t.equal(reused.statusCode, 401)
-  t.same(reused.json(), { error: 'refresh_token_reused', message: reused.json().message, statusCode: 401 })
+  t.same(reused.json(), { error: 'refresh_token_reused', message: 'Refresh token was already used; the session has been revoked', statusCode: 401 })
   t.match(reused.json().message, /revoked/)
 
   t.equal(await inspect.exists(`${prefix}rt:{${sid}}`), 0, 'the family is gone')
@@ -63,7 +63,7 @@ t.test('forgery: a made-up secret with a real family id is only a 401', async (t
   const forged = `${sid}.${'A'.repeat(43)}`
   const res = await refreshBody(app, forged)
   t.equal(res.statusCode, 401)
-  t.same(res.json(), { error: 'invalid_refresh_token', message: res.json().message, statusCode: 401 })
+  t.same(res.json(), { error: 'invalid_refresh_token', message: 'Refresh token is missing, invalid or expired', statusCode: 401 })
   const logout = await app.inject({ method: 'POST', url: '/auth/logout', payload: { refreshToken: forged } })
   t.equal(logout.statusCode, 204, 'logout with a forged token answers like any logout')
   t.equal(await inspect.zscore(REVOCATION.sessionsKey(prefix), sid), null, 'nothing revoked')

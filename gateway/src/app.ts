@@ -130,12 +130,11 @@ export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps
   app.decorateRequest('gatewayProtocol', 'http')
 
   // Stage 1, strip: first hook of all, so nothing downstream ever sees a client's identity header.
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', async (request) => {
     // Read before the forwarding headers go (they count only when TRUST_PROXY trusts the peer).
     request.gatewayClientIp = request.ip
     request.gatewayProtocol = request.protocol
     stripClientHeaders(request.raw.headers)
-    reply.header('x-request-id', request.id)
   })
   // Browser protections (browser/*): headers before anything can refuse a request; CORS
   // answers preflights before authentication; per-IP limits before it, per-user after it.
@@ -180,7 +179,7 @@ export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps
   app.addHook('onRequest', limits.api)
 
   app.addHook('onSend', async (request, reply, payload) => {
-    reply.header('x-request-id', request.id) // over any the upstream sent
+    reply.header('x-request-id', request.id) // every answer, refusals too, over any the upstream sent
     return payload
   })
 

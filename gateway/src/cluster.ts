@@ -12,6 +12,7 @@ import pino from 'pino'
 import type { FastifyInstance } from 'fastify'
 import type { GatewayConfig } from './config.js'
 import { loggerOptions } from './logger.js'
+import { urlFor } from '../../services/common/server.js'
 
 const RESTART_WINDOW_MS = 60_000
 const SHUTDOWN_TIMEOUT_MS = 10_000
@@ -36,7 +37,7 @@ export function runPrimary (config: Pick<GatewayConfig, 'workers' | 'host' | 'po
       if (!announced && listening.size >= config.workers) {
         announced = true
         const host = address.address ?? config.host
-        const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`
+        const url = urlFor(host, address.port)
         log.info({ url, workers: config.workers, pid: process.pid }, `gateway ready at ${url} (${config.workers} workers)`)
       }
     })

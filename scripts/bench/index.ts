@@ -22,7 +22,7 @@ import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, REVOCATION } from '../../auth-service
 import { startRedisServer } from '../lib/redis-server.js'
 import { cpuSeconds, fmt, formatTable, parseArgs, percentile, positiveNumber, ratio, rssMb, runLoad, type LoadOptions, type LoadResult } from '../lib/bench-lib.js'
 
-export const ALL_TARGETS = ['direct', 'bare', 'gateway-noauth', 'gateway', 'gateway-cold', 'seed'] as const
+const ALL_TARGETS = ['direct', 'bare', 'gateway-noauth', 'gateway', 'gateway-cold', 'seed'] as const
 type Target = typeof ALL_TARGETS[number]
 const DESCRIPTIONS: Record<Target, string> = {
   direct: 'upstream directly (node:http, small JSON)',
@@ -57,9 +57,8 @@ const children = new Set<ChildProcess>()
 function startChild (file: string, core: string, env: Record<string, string>, ipc: boolean): ChildProcess {
   // BENCH_NODE_ARGS: extra node flags for the targets, e.g. "--cpu-prof --cpu-prof-dir=prof".
   const cmd = [process.execPath, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', file]
-  const child = pin
-    ? spawn('taskset', ['-c', core, ...cmd], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', ipc ? 'ignore' : 'pipe', 'pipe', ...(ipc ? ['ipc' as const] : [])] })
-    : spawn(cmd[0] as string, cmd.slice(1), { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', ipc ? 'ignore' : 'pipe', 'pipe', ...(ipc ? ['ipc' as const] : [])] })
+  const [bin, ...argv] = pin ? ['taskset', '-c', core, ...cmd] : cmd
+  const child = spawn(bin as string, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', ipc ? 'ignore' : 'pipe', 'pipe', ...(ipc ? ['ipc' as const] : [])] })
   children.add(child)
   child.once('exit', () => children.delete(child))
   let stderr = ''

@@ -73,8 +73,8 @@ if (kind === 'upstream') {
     for (let i = 0; i < m.fill; i++) {
       const text = JSON.stringify({ iss: config.issuer, aud: config.audience, sub: randomUUID(), sid: randomUUID(), jti: randomUUID(), roles: ['user'], iat: now, exp: now + 900 })
       const payload = Buffer.from(text).toString('base64url')
-      const { identity, jti, exp } = checkClaims(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')), now, config.clockToleranceS)
-      cache.set(`eyJhbGciOiJSUzI1NiIsImtpZCI6ImJlbmNoIiwidHlwIjoiYXQrand0In0.${payload}.${'s'.repeat(342)}`, { identity, jti, iat: now, exp, kid: 'bench', key })
+      const { identity, exp } = checkClaims(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')), now, config.clockToleranceS)
+      cache.set(`eyJhbGciOiJSUzI1NiIsImtpZCI6ImJlbmNoIiwidHlwIjoiYXQrand0In0.${payload}.${'s'.repeat(342)}`, { identity, iat: now, exp, kid: 'bench', key })
     }
     // A full GC first (the fill's own garbage is not the cache): what a settled gateway holds.
     setFlagsFromString('--expose-gc')

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs'
 import autocannon from 'autocannon'
 
-export const CLOCK_TICKS = 100 // USER_HZ on Linux: /proc/<pid>/stat times are in 1/100 s
+const CLOCK_TICKS = 100 // USER_HZ on Linux: /proc/<pid>/stat times are in 1/100 s
 
 /** utime + stime of a process in seconds (Linux /proc); null when unavailable. */
 export function cpuSeconds (pid: number): number | null {

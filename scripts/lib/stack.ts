@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { urlFor } from '../../services/common/server.js'
 import type { ProcessSpec } from './supervisor.js'
 
 export interface StackEntry {
@@ -35,7 +36,7 @@ export const STACK: readonly StackEntry[] = [
   { name: 'gateway', entry: 'gateway/src/server.ts', hostVar: 'GATEWAY_HOST', portVar: 'GATEWAY_PORT', defaultPort: 8080, readyPath: '/readyz', after: ['auth'], secrets: true },
 ]
 
-export const SECRET_VARS = ['REFRESH_TOKEN_SECRET', 'CSRF_SECRET'] as const
+const SECRET_VARS = ['REFRESH_TOKEN_SECRET', 'CSRF_SECRET'] as const
 
 /** Where a process listens, as a URL a client on this machine can call (wildcard hosts → loopback). */
 export function localUrl (entry: StackEntry, env: NodeJS.ProcessEnv): string {
@@ -43,7 +44,7 @@ export function localUrl (entry: StackEntry, env: NodeJS.ProcessEnv): string {
   if (host === '0.0.0.0') host = '127.0.0.1'
   if (host === '::') host = '::1'
   const port = env[entry.portVar] || String(entry.defaultPort)
-  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+  return urlFor(host, Number(port))
 }
 
 /**

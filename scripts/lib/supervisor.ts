@@ -33,11 +33,11 @@ export interface BackoffOptions {
   resetAfterMs: number
 }
 
-export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 10_000, resetAfterMs: 30_000 }
-export const DEFAULT_STOP_TIMEOUT_MS = 10_000
-export const DEFAULT_READY_POLL_MS = 250
+const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 10_000, resetAfterMs: 30_000 }
+const DEFAULT_STOP_TIMEOUT_MS = 10_000
+const DEFAULT_READY_POLL_MS = 250
 /** After this long without a 200 from the readiness URL, say so once. */
-export const SLOW_READY_MS = 30_000
+const SLOW_READY_MS = 30_000
 
 export interface SupervisorOptions {
   backoff?: Partial<BackoffOptions>

@@ -5,14 +5,12 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { assertLoopback, formatTable, parseArgs, percentile, ratio } from '../lib/bench-lib.js'
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+import { REPO_ROOT } from '../testing/node-process.js'
 
 async function run (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d) => { stdout += String(d) })
@@ -30,15 +28,15 @@ t.test('npm run bench -- --duration 1 --targets direct,gateway prints its table'
   t.match(stdout, /^Ratios$/m)
   t.match(stderr, /gateway \(round 1\/1\): 1\/1 s, \d+ requests/, 'a progress line while it runs')
   const file = /raw results: (\S+)/.exec(stdout)?.[1]
-  t.ok(file && existsSync(join(ROOT, file)), 'raw JSON written')
+  t.ok(file && existsSync(join(REPO_ROOT, file)), 'raw JSON written')
   if (file) {
-    const json = JSON.parse(readFileSync(join(ROOT, file), 'utf8')) as { targets: Array<{ target: string, load: { total: number, non2xx: number } }> }
+    const json = JSON.parse(readFileSync(join(REPO_ROOT, file), 'utf8')) as { targets: Array<{ target: string, load: { total: number, non2xx: number } }> }
     t.same(json.targets.map((x) => x.target), ['direct', 'gateway'])
     for (const x of json.targets) {
       t.ok(x.load.total > 0, `${x.target}: requests were answered`)
       t.equal(x.load.non2xx, 0, `${x.target}: every answer 2xx (the token is accepted, no rate limit)`)
     }
-    rmSync(join(ROOT, file))
+    rmSync(join(REPO_ROOT, file))
   }
 })
 

@@ -2,7 +2,7 @@ import t from 'tap'
 import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { runKeysCli } from '../../auth-service/src/keys/cli.js'
 import { initKeyring, loadKeyring } from '../../auth-service/src/keys/keyring.js'
@@ -11,8 +11,7 @@ import { KEYS_EVENTS } from '../../auth-service/src/contract.js'
 import { startEchoUpstream, startGateway, startJwksServer, waitFor } from '../../gateway/test/helpers/fixtures.js'
 import { useTestRedis } from '../testing/redis.js'
 import { freePort } from '../lib/redis-server.js'
-
-const ROOT = resolve(import.meta.dirname, '../..')
+import { REPO_ROOT } from '../testing/node-process.js'
 
 async function cli (args: string[], env: Record<string, string>) {
   const out: string[] = []
@@ -150,11 +149,11 @@ t.test('the npm run keys entry point (child process) exits non-zero and explains
   const run = promisify(execFile)
   const dead = `http://127.0.0.1:${await freePort()}`
   const env = { ...process.env, KEYS_DIR: dir, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix, GATEWAY_URLS: dead }
-  const err = await run(process.execPath, ['--import', 'tsx', 'scripts/keys.ts', 'rotate'], { cwd: ROOT, env }).then(() => null, (e: { code: number, stderr: string }) => e)
+  const err = await run(process.execPath, ['--import', 'tsx', 'scripts/keys.ts', 'rotate'], { cwd: REPO_ROOT, env }).then(() => null, (e: { code: number, stderr: string }) => e)
   t.ok(err, 'fails')
   t.equal(err!.code, 1)
   t.match(err!.stderr, /refusing to rotate: 1 of 1 gateway\(s\) do not hold the next key/)
-  const ok = await run(process.execPath, ['--import', 'tsx', 'scripts/keys.ts', 'list'], { cwd: ROOT, env })
+  const ok = await run(process.execPath, ['--import', 'tsx', 'scripts/keys.ts', 'list'], { cwd: REPO_ROOT, env })
   t.match(ok.stdout, /active/)
   t.match(ok.stdout, `${dead} [GATEWAY_URLS] unknown: ECONNREFUSED`, 'list shows the gateway and why its kids are unknown')
 })

@@ -7,14 +7,13 @@ import t from 'tap'
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { freePort } from '../lib/redis-server.js'
 import { STACK } from '../lib/stack.js'
 import { useTestRedis } from '../testing/redis.js'
+import { REPO_ROOT } from '../testing/node-process.js'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 t.test('npm run loadtest -- --duration 1 against a running stack', async (t) => {
@@ -37,7 +36,7 @@ t.test('npm run loadtest -- --duration 1 against a running stack', async (t) => 
   }
   for (const name of ['JWKS_URL', 'REFRESH_TOKEN_SECRET', 'CSRF_SECRET', 'GATEWAY_WORKERS']) delete env[name]
 
-  const stack = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const stack = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: string[] = []
   for (const stream of [stack.stdout, stack.stderr]) createInterface({ input: stream }).on('line', (l) => lines.push(l))
   const exited = new Promise((resolve) => stack.once('exit', resolve))
@@ -52,7 +51,7 @@ t.test('npm run loadtest -- --duration 1 against a running stack', async (t) => 
   t.ok(lines.some((l) => l.includes('jwt-edge is up at')), 'the stack is up')
 
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/loadtest.ts', '--duration', '1', '--connections', '4'], {
-    cwd: ROOT, env: { ...process.env, GATEWAY_URL: `http://127.0.0.1:${env.GATEWAY_PORT}` }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: REPO_ROOT, env: { ...process.env, GATEWAY_URL: `http://127.0.0.1:${env.GATEWAY_PORT}` }, stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''
   let stderr = ''
@@ -71,10 +70,10 @@ t.test('npm run loadtest -- --duration 1 against a running stack', async (t) => 
   const bogus = /^bogus-token flood.*\s(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$/m.exec(stdout)
   t.equal(bogus?.[1], '0', 'no bogus token got through')
   const file = /raw results: (\S+)/.exec(stdout)?.[1]
-  t.ok(file && existsSync(join(ROOT, file)), 'raw JSON written')
+  t.ok(file && existsSync(join(REPO_ROOT, file)), 'raw JSON written')
   if (file) {
-    const json = JSON.parse(readFileSync(join(ROOT, file), 'utf8')) as { scenarios: unknown[] }
+    const json = JSON.parse(readFileSync(join(REPO_ROOT, file), 'utf8')) as { scenarios: unknown[] }
     t.equal(json.scenarios.length, 7, 'six scenarios, the login storm in the background counted too')
-    rmSync(join(ROOT, file))
+    rmSync(join(REPO_ROOT, file))
   }
 })

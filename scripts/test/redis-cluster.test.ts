@@ -9,6 +9,7 @@ import {
   createRedisClient, createSubscriber, deleteMatching, isCluster, parseClusterNodes, scanAll, type RedisClient,
 } from '../lib/redis-client.js'
 import { pingRedis, startRedisServer } from '../lib/redis-server.js'
+import { isAlive } from '../testing/node-process.js'
 
 const MOVE_LUA = `
 local value = redis.call('GET', KEYS[1])
@@ -18,15 +19,6 @@ redis.call('DEL', KEYS[1])
 return value
 `
 type WithMove = RedisClient & { moveValue: (from: string, to: string) => Promise<string | null> }
-
-function isAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
 
 async function collect (iterable: AsyncIterable<string>): Promise<string[]> {
   const out: string[] = []

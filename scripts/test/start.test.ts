@@ -2,22 +2,20 @@ import t, { type Test } from 'tap'
 import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { freePort } from '../lib/redis-server.js'
 import { STACK } from '../lib/stack.js'
-import { isAlive } from '../testing/node-process.js'
+import { isAlive, REPO_ROOT } from '../testing/node-process.js'
 import { useTestRedis } from '../testing/redis.js'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 /** A deadline for Promise.race that does not keep the process alive once the race is won. */
 const deadline = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref())
 
 t.test('npm start runs the whole stack, serves the lifecycle through the gateway, and Ctrl-C stops every process', async (t) => {
   const required = STACK.filter((e) => !e.optional).map((e) => e.entry)
-  t.same(required.filter((entry) => !existsSync(join(ROOT, entry))), [], 'every entry file exists')
+  t.same(required.filter((entry) => !existsSync(join(REPO_ROOT, entry))), [], 'every entry file exists')
 
   const redis = await useTestRedis(t)
   const keysDir = mkdtempSync(join(tmpdir(), 'jwt-edge-start-keys-'))
@@ -30,7 +28,7 @@ t.test('npm start runs the whole stack, serves the lifecycle through the gateway
   }
   for (const name of ['JWKS_URL', 'REFRESH_TOKEN_SECRET', 'CSRF_SECRET']) delete env[name]
 
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: string[] = []
   let exit: { code: number | null, signal: string | null } | undefined
   const exited = new Promise<void>((resolve) => child.once('exit', (code, signal) => { exit = { code, signal }; resolve() }))
@@ -54,7 +52,7 @@ t.test('npm start runs the whole stack, serves the lifecycle through the gateway
   if (!upLine) t.comment(lines.slice(-60).join('\n'))
   t.ok(upLine, 'the gateway URL line is printed')
   t.equal(upPattern.exec(upLine ?? '')?.[1], `http://127.0.0.1:${env.GATEWAY_PORT}`)
-  for (const name of STACK.filter((e) => existsSync(join(ROOT, e.entry))).map((e) => e.name)) {
+  for (const name of STACK.filter((e) => existsSync(join(REPO_ROOT, e.entry))).map((e) => e.name)) {
     t.ok(lines.some((l) => l.startsWith(`[${name.padEnd(8)}] ready (`)), `one ready line for ${name}`)
   }
   t.ok(lines.some((l) => l.startsWith('[redis   ] using Redis at')), 'the given Redis is used, none started')

@@ -27,7 +27,7 @@ export interface ServiceAppOptions {
 }
 
 /** Never log credentials, even though the gateway does not forward them to services. */
-export const REDACT = [
+const REDACT = [
   'req.headers.authorization',
   'req.headers.cookie',
   'res.headers["set-cookie"]',

@@ -8,7 +8,7 @@ import closeWithGrace, { type Options as CloseWithGraceOptions } from 'close-wit
 import type { FastifyInstance } from 'fastify'
 import { loadServiceConfig, type ServiceConfig } from './config.js'
 
-export const CLOSE_TIMEOUT_MS = 10_000
+const CLOSE_TIMEOUT_MS = 10_000
 
 /** `http://host:port` for a listening address; IPv6 hosts in brackets. */
 export function urlFor (host: string, port: number): string {

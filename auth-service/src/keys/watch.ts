@@ -13,7 +13,7 @@ import { watch, type FSWatcher } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { Cluster, type Redis } from 'ioredis'
+import { createSubscriber, type RedisClient } from '../../../scripts/lib/redis-client.js'
 import { loadKeyring, type Keyring } from './keyring.js'
 import { MANIFEST_FILE } from './manifest.js'
 
@@ -26,7 +26,7 @@ declare module 'fastify' {
 
 export interface KeyringWatchOptions {
   /** Client to duplicate for the keys-channel subscription; none: no subscription. */
-  redis?: Redis | Cluster
+  redis?: RedisClient
   channel?: string
 }
 
@@ -97,18 +97,17 @@ export function watchKeyring (
     app.log.warn({ err: (err as Error).message }, 'keys directory cannot be watched; relying on the poll')
   }
 
-  let subscriber: Redis | Cluster | null = null
+  let subscriber: RedisClient | null = null
   if (opts.redis && opts.channel) {
     const channel = opts.channel
-    const sub: Redis | Cluster = opts.redis instanceof Cluster ? opts.redis.duplicate() : opts.redis.duplicate()
+    // Offline queue on: SUBSCRIBE waits for the connection; ioredis re-subscribes after reconnects.
+    const sub = createSubscriber(opts.redis)
     subscriber = sub
     sub.on('error', () => {}) // reconnects on its own
     sub.on('message', (ch: string) => { if (ch === channel) reload('keys channel', true).catch(() => {}) })
-    // On every (re)connect: subscribe, and catch up on a change published while disconnected.
-    sub.on('ready', () => {
-      sub.subscribe(channel).catch((err: Error) => app.log.warn({ err: err.message }, 'keys channel subscribe failed'))
-      reload('keys channel reconnect', false).catch(() => {})
-    })
+    sub.subscribe(channel).catch((err: Error) => app.log.warn({ err: err.message }, 'keys channel subscribe failed'))
+    // On every (re)connect: catch up on a change published while disconnected.
+    sub.on('ready', () => { reload('keys channel reconnect', false).catch(() => {}) })
     if (sub.status === 'wait') sub.connect().catch(() => {})
   }
 

@@ -3,8 +3,8 @@
  * `<prefix>rt:{<familyId>}`: the family hash (see rotate-script.ts);
  * `<prefix>user:{<userId>}:sessions`: the set of a user's family ids (an index, pruned lazily).
  */
-import type { ChainableCommander, Result } from 'ioredis'
-import type { RedisClient } from '../redis.js'
+import type { Result } from 'ioredis'
+import { execOrThrow, type RedisClient } from '../redis.js'
 import { REVOCATION, type RevocationMessage } from '../contract.js'
 import { ROTATE_LUA } from './rotate-script.js'
 import { hashRefreshToken, newFamilyId, newRefreshToken, successorOf } from './refresh-token.js'
@@ -41,20 +41,23 @@ export type RotateResult =
 
 export interface ClientInfo { ip: string, userAgent: string }
 
-type RotateReply = [string, string?, string?, string?, string?]
+type RotateReply = [string, string?, string?, string?]
+
+/** KEYS[1] family; ARGV[1] roles JSON. Sets the roles only while the family exists (never recreates an expired one without its TTL). */
+const SET_ROLES_LUA = `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'roles', ARGV[1])
+  return 1
+end
+return 0
+`
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     authRotateRefresh: (key: string, presented: string, successor: string, now: number, grace: number,
       sliding: number, ip: string, ua: string) => Result<RotateReply, Context>
+    authSetFamilyRoles: (key: string, roles: string) => Result<number, Context>
   }
-}
-
-/** A pipeline reports per-command errors in its result; surface the first one. */
-async function execOrThrow (pipeline: ChainableCommander): Promise<void> {
-  const results = await pipeline.exec()
-  const failed = results?.find(([err]) => err)
-  if (failed) throw failed[0]
 }
 
 export function createFamilies (redis: RedisClient, opts: FamiliesOptions) {
@@ -63,6 +66,9 @@ export function createFamilies (redis: RedisClient, opts: FamiliesOptions) {
   const userSessionsKey = (userId: string) => `${prefix}user:{${userId}}:sessions`
   if (typeof redis.authRotateRefresh !== 'function') {
     redis.defineCommand('authRotateRefresh', { numberOfKeys: 1, lua: ROTATE_LUA })
+  }
+  if (typeof redis.authSetFamilyRoles !== 'function') {
+    redis.defineCommand('authSetFamilyRoles', { numberOfKeys: 1, lua: SET_ROLES_LUA })
   }
   const revokedUntil = (now: number) => now + opts.accessTokenTtl * 1000 + REVOCATION_MARGIN_MS
 
@@ -156,6 +162,17 @@ export function createFamilies (redis: RedisClient, opts: FamiliesOptions) {
       const gone = found.filter(([, s]) => s === null).map(([id]) => id)
       if (gone.length > 0) await redis.srem(userSessionsKey(userId), ...gone)
       return found.flatMap(([, s]) => s && s.userId === userId ? [s] : []).sort((a, b) => a.createdAt - b.createdAt)
+    },
+
+    /**
+     * Replaces the roles snapshot of the user's live sessions (their next refresh carries it).
+     * Atomic per family, and only on families that still exist. Resolves with how many were updated.
+     */
+    async setRoles (userId: string, roles: string[]): Promise<number> {
+      const ids = await redis.smembers(userSessionsKey(userId))
+      const json = JSON.stringify(roles)
+      const updated = await Promise.all(ids.map(async (id) => await redis.authSetFamilyRoles(familyKey(id), json)))
+      return updated.filter((n) => n === 1).length
     },
 
     /** Ends one session: the family is deleted and its live access tokens recorded as revoked. */

@@ -35,6 +35,3 @@ export function successorOf (token: string, serverSecret: string): string {
   const familyId = token.slice(0, token.indexOf('.'))
   return `${familyId}.${createHmac('sha256', serverSecret).update(`refresh:${token}`).digest('base64url')}`
 }
-
-/** Family ids are the session ids (`sid`) of access tokens. */
-export const SID_PATTERN = /^[A-Za-z0-9_-]{22}$/

@@ -7,7 +7,7 @@
  * (every token the family ever issued, so a guessed secret is told from a reused one).
  *
  * KEYS[1] family; ARGV: presentedHash, successorHash, nowMs, graceMs, slidingTtlMs, ip, ua
- * Returns { status, generation, user, roles, absExp } with status one of
+ * Returns { status, generation, user, roles } with status one of
  * rotated | same (within grace: the successor already issued) | invalid | reused | expired.
  */
 export const ROTATE_LUA = `
@@ -28,11 +28,11 @@ if g == gen then
   redis.call('HSET', fam, 't:' .. successor, gen + 1, 'gen', gen + 1, 'rotatedAt', now,
     'lastUsedAt', now, 'ip', ARGV[6], 'ua', ARGV[7])
   redis.call('PEXPIRE', fam, math.min(sliding, absExp - now))
-  return {'rotated', tostring(gen + 1), user, roles, tostring(absExp)}
+  return {'rotated', tostring(gen + 1), user, roles}
 end
 if g == gen - 1 and now - rotatedAt <= grace and redis.call('HGET', fam, 't:' .. successor) == tostring(gen) then
-  return {'same', tostring(gen), user, roles, tostring(absExp)}
+  return {'same', tostring(gen), user, roles}
 end
 redis.call('DEL', fam)
-return {'reused', tostring(gen), user, roles, tostring(absExp)}
+return {'reused', tostring(gen), user, roles}
 `

@@ -43,10 +43,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ ctx: AuthContext }> = async
 
   app.post('/auth/login', { schema: { body: LoginBody } }, async (request, reply) => {
     const email = normaliseEmail(request.body.email)
-    const { ip } = request
+    const client = clientInfo(request)
+    const { ip } = client
     const wait = await throttle.retryAfter(email, ip)
     if (wait > 0) {
-      ctx.events.loginFailed(request.log, { email, reason: 'throttled', ...clientInfo(request) })
+      ctx.events.loginFailed(request.log, { email, reason: 'throttled', ...client })
       reply.header('retry-after', String(wait))
       throw new RateLimitedError(wait)
     }
@@ -55,14 +56,14 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ ctx: AuthContext }> = async
     const ok = await verifyPassword(user?.passwordHash ?? ctx.dummyHash, request.body.password)
     if (!user || !ok) {
       const failures = await throttle.recordFailure(email, ip)
-      ctx.events.loginFailed(request.log, { email, reason: 'invalid_credentials', ...clientInfo(request) })
+      ctx.events.loginFailed(request.log, { email, reason: 'invalid_credentials', ...client })
       // Slows guessing down before the hard 429; known and unknown emails wait alike.
       await setTimeout(failureDelayMs(failures))
       throw new InvalidCredentialsError()
     }
     await throttle.reset(email, ip)
-    const { familyId, refreshToken } = await families.create(user.id, user.roles, clientInfo(request))
-    ctx.events.loginSucceeded(request.log, { userId: user.id, email, sid: familyId, ...clientInfo(request) })
+    const { familyId, refreshToken } = await families.create(user.id, user.roles, client)
+    ctx.events.loginSucceeded(request.log, { userId: user.id, email, sid: familyId, ...client })
     return await issueSession(ctx, reply, { sid: familyId, refreshToken, sub: user.id, roles: user.roles },
       request.body.tokenDelivery ?? 'cookie', user)
   })
@@ -79,10 +80,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ ctx: AuthContext }> = async
       ctx.events.refreshInvalid()
       throw fail(new InvalidRefreshTokenError())
     }
-    const result = await families.rotate(parsed.familyId, parsed.token, clientInfo(request))
+    const client = clientInfo(request)
+    const result = await families.rotate(parsed.familyId, parsed.token, client)
     if (result.status === 'reused') {
-      ctx.events.reuseDetected(request.log, { sid: result.familyId, userId: result.userId, ...clientInfo(request) })
-      request.log.warn({ sid: result.familyId, sub: result.userId, reason: 'refresh_token_reused' }, 'refresh token reuse: session revoked')
+      ctx.events.reuseDetected(request.log, { sid: result.familyId, userId: result.userId, ...client })
       throw fail(new RefreshReusedError())
     }
     if (result.status !== 'rotated') {

@@ -3,9 +3,8 @@
  * sessions): Bearer header, else the access cookie; the session must still be alive.
  * Cookie-authenticated unsafe requests must echo the CSRF token (double submit).
  */
-import { timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
-import { COOKIES, CSRF_HEADER, csrfTokenFor, type AccessTokenClaims } from '../contract.js'
+import { COOKIES, CSRF_HEADER, csrfTokenMatches, type AccessTokenClaims } from '../contract.js'
 import type { AuthContext } from '../context.js'
 import { CsrfError, InvalidTokenError } from '../errors.js'
 
@@ -27,12 +26,6 @@ export function bearerOrCookieToken (request: FastifyRequest): { token: string, 
   return cookie ? { token: cookie, viaCookie: true } : null
 }
 
-function sameSecret (a: string, b: string): boolean {
-  const x = Buffer.from(a)
-  const y = Buffer.from(b)
-  return x.length === y.length && timingSafeEqual(x, y)
-}
-
 export function requireAccess (ctx: AuthContext) {
   return async function requireAccessHook (request: FastifyRequest): Promise<void> {
     const found = bearerOrCookieToken(request)
@@ -45,7 +38,7 @@ export function requireAccess (ctx: AuthContext) {
     }
     if (found.viaCookie && !SAFE_METHODS.has(request.method)) {
       const sent = request.headers[CSRF_HEADER]
-      if (typeof sent !== 'string' || !sameSecret(sent, csrfTokenFor(claims.sid, ctx.secrets.csrfSecret))) {
+      if (typeof sent !== 'string' || !csrfTokenMatches(sent, claims.sid, ctx.secrets.csrfSecret)) {
         throw new CsrfError()
       }
     }

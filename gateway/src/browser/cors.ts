@@ -33,10 +33,13 @@ export function corsOptionsFor (origin: string | undefined, allowList: readonly 
 }
 
 export function registerCors (app: FastifyInstance, allowList: readonly string[]): void {
+  // Built once: one options object per listed origin and one for every other origin.
+  const listed = new Map(allowList.map((origin) => [origin, corsOptionsFor(origin, allowList)]))
+  const unlisted = corsOptionsFor(undefined, allowList)
   app.register(cors, {
     delegator: (request, callback) => {
       const origin = request.headers.origin
-      callback(null, corsOptionsFor(typeof origin === 'string' ? origin : undefined, allowList))
+      callback(null, (typeof origin === 'string' && listed.get(origin)) || unlisted)
     },
   })
 }

@@ -7,9 +7,8 @@
  * header on its own. Cookie-carrying /auth/refresh, /auth/logout (and the other /auth
  * calls but login and register) get the Origin check before they are proxied.
  */
-import { timingSafeEqual } from 'node:crypto'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { COOKIES, CSRF_HEADER, csrfTokenFor } from '../../../auth-service/src/contract.js'
+import { COOKIES, CSRF_HEADER, csrfTokenMatches, timingSafeEqualStrings } from '../../../auth-service/src/contract.js'
 import { CsrfError } from '../errors.js'
 import { cookieValues } from '../pipeline/credentials.js'
 
@@ -34,12 +33,6 @@ export interface CsrfInput {
   referer: string | undefined
 }
 
-function sameSecret (a: string, b: string): boolean {
-  const x = Buffer.from(a)
-  const y = Buffer.from(b)
-  return x.length === y.length && timingSafeEqual(x, y)
-}
-
 /** The origin a request claims to come from: Origin, else the Referer's origin; null when neither (or "null"). */
 export function requestOrigin (origin: string | undefined, referer: string | undefined): string | null {
   if (origin !== undefined) return origin === 'null' ? null : origin
@@ -60,8 +53,8 @@ export function checkCsrf (input: CsrfInput, opts: CsrfOptions): CsrfReason | nu
   if (cookies.length === 0 || headers.length === 0 || headers[0] === '') return 'csrf_missing'
   if (cookies.length > 1 || headers.length > 1) return 'csrf_mismatch'
   const sent = headers[0] as string
-  if (!sameSecret(sent, cookies[0] as string)) return 'csrf_mismatch'
-  if (!sameSecret(sent, csrfTokenFor(input.sid, opts.secret))) return 'csrf_wrong_session'
+  if (!timingSafeEqualStrings(sent, cookies[0] as string)) return 'csrf_mismatch'
+  if (!csrfTokenMatches(sent, input.sid, opts.secret)) return 'csrf_wrong_session'
   return null
 }
 

@@ -1,11 +1,11 @@
 /**
  * Browser protection, response headers (@fastify/helmet) on every gateway response: its
  * own, proxied and error ones. Registered right after the strip hook, so even a request
- * refused by authentication gets them. Helmet writes them on the raw response; reply-from
- * copies the upstream's headers onto the reply, which would win at writeHead, so onSend
- * writes helmet's values over the upstream's copies: the gateway's policy is the one a
- * browser sees. HSTS only when the request came over HTTPS (request.protocol, which
- * believes x-forwarded-proto only from TRUST_PROXY): over plain HTTP it means nothing.
+ * refused by authentication gets them. Helmet writes them on the raw response; an
+ * upstream's copies would win at writeHead, so the proxy drops them where they come in
+ * (withoutUpstreamSecurityHeaders, proxy.ts): the gateway's policy is the one a browser
+ * sees. HSTS only when the request came over HTTPS (request.protocol, which believes
+ * x-forwarded-proto only from TRUST_PROXY): over plain HTTP it means nothing.
  * @see https://github.com/fastify/fastify-helmet
  */
 import type { FastifyInstance } from 'fastify'
@@ -26,7 +26,7 @@ export const CSP_DIRECTIVES: Record<string, string[]> = {
 
 export const HSTS_VALUE = 'max-age=31536000; includeSubDomains'
 
-/** Headers helmet may write; where it wrote one, an upstream's copy is overwritten. */
+/** Headers helmet may write. */
 export const HELMET_HEADERS = [
   'content-security-policy', 'content-security-policy-report-only', 'cross-origin-opener-policy',
   'cross-origin-resource-policy', 'cross-origin-embedder-policy', 'origin-agent-cluster', 'referrer-policy',
@@ -43,15 +43,18 @@ export const HELMET_OPTIONS: FastifyHelmetOptions = {
   strictTransportSecurity: false,
 }
 
+/** Response headers that are the gateway's alone to set. */
+const GATEWAY_OWNED: readonly string[] = [...HELMET_HEADERS, 'strict-transport-security']
+
+/** An upstream response's headers without the ones the gateway sets (reply-from rewriteHeaders). */
+export function withoutUpstreamSecurityHeaders<H extends Record<string, unknown>> (headers: H): H {
+  for (const name of GATEWAY_OWNED) delete headers[name]
+  return headers
+}
+
 export function registerSecurityHeaders (app: FastifyInstance): void {
   app.register(helmet, HELMET_OPTIONS)
-  app.addHook('onSend', async (request, reply, payload) => {
-    for (const name of HELMET_HEADERS) {
-      const ours = reply.raw.getHeader(name)
-      if (ours !== undefined) reply.header(name, ours)
-    }
-    if (request.gatewayProtocol === 'https') reply.header('strict-transport-security', HSTS_VALUE)
-    else reply.removeHeader('strict-transport-security')
-    return payload
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.gatewayProtocol === 'https') reply.raw.setHeader('strict-transport-security', HSTS_VALUE)
   })
 }

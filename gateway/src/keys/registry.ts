@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 import { createSubscriber, type RedisClient } from '../../../scripts/lib/redis-client.js'
 import { KEYS_EVENTS } from '../../../auth-service/src/contract.js'
+import { urlFor } from '../../../services/common/server.js'
 import { GATEWAY_REGISTRY, type GatewayRegistryEntry } from '../contract.js'
 import type { KeyStore } from './key-store.js'
 
@@ -37,7 +38,7 @@ const DEFAULT_FOLLOW_UP_MS = 1000
 export function listeningUrl (address: AddressInfo | string | null): string {
   if (address === null || typeof address === 'string') return ''
   const host = address.address === '0.0.0.0' || address.address === '::' ? '127.0.0.1' : address.address
-  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`
+  return urlFor(host, address.port)
 }
 
 export function registerKeyRotation (app: FastifyInstance, opts: KeyRotationOptions): void {

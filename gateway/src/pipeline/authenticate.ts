@@ -33,7 +33,7 @@ export interface AuthInput {
   cookie: string | undefined
 }
 
-export interface Authenticated { identity: Identity, source: 'header' | 'cookie', kid: string, jti: string, exp: number }
+export interface Authenticated { identity: Identity, source: 'header' | 'cookie' }
 
 const HEADER_SAFE = /^[\x21-\x7e]{1,256}$/ // visible ASCII: it becomes an outgoing header value
 const ROLE = /^[\x21-\x2b\x2d-\x7e]{1,64}$/ // and no ',' (the roles separator)
@@ -68,7 +68,7 @@ export function mapVerifyError (err: unknown): DenialError {
   }
 }
 
-export function checkClaims (payload: JWTPayload, nowS: number, toleranceS: number): { identity: Identity, jti: string, exp: number } {
+export function checkClaims (payload: JWTPayload, nowS: number, toleranceS: number): { identity: Identity, exp: number } {
   const { sub, sid, jti, roles, iat, exp } = payload as Record<string, unknown>
   if (typeof sub !== 'string' || !HEADER_SAFE.test(sub)) throw invalidToken('claim_invalid', 'claim sub invalid')
   if (typeof sid !== 'string' || !HEADER_SAFE.test(sid)) throw invalidToken('claim_invalid', 'claim sid invalid')
@@ -79,7 +79,7 @@ export function checkClaims (payload: JWTPayload, nowS: number, toleranceS: numb
   if (typeof iat !== 'number' || !Number.isFinite(iat)) throw invalidToken('claim_invalid', 'claim iat invalid')
   // jose only checks iat against maxTokenAge; a token from the future is refused here.
   if (iat > nowS + toleranceS) throw invalidToken('claim_invalid', 'claim iat is in the future')
-  return { identity: { subject: sub, roles: [...roles as string[]], session: sid }, jti, exp: exp as number }
+  return { identity: { subject: sub, roles: [...roles as string[]], session: sid }, exp: exp as number }
 }
 
 export function createAuthenticator (opts: AuthenticatorOptions) {
@@ -103,7 +103,7 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
     // A hit still needs its key held (same object: a refetch or prune makes it a miss) and no revocation.
     if (hit !== undefined && await opts.getKey({ alg: ACCESS_TOKEN_ALG, kid: hit.kid }) === hit.key) {
       if (opts.isRevoked(hit.identity.session, hit.identity.subject, hit.iat)) throw invalidToken('revoked', 'token revoked')
-      return { identity: hit.identity as Identity, source: found.source, kid: hit.kid, jti: hit.jti, exp: hit.exp }
+      return { identity: hit.identity as Identity, source: found.source }
     }
     const kid = precheckToken(found.token, opts.maxTokenBytes)
     let payload: JWTPayload
@@ -113,13 +113,13 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
     } catch (err) {
       throw mapVerifyError(err)
     }
-    const { identity, jti, exp } = checkClaims(payload, Math.floor(Date.now() / 1000), opts.clockToleranceS)
+    const { identity, exp } = checkClaims(payload, Math.floor(Date.now() / 1000), opts.clockToleranceS)
     const iat = payload.iat as number
     if (opts.isRevoked(identity.session, identity.subject, iat)) {
       throw invalidToken('revoked', 'token revoked')
     }
-    cache?.set(found.token, { identity, jti, iat, exp, kid, key })
-    return { identity, source: found.source, kid, jti, exp }
+    cache?.set(found.token, { identity, iat, exp, kid, key })
+    return { identity, source: found.source }
   }
 }
 

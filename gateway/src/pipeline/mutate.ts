@@ -32,8 +32,8 @@ export function withoutAuthCookies (cookie: string | undefined): string | undefi
   return kept.length > 0 ? kept.join('; ') : undefined
 }
 
-export function outgoingHeaders (headers: IncomingHttpHeaders, ctx: OutgoingContext): IncomingHttpHeaders {
-  const out: IncomingHttpHeaders = { ...headers }
+/** Rewrites `out` in place: reply-from hands rewriteRequestHeaders its own copy of the request headers. */
+export function outgoingHeaders (out: IncomingHttpHeaders, ctx: OutgoingContext): IncomingHttpHeaders {
   stripClientHeaders(out)
   if (!ctx.forwardCredentials) {
     delete out.authorization

@@ -1,7 +1,7 @@
 /**
  * Pipeline stage 2b, verified-token cache: a token that passed full verification is
  * remembered by the SHA-256 of its text (never the token itself) with only what the next
- * request needs: the identity, jti/iat/exp, the kid and the key object that verified it.
+ * request needs: the identity, iat/exp, the kid and the key object that verified it.
  * Bounded in entries (TOKEN_CACHE_MAX, oldest out first) and in time: an entry lives until
  * min(exp, now + TOKEN_CACHE_TTL). What the cache does NOT decide (authenticate.ts does it
  * on every hit): revocation, and whether the key is still held (the key store is asked for
@@ -14,7 +14,6 @@ import type { Identity } from '../contract.js'
 export interface CachedToken {
   /** Frozen: shared by every request that presents the token. */
   identity: Readonly<Identity>
-  jti: string
   iat: number
   exp: number
   kid: string

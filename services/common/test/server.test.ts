@@ -1,14 +1,11 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { dirname, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { freePort } from '../../../scripts/lib/redis-server.js'
-
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
+import { REPO_ROOT } from '../../../scripts/testing/node-process.js'
 
 function run (entry: string, env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   const out: string[] = []
   const err: string[] = []
   createInterface({ input: child.stdout }).on('line', (l) => out.push(l))

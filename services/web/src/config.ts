@@ -4,11 +4,11 @@
  */
 import { fileURLToPath } from 'node:url'
 
-export const DEFAULT_WEB_HOST = '127.0.0.1'
+const DEFAULT_WEB_HOST = '127.0.0.1'
 export const DEFAULT_WEB_PORT = 4104
 export const DEFAULT_LOG_LEVEL = 'info'
 /** The Vite build output, resolved from this file so the cwd does not matter. */
-export const DEFAULT_DIST_DIR = fileURLToPath(new URL('../dist', import.meta.url))
+const DEFAULT_DIST_DIR = fileURLToPath(new URL('../dist', import.meta.url))
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
