@@ -1,13 +1,12 @@
 /**
  * buildGateway(config, deps): the gateway as a Fastify instance, not listening.
- * Every request goes strip -> authenticate -> authorize -> write identity -> forward:
- * root onRequest hooks do the first three (the route rule travels in the route config),
- * proxy.ts the last two.
+ * Every request goes strip -> authenticate -> authorize -> write identity -> forward: one
+ * root onRequest hook runs the first three and the browser checks (the route rule travels
+ * in the route config), proxy.ts the last two.
  */
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify'
-import cookie from '@fastify/cookie'
 import { createRedisClient, type RedisClient } from '../../scripts/lib/redis-client.js'
 import type { DestinationStream } from 'pino'
 import type { GatewayConfig } from './config.js'
@@ -27,10 +26,10 @@ import { registerProxies } from './proxy.js'
 import { createRevocationStore } from './revocation/revocation-store.js'
 import { defaultRoutes, validateRoutes, type RouteRule } from './routes.js'
 import { loggerOptions } from './logger.js'
-import { registerCors } from './browser/cors.js'
-import { registerCsrf } from './browser/csrf.js'
+import { createCors } from './browser/cors.js'
+import { createCsrfCheck } from './browser/csrf.js'
 import { registerRateLimits } from './browser/rate-limit.js'
-import { registerSecurityHeaders } from './browser/security-headers.js'
+import { createSecurityHeaders } from './browser/security-headers.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -119,6 +118,7 @@ export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps
     clockToleranceS: config.clockToleranceS,
     maxTokenBytes: config.maxTokenBytes,
     getKey: keys.getKey,
+    usableKey: keys.usableKey,
     isRevoked: revocations.isRevoked,
     verifyImplementation: config.verifyImplementation,
     cache: tokenCache,
@@ -129,18 +129,9 @@ export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps
   app.decorateRequest('gatewayClientIp', '')
   app.decorateRequest('gatewayProtocol', 'http')
 
-  // Stage 1, strip: first hook of all, so nothing downstream ever sees a client's identity header.
-  app.addHook('onRequest', async (request) => {
-    // Read before the forwarding headers go (they count only when TRUST_PROXY trusts the peer).
-    request.gatewayClientIp = request.ip
-    request.gatewayProtocol = request.protocol
-    stripClientHeaders(request.raw.headers)
-  })
-  // Browser protections (browser/*): headers before anything can refuse a request; CORS
-  // answers preflights before authentication; per-IP limits before it, per-user after it.
-  registerSecurityHeaders(app)
-  app.register(cookie)
-  registerCors(app, config.corsOrigins)
+  const cors = createCors(config.corsOrigins)
+  const csrf = createCsrfCheck({ secret: config.csrfSecret, allowedOrigins: [...config.gatewayPublicOrigins, ...config.corsOrigins] })
+  const securityHeaders = createSecurityHeaders()
   const limits = registerRateLimits(app, {
     redis,
     prefix: config.redisPrefix,
@@ -148,46 +139,68 @@ export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps
     apiPerMinute: config.rateLimitApi,
     notFoundPerMinute: config.rateLimitNotFound,
   })
-  app.addHook('onRequest', limits.auth)
-  app.addHook('onRequest', limits.notFound)
 
-  // Stages 2 and 3, authenticate and authorize, for rules with auth 'required'.
-  app.addHook('onRequest', async (request: FastifyRequest) => {
-    const rule = request.routeOptions.config?.gatewayRule
-    if (!rule || rule.auth !== 'required') return
-    try {
-      const headers = request.raw.headers
-      const result = await authenticate({
-        authorization: headers.authorization === undefined ? undefined : authorizationHeaders(request.raw.rawHeaders),
-        cookie: headers.cookie,
-      })
-      if (!result) throw invalidToken('missing_token', 'access token required')
-      metrics.verifications.inc({ outcome: 'ok', reason: 'none' })
-      const decision = authorize(result.identity, rule, request.method)
-      if (!decision.allowed) throw insufficientScope(`requires one of the roles: ${decision.required.join(', ')}`)
-      request.gatewayIdentity = result.identity
-      request.gatewayCredentialSource = result.source
-    } catch (err) {
-      if (isDenial(err)) {
-        if (err.reason !== 'role_missing') metrics.verifications.inc({ outcome: 'denied', reason: err.reason })
-        request.log.info({ ruleId: rule.id, reason: err.reason, method: request.method, url: request.url }, 'request denied')
+  // The request pipeline, one hook: strip -> CORS preflight -> per-IP limits -> authenticate
+  // -> authorize -> CSRF -> per-user limit. Each stage is a function of its own module; one
+  // hook instead of one per stage, and an await only where a stage really waits (a cache
+  // miss, a Redis-counted limit).
+  app.addHook('onRequest', async (request, reply) => {
+    // Stage 1, strip: before anything reads a header. The client address and protocol are
+    // read first (forwarding headers count only when TRUST_PROXY trusts the peer).
+    request.gatewayClientIp = request.ip
+    request.gatewayProtocol = request.protocol
+    const headers = request.raw.headers
+    stripClientHeaders(headers)
+    const origin = typeof headers.origin === 'string' ? headers.origin : undefined
+    if (cors.preflight(request.method, origin, reply)) return
+    const { config: routeConfig, url: routeUrl } = request.routeOptions
+    const rule = routeConfig?.gatewayRule
+    const perIp = limits.auth(request, reply, rule) ?? limits.notFound(request, reply, rule, routeUrl)
+    if (perIp !== undefined) await perIp
+    if (!rule) return
+    if (rule.auth === 'required') {
+      // Stages 2 and 3, authenticate and authorize.
+      try {
+        let result = authenticate({
+          authorization: headers.authorization === undefined ? undefined : authorizationHeaders(request.raw.rawHeaders),
+          cookie: headers.cookie,
+        })
+        if (result instanceof Promise) result = await result
+        if (!result) throw invalidToken('missing_token', 'access token required')
+        verified.inc()
+        const decision = authorize(result.identity, rule, request.method)
+        if (!decision.allowed) throw insufficientScope(`requires one of the roles: ${decision.required.join(', ')}`)
+        request.gatewayIdentity = result.identity
+        request.gatewayCredentialSource = result.source
+      } catch (err) {
+        if (isDenial(err)) {
+          if (err.reason !== 'role_missing') metrics.verifications.inc({ outcome: 'denied', reason: err.reason })
+          request.log.info({ ruleId: rule.id, reason: err.reason, method: request.method, url: request.url }, 'request denied')
+        }
+        throw err
       }
-      throw err
     }
+    csrf(request, rule)
+    const perUser = limits.api(request, reply, rule)
+    if (perUser !== undefined) await perUser
   })
-  registerCsrf(app, { secret: config.csrfSecret, allowedOrigins: [...config.gatewayPublicOrigins, ...config.corsOrigins] })
-  app.addHook('onRequest', limits.api)
+  const verified = metrics.verifications.labels('ok', 'none')
 
-  app.addHook('onSend', async (request, reply, payload) => {
-    reply.header('x-request-id', request.id) // every answer, refusals too, over any the upstream sent
-    return payload
+  // Every answer, refusals too, over whatever the upstream sent: the request id, the
+  // security headers, CORS.
+  app.addHook('onSend', (request, reply, payload, done) => {
+    reply.header('x-request-id', request.id)
+    securityHeaders(reply, request.gatewayProtocol === 'https')
+    const origin = request.headers.origin
+    cors.headers(typeof origin === 'string' ? origin : undefined, reply)
+    done(null, payload)
   })
 
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.config?.gatewayRule?.id ?? request.routeOptions.url ?? 'not_found'
-    metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) })
-    metrics.duration.observe({ route }, reply.elapsedTime / 1000)
+  app.addHook('onResponse', (request, reply, done) => {
+    const { config: routeConfig, url: routeUrl } = request.routeOptions
+    metrics.recordRequest(routeConfig?.gatewayRule?.id ?? routeUrl ?? 'not_found', request.method, reply.statusCode, reply.elapsedTime / 1000)
     request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, responseTime: Math.round(reply.elapsedTime) }, 'request completed')
+    done()
   })
 
   app.setErrorHandler((err, request, reply) => {

@@ -12,8 +12,8 @@ import type { RevocationMessage } from '../../auth-service/src/contract.js'
 
 export interface GatewayMetrics {
   registry: Registry
-  requests: Counter<'route' | 'method' | 'status'>
-  duration: Histogram<'route'>
+  /** One answered request (onResponse): counted here, read into the registry at scrape time. */
+  recordRequest: (route: string, method: string, status: number, seconds: number) => void
   verifications: Counter<'outcome' | 'reason'>
   jwksFetches: Counter<'result'>
   revocationMessages: Counter<'type'>
@@ -31,11 +31,21 @@ export interface MetricsSources {
 export function createMetrics (sources: MetricsSources): GatewayMetrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'gateway_' })
-  const requests = new Counter({
+  // route -> method -> status -> count: a few Map lookups per request instead of label hashing.
+  const counts = new Map<string, Map<string, Map<number, number>>>()
+  new Counter({ // eslint-disable-line no-new
     name: 'gateway_requests_total',
     help: 'Requests handled, by route id, method and status code',
     labelNames: ['route', 'method', 'status'] as const,
     registers: [registry],
+    collect () {
+      this.reset()
+      for (const [route, byMethod] of counts) {
+        for (const [method, byStatus] of byMethod) {
+          for (const [status, n] of byStatus) this.inc({ route, method, status: String(status) }, n)
+        }
+      }
+    },
   })
   const duration = new Histogram({
     name: 'gateway_request_duration_seconds',
@@ -117,7 +127,18 @@ export function createMetrics (sources: MetricsSources): GatewayMetrics {
     },
   })
   registerTokenCacheMetrics(registry, sources.tokenCache)
-  return { registry, requests, duration, verifications, jwksFetches, revocationMessages, revocationLag }
+  const durationLabels = new Map<string, { route: string }>()
+  function recordRequest (route: string, method: string, status: number, seconds: number): void {
+    let byMethod = counts.get(route)
+    if (byMethod === undefined) counts.set(route, byMethod = new Map())
+    let byStatus = byMethod.get(method)
+    if (byStatus === undefined) byMethod.set(method, byStatus = new Map())
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1)
+    let labels = durationLabels.get(route)
+    if (labels === undefined) durationLabels.set(route, labels = { route })
+    duration.observe(labels, seconds)
+  }
+  return { registry, recordRequest, verifications, jwksFetches, revocationMessages, revocationLag }
 }
 
 /** Counts a revocation message and, when it says when it was made, the lag until now. */

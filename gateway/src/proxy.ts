@@ -8,8 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { FastifyInstance } from 'fastify'
 import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy'
 import { BadGatewayError, GatewayTimeoutError } from './errors.js'
-import { withoutUpstreamSecurityHeaders } from './browser/security-headers.js'
-import { outgoingHeaders } from './pipeline/mutate.js'
+import { outgoingHeaders, withoutGatewayOwnedHeaders } from './pipeline/mutate.js'
 import { PROXIED_METHODS, type RouteRule } from './routes.js'
 
 export interface ProxyOptions {
@@ -51,7 +50,7 @@ export function registerProxies (app: FastifyInstance, rules: readonly RouteRule
           protocol: request.gatewayProtocol,
           forwardCredentials,
         }),
-        rewriteHeaders: (headers) => withoutUpstreamSecurityHeaders(headers),
+        rewriteHeaders: (headers) => withoutGatewayOwnedHeaders(headers),
         onError: (reply, { error }) => {
           reply.send(upstreamError(error))
         },

@@ -7,10 +7,11 @@
  * header on its own. Cookie-carrying /auth/refresh, /auth/logout (and the other /auth
  * calls but login and register) get the Origin check before they are proxied.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyRequest } from 'fastify'
 import { COOKIES, CSRF_HEADER, csrfTokenMatches, timingSafeEqualStrings } from '../../../auth-service/src/contract.js'
 import { CsrfError } from '../errors.js'
 import { cookieValues } from '../pipeline/credentials.js'
+import type { RouteRule } from '../routes.js'
 
 export type CsrfReason = 'csrf_missing' | 'csrf_mismatch' | 'csrf_wrong_session' | 'origin_not_allowed'
 
@@ -82,18 +83,14 @@ function fail (request: FastifyRequest, reason: CsrfReason, ruleId: string): nev
 }
 
 /**
- * Root onRequest hook; must come after the authenticate hook (it reads the identity and
- * the credential source that hook set).
+ * The CSRF stage of the request pipeline (app.ts), after authentication: it reads the
+ * identity and the credential source that stage set. Throws a CsrfError (403).
  */
-export function registerCsrf (app: FastifyInstance, opts: CsrfOptions): void {
-  app.addHook('onRequest', async (request) => {
-    const rule = request.routeOptions.config?.gatewayRule
-    if (!rule) return
+export function createCsrfCheck (opts: CsrfOptions): (request: FastifyRequest, rule: RouteRule) => void {
+  return (request, rule) => {
     const headers = request.raw.headers
-    const origin = typeof headers.origin === 'string' ? headers.origin : undefined
-    const referer = typeof headers.referer === 'string' ? headers.referer : undefined
     if (rule.forwardCredentials) {
-      if (authCallNeedsOrigin(request.method, request.url, headers.cookie) && !originAllowed(origin, referer, opts.allowedOrigins)) {
+      if (authCallNeedsOrigin(request.method, request.url, headers.cookie) && !originAllowed(headerString(headers.origin), headerString(headers.referer), opts.allowedOrigins)) {
         fail(request, 'origin_not_allowed', rule.id)
       }
       return
@@ -104,9 +101,11 @@ export function registerCsrf (app: FastifyInstance, opts: CsrfOptions): void {
       sid: identity.session,
       headerValues: request.raw.headersDistinct[CSRF_HEADER],
       cookie: headers.cookie,
-      origin,
-      referer,
+      origin: headerString(headers.origin),
+      referer: headerString(headers.referer),
     }, opts)
     if (reason) fail(request, reason, rule.id)
-  })
+  }
 }
+
+const headerString = (value: string | string[] | undefined) => typeof value === 'string' ? value : undefined

@@ -12,7 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import rateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit'
 import type { RedisClient } from '../../../scripts/lib/redis-client.js'
 import { RateLimitedError } from '../errors.js'
-import { JSON_ONLY_PREFIXES } from '../routes.js'
+import { JSON_ONLY_PREFIXES, type RouteRule } from '../routes.js'
 import { canonicalPath } from './csrf.js'
 
 export const RATE_LIMIT_WINDOW_MS = 60_000
@@ -69,20 +69,21 @@ export function redisStore (redis: RedisClient, namespace: string): FastifyRateL
 }
 
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+/** A limiter stage: a promise when the request is counted, undefined when the limiter does not apply. */
+type Stage = (request: FastifyRequest, reply: FastifyReply, rule: RouteRule | undefined) => Promise<void> | undefined
 
 /** Is this request answered by the gateway's own 404 (not-found handler or an unknown /api path)? */
-function isGatewayNotFound (request: FastifyRequest): boolean {
-  if (request.is404) return true
-  const url = request.routeOptions.url
-  return !request.routeOptions.config?.gatewayRule && url !== undefined &&
-    JSON_ONLY_PREFIXES.some((p) => url === p || url === `${p}/*`)
+function isGatewayNotFound (rule: RouteRule | undefined, routeUrl: string | undefined): boolean {
+  if (rule) return false
+  if (routeUrl === undefined) return true
+  return JSON_ONLY_PREFIXES.some((p) => routeUrl === p || routeUrl === `${p}/*`)
 }
 
 /**
- * Registers the plugin and returns the three hooks; app.ts places them: `auth` and
- * `notFound` before authentication, `api` after it.
+ * Registers the plugin and returns the three limiter stages; the request pipeline (app.ts)
+ * runs `auth` and `notFound` before authentication, `api` after it.
  */
-export function registerRateLimits (app: FastifyInstance, opts: RateLimitOptions): { auth: Hook, api: Hook, notFound: Hook } {
+export function registerRateLimits (app: FastifyInstance, opts: RateLimitOptions): { auth: Stage, api: Stage, notFound: (request: FastifyRequest, reply: FastifyReply, rule: RouteRule | undefined, routeUrl: string | undefined) => Promise<void> | undefined } {
   app.register(rateLimit, {
     global: false,
     store: redisStore(opts.redis, `${opts.prefix}rl:`),
@@ -90,15 +91,12 @@ export function registerRateLimits (app: FastifyInstance, opts: RateLimitOptions
     timeWindow: RATE_LIMIT_WINDOW_MS,
     errorResponseBuilder: (_request, context) => new RateLimitedError(context.after),
   })
-  const limiters = new Map<string, Hook>()
+  // app.rateLimit exists once the plugin is registered: each limiter is made on first use.
   const limiter = (name: string, max: number, keyOf: (request: FastifyRequest) => string): Hook => {
-    return async (request, reply) => {
-      let hook = limiters.get(name)
-      if (!hook) {
-        hook = app.rateLimit({ max, timeWindow: RATE_LIMIT_WINDOW_MS, keyGenerator: (r) => `${name}:${keyOf(r)}` }) as unknown as Hook
-        limiters.set(name, hook)
-      }
-      await hook(request, reply)
+    let hook: Hook | undefined
+    return (request, reply) => {
+      hook ??= app.rateLimit({ max, timeWindow: RATE_LIMIT_WINDOW_MS, keyGenerator: (r) => `${name}:${keyOf(r)}` }) as unknown as Hook
+      return hook(request, reply)
     }
   }
   const byIp = (request: FastifyRequest) => request.gatewayClientIp || request.ip
@@ -107,18 +105,15 @@ export function registerRateLimits (app: FastifyInstance, opts: RateLimitOptions
   const notFound = limiter('not-found', opts.notFoundPerMinute, byIp)
 
   return {
-    auth: async (request, reply) => {
-      if (request.method !== 'POST' || !request.routeOptions.config?.gatewayRule?.forwardCredentials) return
+    auth: (request, reply, rule) => {
+      if (request.method !== 'POST' || !rule?.forwardCredentials) return undefined
       const name = AUTH_LIMITED.get(canonicalPath(request.url))
-      if (name) await authLimiters.get(name)!(request, reply)
+      return name === undefined ? undefined : authLimiters.get(name)!(request, reply)
     },
-    api: async (request, reply) => {
-      const rule = request.routeOptions.config?.gatewayRule
-      if (!rule || !request.gatewayIdentity || !rule.prefix.startsWith('/api/')) return
-      await api(request, reply)
+    api: (request, reply, rule) => {
+      if (!rule || !request.gatewayIdentity || !rule.prefix.startsWith('/api/')) return undefined
+      return api(request, reply)
     },
-    notFound: async (request, reply) => {
-      if (isGatewayNotFound(request)) await notFound(request, reply)
-    },
+    notFound: (request, reply, rule, routeUrl) => isGatewayNotFound(rule, routeUrl) ? notFound(request, reply) : undefined,
   }
 }

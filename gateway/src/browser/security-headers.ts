@@ -1,15 +1,16 @@
 /**
- * Browser protection, response headers (@fastify/helmet) on every gateway response: its
- * own, proxied and error ones. Registered right after the strip hook, so even a request
- * refused by authentication gets them. Helmet writes them on the raw response; an
- * upstream's copies would win at writeHead, so the proxy drops them where they come in
- * (withoutUpstreamSecurityHeaders, proxy.ts): the gateway's policy is the one a browser
+ * Browser protection, response headers on every gateway response: its own, proxied and
+ * error ones. The policy is helmet's, but static, so helmet runs once at start-up and the
+ * names and values it writes are kept; each response then gets them in the onSend hook
+ * (app.ts), over any copy an upstream sent: the gateway's policy is the one a browser
  * sees. HSTS only when the request came over HTTPS (request.protocol, which believes
- * x-forwarded-proto only from TRUST_PROXY): over plain HTTP it means nothing.
- * @see https://github.com/fastify/fastify-helmet
+ * x-forwarded-proto only from TRUST_PROXY): over plain HTTP it means nothing, and an
+ * upstream's copy is dropped.
+ * @see https://helmetjs.github.io/
  */
-import type { FastifyInstance } from 'fastify'
-import helmet, { type FastifyHelmetOptions } from '@fastify/helmet'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { FastifyReply } from 'fastify'
+import helmet, { type HelmetOptions } from 'helmet'
 
 /** The demo app runs with no inline script or style at all. */
 export const CSP_DIRECTIVES: Record<string, string[]> = {
@@ -26,15 +27,7 @@ export const CSP_DIRECTIVES: Record<string, string[]> = {
 
 export const HSTS_VALUE = 'max-age=31536000; includeSubDomains'
 
-/** Headers helmet may write. */
-export const HELMET_HEADERS = [
-  'content-security-policy', 'content-security-policy-report-only', 'cross-origin-opener-policy',
-  'cross-origin-resource-policy', 'cross-origin-embedder-policy', 'origin-agent-cluster', 'referrer-policy',
-  'x-content-type-options', 'x-dns-prefetch-control', 'x-download-options', 'x-frame-options',
-  'x-permitted-cross-domain-policies', 'x-xss-protection',
-] as const
-
-export const HELMET_OPTIONS: FastifyHelmetOptions = {
+export const HELMET_OPTIONS: HelmetOptions = {
   contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
   // strict-origin-when-cross-origin (not no-referrer): a same-origin POST then still carries
   // its Origin, which the CSRF check needs; other sites see only the origin, never a path.
@@ -43,18 +36,25 @@ export const HELMET_OPTIONS: FastifyHelmetOptions = {
   strictTransportSecurity: false,
 }
 
-/** Response headers that are the gateway's alone to set. */
-const GATEWAY_OWNED: readonly string[] = [...HELMET_HEADERS, 'strict-transport-security']
-
-/** An upstream response's headers without the ones the gateway sets (reply-from rewriteHeaders). */
-export function withoutUpstreamSecurityHeaders<H extends Record<string, unknown>> (headers: H): H {
-  for (const name of GATEWAY_OWNED) delete headers[name]
-  return headers
+/** What helmet writes with these options, as [name, value] pairs (lower-case names). */
+export function staticSecurityHeaders (options: HelmetOptions = HELMET_OPTIONS): ReadonlyArray<readonly [string, string]> {
+  const written = new Map<string, string>()
+  const res = {
+    setHeader: (name: string, value: string | number) => { written.set(name.toLowerCase(), String(value)) },
+    removeHeader: (name: string) => { written.delete(name.toLowerCase()) },
+  }
+  let failure: unknown
+  helmet(options)({} as IncomingMessage, res as unknown as ServerResponse, (err?: unknown) => { failure = err })
+  if (failure !== undefined) throw failure
+  return Object.freeze([...written].map((pair) => Object.freeze(pair)))
 }
 
-export function registerSecurityHeaders (app: FastifyInstance): void {
-  app.register(helmet, HELMET_OPTIONS)
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.gatewayProtocol === 'https') reply.raw.setHeader('strict-transport-security', HSTS_VALUE)
-  })
+/** Writes the security headers on a reply (onSend: after any upstream headers were copied in). */
+export function createSecurityHeaders (options: HelmetOptions = HELMET_OPTIONS): (reply: FastifyReply, https: boolean) => void {
+  const headers = staticSecurityHeaders(options)
+  return (reply, https) => {
+    for (const [name, value] of headers) reply.header(name, value)
+    if (https) reply.header('strict-transport-security', HSTS_VALUE)
+    else reply.removeHeader('strict-transport-security')
+  }
 }

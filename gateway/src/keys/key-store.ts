@@ -34,6 +34,8 @@ export interface KeyStore {
   stop: () => void
   /** The getKey function for jose jwtVerify. */
   getKey: (header: JWSHeaderParameters) => Promise<CryptoKey>
+  /** The key held for a kid, without fetching: undefined when unknown or the key set is stale. */
+  usableKey: (kid: string) => CryptoKey | undefined
   /** Fetches now unless a fetch is in flight (then joins it). Resolves true on success. */
   refresh: () => Promise<boolean>
   /** Keys are loaded and not older than maxStale. */
@@ -138,6 +140,7 @@ export function createKeyStore (opts: KeyStoreOptions): KeyStore {
       timer = null
     },
     getKey,
+    usableKey: (kid) => isUsable() ? keys.get(kid)?.key : undefined,
     refresh,
     isUsable,
     heldKeys: () => [...keys.entries()].map(([kid, e]) => ({ kid, firstSeenAt: e.firstSeenAt })),

@@ -25,6 +25,8 @@ export interface AuthenticatorOptions {
   verifyImplementation?: 'fast' | 'jose'
   /** Verified-token cache (token-cache.ts); revocation and the key are still checked on every hit. */
   cache?: TokenCache
+  /** The key held for a kid while the key set is fresh, else undefined (key-store.ts); needed for cache hits. */
+  usableKey?: (kid: string) => CryptoKey | undefined
 }
 
 export interface AuthInput {
@@ -95,21 +97,14 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
     ? async (token: string) => await jwtVerify(token, opts.getKey, verifyOptions) as unknown as Verified
     : createFastVerifier({ issuer: opts.issuer, audience: opts.audience, clockToleranceS: opts.clockToleranceS, requiredClaims: REQUIRED_CLAIMS, getKey: opts.getKey })
   const cache = opts.cache
-  /** Resolves to the identity, or null when the request carries no credential at all. */
-  return async function authenticate (input: AuthInput): Promise<Authenticated | null> {
-    const found = extractCredential(input.authorization, input.cookie, opts.maxTokenBytes)
-    if (!found) return null
-    const hit = cache?.get(found.token)
-    // A hit still needs its key held (same object: a refetch or prune makes it a miss) and no revocation.
-    if (hit !== undefined && await opts.getKey({ alg: ACCESS_TOKEN_ALG, kid: hit.kid }) === hit.key) {
-      if (opts.isRevoked(hit.identity.session, hit.identity.subject, hit.iat)) throw invalidToken('revoked', 'token revoked')
-      return { identity: hit.identity as Identity, source: found.source }
-    }
-    const kid = precheckToken(found.token, opts.maxTokenBytes)
+  const usableKey = opts.usableKey
+
+  async function verifyAndCache (token: string, source: Authenticated['source']): Promise<Authenticated> {
+    const kid = precheckToken(token, opts.maxTokenBytes)
     let payload: JWTPayload
     let key: Verified['key']
     try {
-      ({ payload, key } = await verify(found.token))
+      ({ payload, key } = await verify(token))
     } catch (err) {
       throw mapVerifyError(err)
     }
@@ -118,8 +113,24 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
     if (opts.isRevoked(identity.session, identity.subject, iat)) {
       throw invalidToken('revoked', 'token revoked')
     }
-    cache?.set(found.token, { identity, iat, exp, kid, key })
-    return { identity, source: found.source }
+    cache?.set(token, { identity, iat, exp, kid, key })
+    return { identity, source }
+  }
+
+  /**
+   * The identity, or null when the request carries no credential at all. Synchronous when
+   * the answer needs no verification (no credential, or a cache hit); a promise otherwise.
+   */
+  return function authenticate (input: AuthInput): Authenticated | null | Promise<Authenticated> {
+    const found = extractCredential(input.authorization, input.cookie, opts.maxTokenBytes)
+    if (!found) return null
+    const hit = cache?.get(found.token)
+    // A hit still needs its key held (the same object: a refetch or prune makes it a miss) and no revocation.
+    if (hit !== undefined && usableKey !== undefined && usableKey(hit.kid) === hit.key) {
+      if (opts.isRevoked(hit.identity.session, hit.identity.subject, hit.iat)) throw invalidToken('revoked', 'token revoked')
+      return { identity: hit.identity as Identity, source: found.source }
+    }
+    return verifyAndCache(found.token, found.source)
   }
 }
 

@@ -9,6 +9,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { COOKIES } from '../../../auth-service/src/contract.js'
 import { IDENTITY_HEADERS, formatRoles, type Identity } from '../contract.js'
 import { stripClientHeaders } from './strip-headers.js'
+import { CORS_RESPONSE_HEADERS } from '../browser/cors.js'
 
 const AUTH_COOKIES = new Set<string>(Object.values(COOKIES))
 
@@ -50,4 +51,16 @@ export function outgoingHeaders (out: IncomingHttpHeaders, ctx: OutgoingContext)
     out[IDENTITY_HEADERS.session] = ctx.identity.session
   }
   return out
+}
+
+/**
+ * Upstream response headers that are the gateway's alone: CORS, and the security headers it
+ * does not overwrite on every response (HSTS only over HTTPS; no report-only policy).
+ * reply-from's rewriteHeaders: the gateway's own are written in onSend (app.ts).
+ */
+const GATEWAY_OWNED: readonly string[] = [...CORS_RESPONSE_HEADERS, 'strict-transport-security', 'content-security-policy-report-only']
+
+export function withoutGatewayOwnedHeaders<H extends Record<string, unknown>> (headers: H): H {
+  for (const name of GATEWAY_OWNED) if (headers[name] !== undefined) delete headers[name]
+  return headers
 }

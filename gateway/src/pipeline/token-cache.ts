@@ -7,7 +7,7 @@
  * on every hit): revocation, and whether the key is still held (the key store is asked for
  * the kid again, and a different key object, e.g. after a JWKS refetch or prune, is a miss).
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { CryptoKey } from 'jose'
 import type { Identity } from '../contract.js'
 
@@ -40,7 +40,7 @@ export interface TokenCacheOptions {
 
 /** The 32 digest bytes as a one-byte string: 32 characters per key whatever the token's size. */
 export function tokenKey (token: string): string {
-  return createHash('sha256').update(token).digest('binary')
+  return hash('sha256', token, 'binary')
 }
 
 export function createTokenCache (opts: TokenCacheOptions): TokenCache {

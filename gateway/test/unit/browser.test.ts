@@ -1,7 +1,7 @@
 import t from 'tap'
 import { csrfTokenFor } from '../../../auth-service/src/contract.js'
 import { ConfigError, loadConfig } from '../../src/config.js'
-import { corsOptionsFor } from '../../src/browser/cors.js'
+import { corsHeadersFor } from '../../src/browser/cors.js'
 import { authCallNeedsOrigin, canonicalPath, checkCsrf, requestOrigin, type CsrfInput } from '../../src/browser/csrf.js'
 
 const SECRET = 's'.repeat(40)
@@ -49,15 +49,19 @@ t.test('canonicalPath and authCallNeedsOrigin', async (t) => {
   t.notOk(authCallNeedsOrigin('POST', '/auth/Register/', rt), 'register, any spelling')
 })
 
-t.test('corsOptionsFor: a grant only for a listed origin, never *', async (t) => {
+t.test('corsHeadersFor: a grant only for a listed origin, never *', async (t) => {
   const list = ['https://app.example.com']
-  const listed = corsOptionsFor('https://app.example.com', list)
-  t.equal(listed.origin, 'https://app.example.com')
-  t.equal(listed.credentials, true)
-  for (const origin of ['https://evil.test', undefined, '*', 'null']) {
-    const other = corsOptionsFor(origin, list)
-    t.same(other.origin, list, `${origin}: only the list, which it is not in`)
-    t.equal(other.credentials, false, `${origin}: no credentials`)
+  const listed = new Map(corsHeadersFor('https://app.example.com', list, false))
+  t.equal(listed.get('access-control-allow-origin'), 'https://app.example.com', 'its own origin reflected')
+  t.equal(listed.get('access-control-allow-credentials'), 'true')
+  t.match(listed.get('access-control-expose-headers'), /x-request-id/)
+  t.equal(listed.get('access-control-allow-methods'), undefined, 'preflight headers only on a preflight')
+  const preflight = new Map(corsHeadersFor('https://app.example.com', list, true))
+  t.match(preflight.get('access-control-allow-methods'), /DELETE/)
+  t.match(preflight.get('access-control-allow-headers'), /x-csrf-token/)
+  t.equal(preflight.get('access-control-max-age'), '600')
+  for (const origin of ['https://evil.test', undefined, '*', 'null', 'https://app.example.com/', 'https://APP.example.com']) {
+    t.same(corsHeadersFor(origin, list, true), [], `${origin}: no CORS header at all`)
   }
 })
 

@@ -42,7 +42,7 @@ const joseOptions = { algorithms: [ACCESS_TOKEN_ALG], issuer: DEFAULT_ISSUER, au
 
 type Outcome = { ok: true, value: unknown } | { ok: false, error: string }
 
-async function outcome (fn: () => Promise<unknown>): Promise<Outcome> {
+async function outcome (fn: () => unknown): Promise<Outcome> {
   try {
     return { ok: true, value: await fn() }
   } catch (err) {

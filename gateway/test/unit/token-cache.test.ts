@@ -78,6 +78,7 @@ t.test('authenticate with a cache', async (t) => {
     getKey,
     isRevoked: () => revoked,
     cache,
+    usableKey: (kid) => held.get(kid),
   })
   const token = await signToken(signer, { claims: { sub: 'cached-user' } })
   const input = { authorization: [`Bearer ${token}`], cookie: undefined }
