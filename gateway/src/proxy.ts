@@ -36,7 +36,7 @@ export function registerProxies (app: FastifyInstance, rules: readonly RouteRule
       disableRequestLogging: true,
       undici: {
         connections: 128,
-        pipelining: 1,
+        pipelining: 8,
         keepAliveTimeout: 30_000,
         connect: { timeout: opts.upstreamTimeoutMs },
       },

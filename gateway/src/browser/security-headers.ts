@@ -4,8 +4,8 @@
  * names and values it writes are kept; each response then gets them in the onSend hook
  * (app.ts), over any copy an upstream sent: the gateway's policy is the one a browser
  * sees. HSTS only when the request came over HTTPS (request.protocol, which believes
- * x-forwarded-proto only from TRUST_PROXY): over plain HTTP it means nothing, and an
- * upstream's copy is dropped.
+ * x-forwarded-proto only from TRUST_PROXY): over plain HTTP it means nothing (an
+ * upstream's copy is dropped where it comes in, pipeline/mutate.ts).
  * @see https://helmetjs.github.io/
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -55,6 +55,5 @@ export function createSecurityHeaders (options: HelmetOptions = HELMET_OPTIONS):
   return (reply, https) => {
     for (const [name, value] of headers) reply.header(name, value)
     if (https) reply.header('strict-transport-security', HSTS_VALUE)
-    else reply.removeHeader('strict-transport-security')
   }
 }
