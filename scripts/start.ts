@@ -1,13 +1,15 @@
 /**
  * `npm start`: the whole stack on this machine. Keys created when missing, Redis found or
- * started, web app built when it has no build, then every process of scripts/lib/stack.ts
- * supervised (restart on crash, one `ready` line each), and the gateway URL printed.
+ * started, web app built when it has no build, the gateway compiled (scripts/lib/bundle.ts),
+ * then every process of scripts/lib/stack.ts supervised (restart on crash, one `ready` line
+ * each), and the gateway URL printed.
  * Ctrl-C / SIGTERM stops every child and the private Redis, then exits 0.
  */
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { RedisServer } from './lib/redis-server.js'
 import { STACK, planStack, stackEnv } from './lib/stack.js'
+import { bundle } from './lib/bundle.js'
 import { StartError, buildWebIfNeeded, ensureKeys, ensureRedis, keysDir, readSecrets } from './lib/stack-setup.js'
 import { Supervisor, formatPrefix } from './lib/supervisor.js'
 
@@ -69,6 +71,12 @@ async function main (): Promise<void> {
 
   const env = stackEnv(process.env, { REDIS_URL: found.url, ...secrets })
   const plan = planStack(ROOT, env)
+  for (const entry of STACK) {
+    if (!entry.bundle) continue
+    await bundle(ROOT, entry.entry, entry.bundle)
+    log('build', `${entry.entry} -> ${entry.bundle}`)
+  }
+  if (stopping) return
   supervisor = new Supervisor(plan.specs, { extraNames: OWN_NAMES })
   supervisor.start()
   await supervisor.ready()

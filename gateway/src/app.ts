@@ -118,7 +118,7 @@ export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps
     clockToleranceS: config.clockToleranceS,
     maxTokenBytes: config.maxTokenBytes,
     getKey: keys.getKey,
-    usableKey: keys.usableKey,
+    isCurrentKey: keys.isCurrentKey,
     isRevoked: revocations.isRevoked,
     verifyImplementation: config.verifyImplementation,
     cache: tokenCache,

@@ -18,6 +18,7 @@ import http from 'node:http'
 import { availableParallelism, cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
+import { bundle } from '../lib/bundle.js'
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, REVOCATION } from '../../auth-service/src/contract.js'
 import { startRedisServer } from '../lib/redis-server.js'
 import { cpuSeconds, fmt, formatTable, parseArgs, percentile, positiveNumber, ratio, rssMb, runLoad, type LoadOptions, type LoadResult } from '../lib/bench-lib.js'
@@ -34,6 +35,7 @@ const DESCRIPTIONS: Record<Target, string> = {
 }
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
+const TARGET = { entry: 'scripts/bench/target.ts', outfile: 'dist/bench/target.js' }
 const args = parseArgs(process.argv.slice(2))
 const duration = positiveNumber(args, 'duration', 5)
 const connections = Math.round(positiveNumber(args, 'connections', 50))
@@ -56,7 +58,10 @@ if (pin && process.env.BENCH_PINNED !== '1') {
 const children = new Set<ChildProcess>()
 function startChild (file: string, core: string, env: Record<string, string>, ipc: boolean): ChildProcess {
   // BENCH_NODE_ARGS: extra node flags for the targets, e.g. "--cpu-prof --cpu-prof-dir=prof".
-  const cmd = [process.execPath, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), '--import', 'tsx', file]
+  // Targets run compiled, as `npm start` runs the gateway (scripts/lib/bundle.ts): every
+  // target alike, so no one pays for the TypeScript loader; the rest runs under tsx.
+  const run = file === TARGET.entry ? [TARGET.outfile] : ['--import', 'tsx', file]
+  const cmd = [process.execPath, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...run]
   const [bin, ...argv] = pin ? ['taskset', '-c', core, ...cmd] : cmd
   const child = spawn(bin as string, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', ipc ? 'ignore' : 'pipe', 'pipe', ...(ipc ? ['ipc' as const] : [])] })
   children.add(child)
@@ -95,7 +100,7 @@ function message<T> (child: ChildProcess, pick: (m: any) => T | undefined, timeo
 }
 
 async function startTarget (kind: string, core: string, env: Record<string, string>): Promise<{ child: ChildProcess, url: string }> {
-  const child = startChild('scripts/bench/target.ts', core, { BENCH_KIND: kind, ...env }, true)
+  const child = startChild(TARGET.entry, core, { BENCH_KIND: kind, ...env }, true)
   const port = await message(child, (m) => typeof m?.port === 'number' ? m.port as number : undefined)
   return { child, url: `http://127.0.0.1:${port}` }
 }
@@ -130,6 +135,7 @@ function makeToken (sub: string, sid = `sid-${randomUUID()}`): string {
 console.log(`bench: ${duration} s per target, ${connections} connections, targets: ${targets.join(', ')}`)
 console.log(`machine: ${cores} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}, ${pin ? 'targets pinned to core 0, load + upstream to core 1' : 'no pinning (taskset missing or 1 core)'}`)
 
+await bundle(root, TARGET.entry, TARGET.outfile)
 const redisServer = await startRedisServer()
 const results: Record<string, unknown> = { startedAt: new Date().toISOString(), duration, connections, node: process.version, cores, pinned: pin }
 const rows: Array<{ target: Target, load: LoadResult, cpuS: number | null, rssMb: number | null }> = []

@@ -57,7 +57,7 @@ const joseOptions = { algorithms: [ACCESS_TOKEN_ALG], issuer: DEFAULT_ISSUER, au
 const common = { issuer: DEFAULT_ISSUER, audience: DEFAULT_AUDIENCE, clockToleranceS: 5, maxTokenBytes: 8192, getKey, isRevoked: () => false }
 const fastAuth = createAuthenticator({ ...common, verifyImplementation: 'fast' })
 const joseAuth = createAuthenticator({ ...common, verifyImplementation: 'jose' })
-const cachedAuth = createAuthenticator({ ...common, cache: createTokenCache({ maxEntries: 10, ttlMs: 3_600_000 }), usableKey: () => key })
+const cachedAuth = createAuthenticator({ ...common, cache: createTokenCache({ maxEntries: 10, ttlMs: 3_600_000 }), isCurrentKey: (k) => k === key })
 const input = { authorization: [`Bearer ${token}`], cookie: undefined }
 
 const op = (name: string, fn: () => unknown, concurrency = 1): Op => ({ name, op: fn, concurrency, n: 0, cpuUs: 0 })

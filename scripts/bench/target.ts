@@ -1,7 +1,7 @@
 /**
  * One benchmark target as its own process (so its CPU time and RSS can be read from /proc):
- * `node --import tsx scripts/bench/target.ts` with BENCH_KIND and the settings in the env,
- * started by scripts/bench/index.ts with an IPC channel; it answers `{ port }` once
+ * dist/bench/target.js (this file compiled: scripts/lib/bundle.ts) with BENCH_KIND and the
+ * settings in the env, started by scripts/bench/index.ts with an IPC channel; it answers `{ port }` once
  * listening on 127.0.0.1, and `{ filled, size }` after a `{ fill: n }` message (gateway-rss).
  *
  * upstream        node:http, a small JSON for every path (and the bench JWKS)
@@ -74,7 +74,7 @@ if (kind === 'upstream') {
       const text = JSON.stringify({ iss: config.issuer, aud: config.audience, sub: randomUUID(), sid: randomUUID(), jti: randomUUID(), roles: ['user'], iat: now, exp: now + 900 })
       const payload = Buffer.from(text).toString('base64url')
       const { identity, exp } = checkClaims(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')), now, config.clockToleranceS)
-      cache.set(`eyJhbGciOiJSUzI1NiIsImtpZCI6ImJlbmNoIiwidHlwIjoiYXQrand0In0.${payload}.${'s'.repeat(342)}`, { identity, iat: now, exp, kid: 'bench', key })
+      cache.set(`eyJhbGciOiJSUzI1NiIsImtpZCI6ImJlbmNoIiwidHlwIjoiYXQrand0In0.${payload}.${'s'.repeat(342)}`, { identity, iat: now, exp, key })
     }
     // A full GC first (the fill's own garbage is not the cache): what a settled gateway holds.
     setFlagsFromString('--expose-gc')

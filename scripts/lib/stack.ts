@@ -8,11 +8,14 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { urlFor } from '../../services/common/server.js'
 import type { ProcessSpec } from './supervisor.js'
+import { GATEWAY_BUNDLE } from './bundle.js'
 
 export interface StackEntry {
   name: string
   /** Repo-relative entry, started as `node --import tsx <entry>` from the repo root. */
   entry: string
+  /** Repo-relative compiled file (scripts/lib/bundle.ts) started with plain `node` instead; npm start builds it. */
+  bundle?: string
   hostVar: string
   portVar: string
   defaultPort: number
@@ -33,7 +36,7 @@ export const STACK: readonly StackEntry[] = [
   { name: 'payments', entry: 'services/payments/src/server.ts', hostVar: 'PAYMENTS_HOST', portVar: 'PAYMENTS_PORT', defaultPort: 4103, readyPath: '/readyz', urlVar: 'PAYMENTS_URL' },
   { name: 'web', entry: 'services/web/src/server.ts', hostVar: 'WEB_HOST', portVar: 'WEB_PORT', defaultPort: 4104, readyPath: '/readyz', urlVar: 'WEB_URL', optional: true },
   // Last: it fetches the auth service's JWKS to become ready.
-  { name: 'gateway', entry: 'gateway/src/server.ts', hostVar: 'GATEWAY_HOST', portVar: 'GATEWAY_PORT', defaultPort: 8080, readyPath: '/readyz', after: ['auth'], secrets: true },
+  { name: 'gateway', entry: GATEWAY_BUNDLE.entry, bundle: GATEWAY_BUNDLE.outfile, hostVar: 'GATEWAY_HOST', portVar: 'GATEWAY_PORT', defaultPort: 8080, readyPath: '/readyz', after: ['auth'], secrets: true },
 ]
 
 const SECRET_VARS = ['REFRESH_TOKEN_SECRET', 'CSRF_SECRET'] as const
@@ -88,7 +91,7 @@ export function planStack (root: string, env: NodeJS.ProcessEnv): StackPlan {
     }
     specs.push({
       name: entry.name,
-      args: ['--import', 'tsx', entry.entry],
+      args: entry.bundle ? [entry.bundle] : ['--import', 'tsx', entry.entry],
       cwd: root,
       env: entry.secrets ? env : withoutSecrets(env),
       readyUrl: localUrl(entry, env) + entry.readyPath,

@@ -138,10 +138,17 @@ t.test('every process of the stack is a service started from its real entry file
   expected['keys-init'] = 'scripts/keys.ts'
   for (const name of NODE_SERVICES) {
     const s = services[name]!
-    const [node, flag, loader, entry] = s.command ?? []
-    t.same([node, flag, loader], ['node', '--import', 'tsx'], `${name}: node --import tsx`)
-    t.equal(entry, expected[name], `${name}: runs ${expected[name]}`)
-    t.ok(existsSync(join(ROOT, entry!)), `${name}: ${entry} exists`)
+    const bundled = STACK.find((e) => e.name === name)?.bundle
+    if (bundled) {
+      // Compiled in the image's build stage (checked with the Dockerfile below) from its entry.
+      t.same(s.command, ['node', bundled], `${name}: node ${bundled}`)
+      t.ok(existsSync(join(ROOT, expected[name]!)), `${name}: ${expected[name]} exists`)
+    } else {
+      const [node, flag, loader, entry] = s.command ?? []
+      t.same([node, flag, loader], ['node', '--import', 'tsx'], `${name}: node --import tsx`)
+      t.equal(entry, expected[name], `${name}: runs ${expected[name]}`)
+      t.ok(existsSync(join(ROOT, entry!)), `${name}: ${entry} exists`)
+    }
     t.same(s.build, { context: '.', dockerfile: 'scripts/docker/Dockerfile', target: 'runtime' }, `${name}: built from the runtime stage of the one Dockerfile`)
     t.equal(s.image, 'jwt-edge:local', `${name}: one image for all`)
     t.equal(s.read_only, true, `${name}: read-only root filesystem`)
@@ -293,8 +300,13 @@ t.test('Dockerfile: build and runtime stages, production install, non-root', asy
   t.ok(users.length > 0, 'runtime sets USER')
   t.notOk(['root', '0'].includes(users.at(-1)!.slice(5).trim()), `runtime runs as ${users.at(-1)}`)
   t.ok(runtime!.lines.findIndex((l) => l.startsWith('USER ')) < runtime!.lines.findIndex((l) => l.startsWith('CMD ')), 'USER before CMD')
+  t.ok(build!.lines.includes('RUN npm run build:gateway'), 'build: the gateway is compiled')
+  t.ok(JSON.parse(read('package.json')).scripts['build:gateway'], 'npm run build:gateway exists')
+  t.ok(runtime!.lines.includes('COPY --from=build /app/dist/gateway ./dist/gateway'), 'runtime: the compiled gateway')
+  t.ok(lines.includes('CMD ["node", "dist/gateway/server.js"]'), 'the image starts the compiled gateway by default')
   const copied = runtime!.lines.filter((l) => /^COPY (?!--from)/.test(l)).map((l) => l.split(/\s+/)[1]!)
   for (const name of NODE_SERVICES) {
+    if (STACK.find((e) => e.name === name)?.bundle) continue
     const entry = services[name]!.command![3]!
     t.ok(copied.some((dir) => entry.startsWith(`${dir}/`)), `${name}: ${entry} is copied into the runtime image`)
   }

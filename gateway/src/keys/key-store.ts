@@ -34,8 +34,8 @@ export interface KeyStore {
   stop: () => void
   /** The getKey function for jose jwtVerify. */
   getKey: (header: JWSHeaderParameters) => Promise<CryptoKey>
-  /** The key held for a kid, without fetching: undefined when unknown or the key set is stale. */
-  usableKey: (kid: string) => CryptoKey | undefined
+  /** Is this key object one of the keys held now, and the key set fresh? (No fetching.) */
+  isCurrentKey: (key: CryptoKey) => boolean
   /** Fetches now unless a fetch is in flight (then joins it). Resolves true on success. */
   refresh: () => Promise<boolean>
   /** Keys are loaded and not older than maxStale. */
@@ -52,6 +52,7 @@ const BACKOFF_MAX_MS = 30_000
 
 export function createKeyStore (opts: KeyStoreOptions): KeyStore {
   let keys = new Map<string, Entry>()
+  let currentKeys = new Set<CryptoKey>()
   let lastSuccessAt = 0
   let lastAttemptAt = 0
   let pending: Promise<boolean> | null = null
@@ -81,6 +82,7 @@ export function createKeyStore (opts: KeyStoreOptions): KeyStore {
       }
       if (next.size === 0) throw new Error('JWKS has no usable RS256 key')
       keys = next
+      currentKeys = new Set([...next.values()].map((e) => e.key))
       lastSuccessAt = Date.now()
       failures = 0
       opts.onFetch?.('ok')
@@ -140,7 +142,7 @@ export function createKeyStore (opts: KeyStoreOptions): KeyStore {
       timer = null
     },
     getKey,
-    usableKey: (kid) => isUsable() ? keys.get(kid)?.key : undefined,
+    isCurrentKey: (key) => currentKeys.has(key) && isUsable(),
     refresh,
     isUsable,
     heldKeys: () => [...keys.entries()].map(([kid, e]) => ({ kid, firstSeenAt: e.firstSeenAt })),

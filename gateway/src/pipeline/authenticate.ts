@@ -25,8 +25,8 @@ export interface AuthenticatorOptions {
   verifyImplementation?: 'fast' | 'jose'
   /** Verified-token cache (token-cache.ts); revocation and the key are still checked on every hit. */
   cache?: TokenCache
-  /** The key held for a kid while the key set is fresh, else undefined (key-store.ts); needed for cache hits. */
-  usableKey?: (kid: string) => CryptoKey | undefined
+  /** Is this key object still held, and the key set fresh (key-store.ts)? Cache hits need it. */
+  isCurrentKey?: (key: CryptoKey) => boolean
 }
 
 export interface AuthInput {
@@ -97,10 +97,10 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
     ? async (token: string) => await jwtVerify(token, opts.getKey, verifyOptions) as unknown as Verified
     : createFastVerifier({ issuer: opts.issuer, audience: opts.audience, clockToleranceS: opts.clockToleranceS, requiredClaims: REQUIRED_CLAIMS, getKey: opts.getKey })
   const cache = opts.cache
-  const usableKey = opts.usableKey
+  const isCurrentKey = opts.isCurrentKey
 
   async function verifyAndCache (token: string, source: Authenticated['source']): Promise<Authenticated> {
-    const kid = precheckToken(token, opts.maxTokenBytes)
+    precheckToken(token, opts.maxTokenBytes)
     let payload: JWTPayload
     let key: Verified['key']
     try {
@@ -113,7 +113,7 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
     if (opts.isRevoked(identity.session, identity.subject, iat)) {
       throw invalidToken('revoked', 'token revoked')
     }
-    cache?.set(token, { identity, iat, exp, kid, key })
+    cache?.set(token, { identity, iat, exp, key })
     return { identity, source }
   }
 
@@ -126,9 +126,9 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
     if (!found) return null
     const hit = cache?.get(found.token)
     // A hit still needs its key held (the same object: a refetch or prune makes it a miss) and no revocation.
-    if (hit !== undefined && usableKey !== undefined && usableKey(hit.kid) === hit.key) {
-      if (opts.isRevoked(hit.identity.session, hit.identity.subject, hit.iat)) throw invalidToken('revoked', 'token revoked')
-      return { identity: hit.identity as Identity, source: found.source }
+    if (hit !== undefined && isCurrentKey !== undefined && isCurrentKey(hit.key)) {
+      if (opts.isRevoked(hit.session, hit.subject, hit.iat)) throw invalidToken('revoked', 'token revoked')
+      return { identity: hit as Identity, source: found.source }
     }
     return verifyAndCache(found.token, found.source)
   }

@@ -1,30 +1,30 @@
 /**
  * Pipeline stage 2b, verified-token cache: a token that passed full verification is
  * remembered by the SHA-256 of its text (never the token itself) with only what the next
- * request needs: the identity, iat/exp, the kid and the key object that verified it.
+ * request needs: the identity, iat/exp and the key object that verified it, in one frozen
+ * object that is itself the request's identity (~270 bytes an entry; role lists are shared).
  * Bounded in entries (TOKEN_CACHE_MAX, oldest out first) and in time: an entry lives until
  * min(exp, now + TOKEN_CACHE_TTL). What the cache does NOT decide (authenticate.ts does it
- * on every hit): revocation, and whether the key is still held (the key store is asked for
- * the kid again, and a different key object, e.g. after a JWKS refetch or prune, is a miss).
+ * on every hit): revocation, and whether the key is still held (a JWKS refetch makes new key
+ * objects, a prune removes one: either is a miss).
  */
 import { hash } from 'node:crypto'
 import type { CryptoKey } from 'jose'
 import type { Identity } from '../contract.js'
 
-export interface CachedToken {
-  /** Frozen: shared by every request that presents the token. */
-  identity: Readonly<Identity>
-  iat: number
-  exp: number
-  kid: string
-  key: CryptoKey
+export interface CachedToken extends Readonly<Identity> {
+  readonly iat: number
+  readonly exp: number
+  readonly key: CryptoKey
   /** ms epoch after which the entry is ignored and dropped. */
-  expiresAt: number
+  readonly expiresAt: number
 }
+
+export interface VerifiedToken { identity: Identity, iat: number, exp: number, key: CryptoKey }
 
 export interface TokenCache {
   get: (token: string) => CachedToken | undefined
-  set: (token: string, entry: Omit<CachedToken, 'expiresAt'>) => void
+  set: (token: string, verified: VerifiedToken) => void
   delete: (token: string) => void
   clear: () => void
   size: () => number
@@ -43,12 +43,25 @@ export function tokenKey (token: string): string {
   return hash('sha256', token, 'binary')
 }
 
+/** Distinct role lists kept for sharing; past this many, lists are kept per entry. */
+const MAX_SHARED_ROLE_LISTS = 1024
+
 export function createTokenCache (opts: TokenCacheOptions): TokenCache {
   const now = opts.now ?? Date.now
   // A Map iterates in insertion order: the first key is the oldest entry.
   const entries = new Map<string, CachedToken>()
+  const roleLists = new Map<string, readonly string[]>()
   let hits = 0
   let misses = 0
+
+  function sharedRoles (roles: readonly string[]): readonly string[] {
+    const id = roles.join(',') // no role contains ',' (checkClaims)
+    const shared = roleLists.get(id)
+    if (shared) return shared
+    const frozen = Object.freeze([...roles])
+    if (roleLists.size < MAX_SHARED_ROLE_LISTS) roleLists.set(id, frozen)
+    return frozen
+  }
 
   return {
     get (token) {
@@ -63,8 +76,8 @@ export function createTokenCache (opts: TokenCacheOptions): TokenCache {
       hits++
       return entry
     },
-    set (token, value) {
-      const expiresAt = Math.min(value.exp * 1000, now() + opts.ttlMs)
+    set (token, verified) {
+      const expiresAt = Math.min(verified.exp * 1000, now() + opts.ttlMs)
       if (opts.maxEntries <= 0 || expiresAt <= now()) return
       const k = tokenKey(token)
       entries.delete(k)
@@ -72,12 +85,8 @@ export function createTokenCache (opts: TokenCacheOptions): TokenCache {
         const oldest = entries.keys().next().value as string
         entries.delete(oldest)
       }
-      // The caller's fresh objects are kept as they are (no copies: ~400 bytes an entry), frozen.
-      Object.freeze(value.identity.roles)
-      const entry = value as CachedToken
-      entry.identity = Object.freeze(value.identity)
-      entry.expiresAt = expiresAt
-      entries.set(k, entry)
+      const { subject, roles, session } = verified.identity
+      entries.set(k, Object.freeze({ subject, roles: sharedRoles(roles) as string[], session, iat: verified.iat, exp: verified.exp, key: verified.key, expiresAt }))
     },
     delete (token) { entries.delete(tokenKey(token)) },
     clear () { entries.clear() },

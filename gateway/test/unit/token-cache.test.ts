@@ -12,7 +12,7 @@ const identity = { subject: 'u1', roles: ['user'], session: 's1' }
 
 t.test('TokenCache', async (t) => {
   const key = {} as CryptoKey
-  const entry = { identity, iat: nowS(), exp: nowS() + 600, kid: 'k1', key }
+  const entry = { identity, iat: nowS(), exp: nowS() + 600, key }
 
   t.test('remembers a token by its hash, not its text', async (t) => {
     const cache = createTokenCache({ maxEntries: 10, ttlMs: 60_000 })
@@ -20,13 +20,24 @@ t.test('TokenCache', async (t) => {
     t.equal(cache.get(token), undefined)
     cache.set(token, entry)
     const hit = cache.get(token)
-    t.match(hit, { iat: entry.iat, kid: 'k1', identity })
+    t.match(hit, { iat: entry.iat, exp: entry.exp, ...identity })
     t.equal(hit?.key, key, 'the very key object')
     t.notOk(JSON.stringify(hit).includes('a.b.c'), 'the entry does not hold the token')
     t.equal(tokenKey(token).length, 32, 'fixed-size key (the SHA-256 bytes)')
-    t.ok(Object.isFrozen(hit?.identity) && Object.isFrozen(hit?.identity.roles), 'the shared identity is frozen')
+    t.ok(Object.isFrozen(hit) && Object.isFrozen(hit?.roles), 'the shared entry (it is the identity) is frozen')
     t.equal(cache.get('a.b.d'), undefined, 'another token misses')
     t.same(cache.stats(), { hits: 1, misses: 2 })
+  })
+
+  t.test('tokens with the same roles share one frozen role list', async (t) => {
+    const cache = createTokenCache({ maxEntries: 10, ttlMs: 60_000 })
+    cache.set('t1', { ...entry, identity: { subject: 'a', roles: ['user', 'admin'], session: 's1' } })
+    cache.set('t2', { ...entry, identity: { subject: 'b', roles: ['user', 'admin'], session: 's2' } })
+    cache.set('t3', { ...entry, identity: { subject: 'c', roles: ['user'], session: 's3' } })
+    t.equal(cache.get('t1')?.roles, cache.get('t2')?.roles, 'the same array object')
+    t.same(cache.get('t3')?.roles, ['user'])
+    t.not(cache.get('t3')?.roles, cache.get('t1')?.roles, 'another list is another object')
+    t.same(cache.get('t2'), { subject: 'b', roles: ['user', 'admin'], session: 's2', iat: entry.iat, exp: entry.exp, key, expiresAt: cache.get('t2')?.expiresAt }, 'nothing else is kept')
   })
 
   t.test('an entry lives until TOKEN_CACHE_TTL', async (t) => {
@@ -78,7 +89,7 @@ t.test('authenticate with a cache', async (t) => {
     getKey,
     isRevoked: () => revoked,
     cache,
-    usableKey: (kid) => held.get(kid),
+    isCurrentKey: (key) => [...held.values()].includes(key),
   })
   const token = await signToken(signer, { claims: { sub: 'cached-user' } })
   const input = { authorization: [`Bearer ${token}`], cookie: undefined }
@@ -90,7 +101,8 @@ t.test('authenticate with a cache', async (t) => {
   t.equal(first?.identity.subject, 'cached-user')
   t.equal(cache.size(), 1, 'verified once, then cached')
   const second = await authenticate(input)
-  t.same(second, first, 'a hit gives the same result')
+  t.match(second, { source: first?.source, identity: first?.identity }, 'a hit gives the same identity')
+  t.equal(second?.identity.subject, 'cached-user')
   t.equal(cache.stats().hits, 1)
   const viaCookie = await authenticate({ authorization: undefined, cookie: `access_token=${token}` })
   t.equal(viaCookie?.source, 'cookie', 'the credential source is per request, not cached')
