@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import { createRedisClient, type RedisClient } from '../../scripts/lib/redis-client.js'
 import type { DestinationStream } from 'pino'
 import type { GatewayConfig } from './config.js'
@@ -89,7 +89,6 @@ export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps
     clusterNodes: config.redisClusterNodes,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: config.redisClusterNodes === undefined ? undefined : false,
-    enableAutoPipelining: true, // one rate-limit command per request: batched per tick
   })
   if (ownRedis) redis.on('error', (err) => app.log.debug({ err: err.message }, 'redis error'))
   const metrics = createMetrics({ keys: () => keys, revocations: () => revocations, tokenCache: () => tokenCache })

@@ -5,10 +5,11 @@
  * JSON 502 / 504. No retries: a proxied request is sent once.
  */
 import type { IncomingHttpHeaders } from 'node:http'
+import type { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy'
 import { BadGatewayError, GatewayTimeoutError } from './errors.js'
-import { outgoingHeaders, withoutGatewayOwnedHeaders } from './pipeline/mutate.js'
+import { outgoingHeaders, upstreamResponseHeaders } from './pipeline/mutate.js'
 import { PROXIED_METHODS, type RouteRule } from './routes.js'
 
 export interface ProxyOptions {
@@ -20,6 +21,25 @@ export function upstreamError (error: Error & { code?: string, statusCode?: numb
   const timeout = error.statusCode === 504 || error.code === 'UND_ERR_HEADERS_TIMEOUT' ||
     error.code === 'UND_ERR_BODY_TIMEOUT' || error.code === 'UND_ERR_CONNECT_TIMEOUT'
   return timeout ? new GatewayTimeoutError({ cause: error }) : new BadGatewayError({ cause: error })
+}
+
+interface UpstreamResponse { headers: Record<string, string | undefined> }
+
+/** Upstream bodies up to this size (by Content-Length) are read whole, then sent in one write. */
+export const BUFFERED_BODY_MAX_BYTES = 64 * 1024
+
+/**
+ * A small answer of known length is collected and sent as one buffer (headers and body in
+ * one write, no stream piping: what nginx's proxy_buffering does); anything else (unknown
+ * length, large, a stream of events) is piped through as it comes.
+ */
+export function sendUpstreamBody (reply: { send: (payload: unknown) => unknown, readonly sent: boolean }, body: Readable, contentLength: string | undefined): void {
+  const length = contentLength === undefined ? NaN : Number(contentLength)
+  if (!(length >= 0 && length <= BUFFERED_BODY_MAX_BYTES)) { reply.send(body); return }
+  const chunks: Buffer[] = []
+  body.on('data', (chunk: Buffer) => chunks.push(chunk))
+  body.once('end', () => reply.send(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)))
+  body.once('error', (err: Error) => { if (!reply.sent) reply.send(upstreamError(err)) })
 }
 
 export function registerProxies (app: FastifyInstance, rules: readonly RouteRule[], opts: ProxyOptions): void {
@@ -50,7 +70,9 @@ export function registerProxies (app: FastifyInstance, rules: readonly RouteRule
           protocol: request.gatewayProtocol,
           forwardCredentials,
         }),
-        rewriteHeaders: (headers) => withoutGatewayOwnedHeaders(headers),
+        rewriteHeaders: (headers) => upstreamResponseHeaders(headers),
+        // reply-from's type says a ServerResponse; what it passes is { statusCode, headers, stream }.
+        onResponse: (_request, reply, res) => sendUpstreamBody(reply, res.stream, (res as unknown as UpstreamResponse).headers['content-length']),
         onError: (reply, { error }) => {
           reply.send(upstreamError(error))
         },

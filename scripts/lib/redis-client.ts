@@ -23,8 +23,6 @@ export interface RedisClientOptions {
   enableOfflineQueue?: boolean
   connectTimeout?: number
   commandTimeout?: number
-  /** Commands issued in the same tick go out in one write (ioredis auto pipelining): far fewer syscalls under load. */
-  enableAutoPipelining?: boolean
 }
 
 /** True when the client talks to a Redis Cluster. */
@@ -68,16 +66,14 @@ export function createRedisClient (opts: RedisClientOptions): RedisClient {
     connectTimeout: opts.connectTimeout,
     commandTimeout: opts.commandTimeout,
   })
-  const pipelining = definedOnly({ enableAutoPipelining: opts.enableAutoPipelining })
   if (opts.clusterNodes === undefined || opts.clusterNodes.trim() === '') {
-    return new Redis(opts.url, definedOnly({ ...common, ...pipelining, enableOfflineQueue: opts.enableOfflineQueue }))
+    return new Redis(opts.url, definedOnly({ ...common, enableOfflineQueue: opts.enableOfflineQueue }))
   }
   const nodes = parseClusterNodes(opts.clusterNodes)
   const { lazyConnect, ...perNode } = common
   const clusterOptions: ClusterOptions = definedOnly({
     lazyConnect,
     enableOfflineQueue: opts.enableOfflineQueue,
-    ...pipelining,
     // Reads go to masters: replicas may lag, and the token stores need read-your-writes.
     scaleReads: 'master' as const,
     redisOptions: { ...perNode, ...credentialsFromUrl(opts.url) },

@@ -8,7 +8,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { COOKIES } from '../../../auth-service/src/contract.js'
 import { IDENTITY_HEADERS, formatRoles, type Identity } from '../contract.js'
-import { stripClientHeaders } from './strip-headers.js'
+import { connectionListed, stripClientHeaders } from './strip-headers.js'
 import { CORS_RESPONSE_HEADERS } from '../browser/cors.js'
 
 const AUTH_COOKIES = new Set<string>(Object.values(COOKIES))
@@ -54,13 +54,23 @@ export function outgoingHeaders (out: IncomingHttpHeaders, ctx: OutgoingContext)
 }
 
 /**
- * Upstream response headers that are the gateway's alone: CORS, and the security headers it
- * does not overwrite on every response (HSTS only over HTTPS; no report-only policy).
- * reply-from's rewriteHeaders: the gateway's own are written in onSend (app.ts).
+ * Upstream response headers that never reach the client: hop-by-hop ones (RFC 9110 7.6.1:
+ * the upstream connection's own, e.g. its `Connection: keep-alive`, which would override a
+ * client's `Connection: close`), every header the upstream's Connection names, and the ones
+ * that are the gateway's alone: CORS, and the security headers it does not overwrite on every
+ * response (HSTS only over HTTPS; no report-only policy). reply-from's rewriteHeaders: the
+ * gateway's own are written in onSend (app.ts).
  */
-const GATEWAY_OWNED: readonly string[] = [...CORS_RESPONSE_HEADERS, 'strict-transport-security', 'content-security-policy-report-only']
+const DROPPED_FROM_UPSTREAM: readonly string[] = [
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade',
+  ...CORS_RESPONSE_HEADERS, 'strict-transport-security', 'content-security-policy-report-only',
+]
 
-export function withoutGatewayOwnedHeaders<H extends Record<string, unknown>> (headers: H): H {
-  for (const name of GATEWAY_OWNED) if (headers[name] !== undefined) delete headers[name]
+export function upstreamResponseHeaders<H extends Record<string, unknown>> (headers: H): H {
+  const connection = headers.connection
+  if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') {
+    for (const name of connectionListed(connection as string | string[])) if (headers[name] !== undefined) delete headers[name]
+  }
+  for (const name of DROPPED_FROM_UPSTREAM) if (headers[name] !== undefined) delete headers[name]
   return headers
 }

@@ -25,15 +25,23 @@ export function connectionListed (value: string | string[] | undefined): string[
   return joined.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s.length > 0)
 }
 
+function removeListed (headers: IncomingHttpHeaders, name: string): void {
+  if (KEEP_EVEN_IF_LISTED.has(name)) return
+  delete headers[name]
+  delete headers[name.replaceAll('-', '_')]
+}
+
+/** Lower-cased first letters of every name that may have to go (x-*, forwarded, hop-by-hop). */
+const FIRST_LETTERS = new Set([...'xfkptu'].map((c) => c.charCodeAt(0)))
+
 /** Removes, in place, the headers no client may set. Node already lowercases names and folds copies. */
 export function stripClientHeaders (headers: IncomingHttpHeaders): void {
-  for (const name of connectionListed(headers.connection)) {
-    if (!KEEP_EVEN_IF_LISTED.has(name)) {
-      delete headers[name]
-      delete headers[name.replaceAll('-', '_')]
-    }
-  }
-  for (const name of Object.keys(headers)) {
+  const connection = headers.connection
+  // The usual values name nothing but themselves: no split.
+  if (connection === 'keep-alive' || connection === 'close') removeListed(headers, connection)
+  else for (const name of connectionListed(connection)) removeListed(headers, name)
+  for (const name in headers) {
+    if (!FIRST_LETTERS.has(name.charCodeAt(0) | 0x20)) continue // most names: host, accept, content-*, cookie...
     const lower = name.toLowerCase()
     if (isIdentityHeaderName(lower) || isForwardingHeader(lower) || HOP_BY_HOP.has(lower)) delete headers[name]
   }

@@ -69,7 +69,8 @@ t.test('two workers: both serve, both refuse a revoked token, both stop on SIGTE
   const round = async (token: string) => {
     const results = []
     for (let i = 0; i < 8; i++) results.push(await request(url, '/api/orders', { headers: [bearer(token)] })) // a new connection each
-    await new Promise((resolve) => setTimeout(resolve, 200)) // let the log lines arrive
+    // Log lines go out in batches (at least every 250 ms): wait for every answer's line.
+    await waitFor(() => results.every((res) => pidOf(res) !== undefined), 5000, 'the request log lines')
     return results.map((res) => ({ status: res.status, error: res.json?.error, pid: pidOf(res) }))
   }
 

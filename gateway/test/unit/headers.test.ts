@@ -27,6 +27,18 @@ t.test('stripClientHeaders', async (t) => {
   t.same(Object.keys(headers).sort(), ['accept', 'connection', 'content-length', 'host', 'x-session-idx'])
 })
 
+t.test('stripClientHeaders: the usual Connection values, and names in any case', async (t) => {
+  const close: IncomingHttpHeaders = { connection: 'close', close: 'x', accept: '*/*', 'X-User-Id': 'evil', X_Forwarded_For: '6.6.6.6', 'Keep-Alive': '5', te: 'trailers', 'user-agent': 'ua' } as IncomingHttpHeaders
+  stripClientHeaders(close)
+  t.same(Object.keys(close).sort(), ['accept', 'connection', 'user-agent'])
+  const keepAlive: IncomingHttpHeaders = { connection: 'keep-alive', 'keep-alive': 'timeout=5', keep_alive: 'x', host: 'gw' }
+  stripClientHeaders(keepAlive)
+  t.same(Object.keys(keepAlive).sort(), ['connection', 'host'])
+  const listed: IncomingHttpHeaders = { connection: 'Keep-Alive, X-Custom', 'x-custom': '1', 'content-length': '3', host: 'gw' }
+  stripClientHeaders(listed)
+  t.same(Object.keys(listed).sort(), ['connection', 'content-length', 'host'], 'listed names go, whatever their case; content-length stays')
+})
+
 t.test('withoutAuthCookies keeps other cookies', async (t) => {
   t.equal(withoutAuthCookies('a=1; access_token=x; refresh_token=y; csrf_token=z; b=2'), 'a=1; b=2')
   t.equal(withoutAuthCookies('access_token=x'), undefined)
