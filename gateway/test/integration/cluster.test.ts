@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url'
 import { REVOCATION } from '../../../auth-service/src/contract.js'
 import { freePort } from '../../../scripts/lib/redis-server.js'
 import { useTestRedis } from '../../../scripts/testing/redis.js'
-import { bearer, createSigner, request, signToken, startEchoUpstream, startJwksServer, waitFor } from '../helpers/fixtures.js'
+import { bearer, createSigner, request, signToken, startEchoUpstream, startJwksServer, waitFor, type Res } from '../helpers/fixtures.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 
@@ -67,7 +67,7 @@ t.test('two workers: both serve, both refuse a revoked token, both stop on SIGTE
     return line ? (JSON.parse(line) as { pid: number }).pid : undefined
   }
   const round = async (token: string) => {
-    const results = []
+    const results: Res[] = []
     for (let i = 0; i < 8; i++) results.push(await request(url, '/api/orders', { headers: [bearer(token)] })) // a new connection each
     // Log lines go out in batches (at least every 250 ms): wait for every answer's line.
     await waitFor(() => results.every((res) => pidOf(res) !== undefined), 5000, 'the request log lines')
