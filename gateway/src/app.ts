@@ -166,14 +166,14 @@ export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps
         })
         if (result instanceof Promise) result = await result
         if (!result) throw invalidToken('missing_token', 'access token required')
-        verified.inc()
+        metrics.recordVerification('ok', 'none')
         const decision = authorize(result.identity, rule, request.method)
         if (!decision.allowed) throw insufficientScope(`requires one of the roles: ${decision.required.join(', ')}`)
         request.gatewayIdentity = result.identity
         request.gatewayCredentialSource = result.source
       } catch (err) {
         if (isDenial(err)) {
-          if (err.reason !== 'role_missing') metrics.verifications.inc({ outcome: 'denied', reason: err.reason })
+          if (err.reason !== 'role_missing') metrics.recordVerification('denied', err.reason)
           request.log.info({ ruleId: rule.id, reason: err.reason, method: request.method, url: request.url }, 'request denied')
         }
         throw err
@@ -183,7 +183,6 @@ export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps
     const perUser = limits.api(request, reply, rule)
     if (perUser !== undefined) await perUser
   })
-  const verified = metrics.verifications.labels('ok', 'none')
 
   // Every answer, refusals too, over whatever the upstream sent: the request id, the
   // security headers, CORS.

@@ -14,7 +14,8 @@ export interface GatewayMetrics {
   registry: Registry
   /** One answered request (onResponse): counted here, read into the registry at scrape time. */
   recordRequest: (route: string, method: string, status: number, seconds: number) => void
-  verifications: Counter<'outcome' | 'reason'>
+  /** One access-token check: outcome 'ok' (reason 'none') or 'denied' with its reason. */
+  recordVerification: (outcome: 'ok' | 'denied', reason: string) => void
   jwksFetches: Counter<'result'>
   revocationMessages: Counter<'type'>
   /** Seconds from the revocation at the auth service (message `at`) to its arrival here. */
@@ -31,7 +32,7 @@ export interface MetricsSources {
 export function createMetrics (sources: MetricsSources): GatewayMetrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'gateway_' })
-  // route -> method -> status -> count: a few Map lookups per request instead of label hashing.
+  // Counted in plain maps on the request path (no label hashing), read into prom-client at scrape time.
   const counts = new Map<string, Map<string, Map<number, number>>>()
   new Counter({ // eslint-disable-line no-new
     name: 'gateway_requests_total',
@@ -47,18 +48,24 @@ export function createMetrics (sources: MetricsSources): GatewayMetrics {
       }
     },
   })
-  const duration = new Histogram({
+  const durations = createRouteHistogram(registry, {
     name: 'gateway_request_duration_seconds',
     help: 'Time from request to response, by route id',
-    labelNames: ['route'] as const,
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
   })
-  const verifications = new Counter({
+  const verificationCounts = new Map<string, number>() // `${outcome} ${reason}`
+  new Counter({ // eslint-disable-line no-new
     name: 'gateway_token_verifications_total',
     help: 'Access-token checks, by outcome (ok or denied) and reason',
     labelNames: ['outcome', 'reason'] as const,
     registers: [registry],
+    collect () {
+      this.reset()
+      for (const [key, n] of verificationCounts) {
+        const [outcome, reason] = key.split(' ') as [string, string]
+        this.inc({ outcome, reason }, n)
+      }
+    },
   })
   const jwksFetches = new Counter({
     name: 'gateway_jwks_fetches_total',
@@ -127,18 +134,19 @@ export function createMetrics (sources: MetricsSources): GatewayMetrics {
     },
   })
   registerTokenCacheMetrics(registry, sources.tokenCache)
-  const durationLabels = new Map<string, { route: string }>()
   function recordRequest (route: string, method: string, status: number, seconds: number): void {
     let byMethod = counts.get(route)
     if (byMethod === undefined) counts.set(route, byMethod = new Map())
     let byStatus = byMethod.get(method)
     if (byStatus === undefined) byMethod.set(method, byStatus = new Map())
     byStatus.set(status, (byStatus.get(status) ?? 0) + 1)
-    let labels = durationLabels.get(route)
-    if (labels === undefined) durationLabels.set(route, labels = { route })
-    duration.observe(labels, seconds)
+    durations.observe(route, seconds)
   }
-  return { registry, recordRequest, verifications, jwksFetches, revocationMessages, revocationLag }
+  function recordVerification (outcome: 'ok' | 'denied', reason: string): void {
+    const key = outcome === 'ok' ? 'ok none' : `denied ${reason}`
+    verificationCounts.set(key, (verificationCounts.get(key) ?? 0) + 1)
+  }
+  return { registry, recordRequest, recordVerification, jwksFetches, revocationMessages, revocationLag }
 }
 
 /** Counts a revocation message and, when it says when it was made, the lag until now. */
@@ -169,4 +177,51 @@ function registerTokenCacheMetrics (registry: Registry, cache: (() => TokenCache
     registers,
     collect () { this.set(cache()?.size() ?? 0) },
   })
+}
+
+interface RouteHistogramOptions { name: string, help: string, buckets: number[] }
+interface RouteSeries { counts: number[], sum: number, count: number }
+
+/**
+ * A histogram by route whose observe() is an array increment. prom-client's Histogram
+ * validates and hashes its labels on every observation; this one is registered as a metric
+ * of its own that renders the same series (`_bucket{le}`, `_sum`, `_count`) at scrape time.
+ */
+function createRouteHistogram (registry: Registry, opts: RouteHistogramOptions): { observe: (route: string, seconds: number) => void } {
+  const series = new Map<string, RouteSeries>()
+  const metric = {
+    name: opts.name,
+    help: opts.help,
+    type: 'histogram',
+    aggregator: 'sum',
+    get: async () => ({
+      name: opts.name,
+      help: opts.help,
+      type: 'histogram',
+      aggregator: 'sum',
+      values: [...series].flatMap(([route, s]) => {
+        let cumulative = 0
+        return [
+          ...opts.buckets.map((le, i) => {
+            cumulative += s.counts[i]!
+            return { metricName: `${opts.name}_bucket`, labels: { route, le }, value: cumulative }
+          }),
+          { metricName: `${opts.name}_bucket`, labels: { route, le: '+Inf' }, value: s.count },
+          { metricName: `${opts.name}_sum`, labels: { route }, value: s.sum },
+          { metricName: `${opts.name}_count`, labels: { route }, value: s.count },
+        ]
+      }),
+    }),
+  }
+  registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0])
+  return {
+    observe (route, seconds) {
+      let s = series.get(route)
+      if (s === undefined) series.set(route, s = { counts: opts.buckets.map(() => 0), sum: 0, count: 0 })
+      const i = opts.buckets.findIndex((le) => seconds <= le)
+      if (i !== -1) s.counts[i]!++
+      s.sum += seconds
+      s.count++
+    },
+  }
 }

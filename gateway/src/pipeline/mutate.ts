@@ -61,16 +61,18 @@ export function outgoingHeaders (out: IncomingHttpHeaders, ctx: OutgoingContext)
  * response (HSTS only over HTTPS; no report-only policy). reply-from's rewriteHeaders: the
  * gateway's own are written in onSend (app.ts).
  */
-const DROPPED_FROM_UPSTREAM: readonly string[] = [
+const DROPPED_FROM_UPSTREAM: ReadonlySet<string> = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade',
   ...CORS_RESPONSE_HEADERS, 'strict-transport-security', 'content-security-policy-report-only',
-]
+])
 
-export function upstreamResponseHeaders<H extends Record<string, unknown>> (headers: H): H {
+/** A copy of the upstream's headers without those (a copy: deleting keys would slow the object down). */
+export function upstreamResponseHeaders (headers: Record<string, string | string[] | undefined>): Record<string, string | string[] | undefined> {
   const connection = headers.connection
-  if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') {
-    for (const name of connectionListed(connection as string | string[])) if (headers[name] !== undefined) delete headers[name]
+  const named = connection === undefined || connection === 'keep-alive' || connection === 'close' ? undefined : new Set(connectionListed(connection))
+  const out: Record<string, string | string[] | undefined> = {}
+  for (const name in headers) {
+    if (!DROPPED_FROM_UPSTREAM.has(name) && !named?.has(name)) out[name] = headers[name]
   }
-  for (const name of DROPPED_FROM_UPSTREAM) if (headers[name] !== undefined) delete headers[name]
-  return headers
+  return out
 }

@@ -25,10 +25,10 @@ export function connectionListed (value: string | string[] | undefined): string[
   return joined.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s.length > 0)
 }
 
-function removeListed (headers: IncomingHttpHeaders, name: string): void {
+function removeListed (headers: IncomingHttpHeaders, name: string, underscored = name.replaceAll('-', '_')): void {
   if (KEEP_EVEN_IF_LISTED.has(name)) return
-  delete headers[name]
-  delete headers[name.replaceAll('-', '_')]
+  if (headers[name] !== undefined) delete headers[name]
+  if (headers[underscored] !== undefined) delete headers[underscored]
 }
 
 /** Lower-cased first letters of every name that may have to go (x-*, forwarded, hop-by-hop). */
@@ -38,7 +38,8 @@ const FIRST_LETTERS = new Set([...'xfkptu'].map((c) => c.charCodeAt(0)))
 export function stripClientHeaders (headers: IncomingHttpHeaders): void {
   const connection = headers.connection
   // The usual values name nothing but themselves: no split.
-  if (connection === 'keep-alive' || connection === 'close') removeListed(headers, connection)
+  if (connection === 'keep-alive') removeListed(headers, connection, 'keep_alive')
+  else if (connection === 'close') removeListed(headers, connection, connection)
   else for (const name of connectionListed(connection)) removeListed(headers, name)
   for (const name in headers) {
     if (!FIRST_LETTERS.has(name.charCodeAt(0) | 0x20)) continue // most names: host, accept, content-*, cookie...
