@@ -244,9 +244,9 @@ try {
   }
 
   if (withMicro && (targets.includes('gateway') || targets.includes('gateway-cold'))) {
-    // Default V8 settings, then a young generation capped at 2 MB per semi-space (NODE_OPTIONS).
+    // Default V8 settings, then a young generation capped at 8 MB per semi-space (NODE_OPTIONS).
     const rss: Array<Record<string, unknown>> = []
-    for (const nodeOptions of ['', '--max-semi-space-size=2']) {
+    for (const nodeOptions of ['', '--max-semi-space-size=8']) {
       process.stderr.write(`RSS with 100k cached tokens${nodeOptions ? ` (NODE_OPTIONS=${nodeOptions})` : ''}...\n`)
       const { child, url } = await startTarget('gateway', '0', { ...gatewayEnv, TOKEN_CACHE_MAX: '100000', NODE_OPTIONS: nodeOptions })
       await waitReady(url)
