@@ -194,6 +194,7 @@ function createRouteHistogram (registry: Registry, opts: RouteHistogramOptions):
     help: opts.help,
     type: 'histogram',
     aggregator: 'sum',
+    reset: () => { series.clear() }, // what registry.resetMetrics() calls on every metric
     get: async () => ({
       name: opts.name,
       help: opts.help,

@@ -1,8 +1,9 @@
 /**
  * Pipeline stage 5, forward: one @fastify/http-proxy registration per route rule, with the
  * rule in the route config (the hooks in app.ts read it), keep-alive upstream connections
- * (undici), the identity written in rewriteRequestHeaders, and upstream failures mapped to
- * JSON 502 / 504. No retries: a proxied request is sent once.
+ * (undici), the identity written in rewriteRequestHeaders, the answer's headers filtered in
+ * rewriteHeaders, small answers sent in one write, and upstream failures mapped to JSON
+ * 502 / 504. No retries: a proxied request is sent once.
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
@@ -56,7 +57,7 @@ export function registerProxies (app: FastifyInstance, rules: readonly RouteRule
       disableRequestLogging: true,
       undici: {
         connections: 128,
-        pipelining: 8,
+        pipelining: 1, // no head-of-line blocking behind a slow answer
         keepAliveTimeout: 30_000,
         connect: { timeout: opts.upstreamTimeoutMs },
       },

@@ -3,7 +3,8 @@
  * rewriteRequestHeaders, called as (request, headers) after it removed Connection-listed
  * headers). Strips client identity/forwarding headers again, then writes the identity only
  * from the verified token, the request id, and x-forwarded-for from the address the gateway
- * saw. Business routes lose the Authorization header and the auth cookies.
+ * saw. Business routes lose the Authorization header and the auth cookies. And the way
+ * back: the upstream answer's headers without those that are not the client's business.
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import { COOKIES } from '../../../auth-service/src/contract.js'
