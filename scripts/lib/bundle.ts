@@ -11,7 +11,13 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 
-export const GATEWAY_BUNDLE = { entry: 'gateway/src/server.ts', outfile: 'dist/gateway/server.js' } as const
+export const GATEWAY_BUNDLE = {
+  entry: 'gateway/src/server.ts',
+  outfile: 'dist/gateway/server.js',
+  // A young generation of 8 MB per semi-space instead of 16: the gateway's objects live for one
+  // request. ~17 MB less RSS, the same throughput in npm run bench (README, Performance).
+  nodeArgs: ['--max-semi-space-size=8'],
+} as const
 
 /** Builds `entry` (repo-relative) into `outfile` (repo-relative); resolves to the outfile's absolute path. */
 export async function bundle (root: string, entry: string, outfile: string): Promise<string> {

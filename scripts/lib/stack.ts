@@ -16,6 +16,8 @@ export interface StackEntry {
   entry: string
   /** Repo-relative compiled file (scripts/lib/bundle.ts) started with plain `node` instead; npm start builds it. */
   bundle?: string
+  /** Node flags for the compiled file. */
+  nodeArgs?: readonly string[]
   hostVar: string
   portVar: string
   defaultPort: number
@@ -36,7 +38,7 @@ export const STACK: readonly StackEntry[] = [
   { name: 'payments', entry: 'services/payments/src/server.ts', hostVar: 'PAYMENTS_HOST', portVar: 'PAYMENTS_PORT', defaultPort: 4103, readyPath: '/readyz', urlVar: 'PAYMENTS_URL' },
   { name: 'web', entry: 'services/web/src/server.ts', hostVar: 'WEB_HOST', portVar: 'WEB_PORT', defaultPort: 4104, readyPath: '/readyz', urlVar: 'WEB_URL', optional: true },
   // Last: it fetches the auth service's JWKS to become ready.
-  { name: 'gateway', entry: GATEWAY_BUNDLE.entry, bundle: GATEWAY_BUNDLE.outfile, hostVar: 'GATEWAY_HOST', portVar: 'GATEWAY_PORT', defaultPort: 8080, readyPath: '/readyz', after: ['auth'], secrets: true },
+  { name: 'gateway', entry: GATEWAY_BUNDLE.entry, bundle: GATEWAY_BUNDLE.outfile, nodeArgs: GATEWAY_BUNDLE.nodeArgs, hostVar: 'GATEWAY_HOST', portVar: 'GATEWAY_PORT', defaultPort: 8080, readyPath: '/readyz', after: ['auth'], secrets: true },
 ]
 
 const SECRET_VARS = ['REFRESH_TOKEN_SECRET', 'CSRF_SECRET'] as const
@@ -91,7 +93,7 @@ export function planStack (root: string, env: NodeJS.ProcessEnv): StackPlan {
     }
     specs.push({
       name: entry.name,
-      args: entry.bundle ? [entry.bundle] : ['--import', 'tsx', entry.entry],
+      args: entry.bundle ? [...entry.nodeArgs ?? [], entry.bundle] : ['--import', 'tsx', entry.entry],
       cwd: root,
       env: entry.secrets ? env : withoutSecrets(env),
       readyUrl: localUrl(entry, env) + entry.readyPath,

@@ -27,6 +27,7 @@ import { buildUsersService } from '../../services/users/src/app.js'
 import { buildWebServer } from '../../services/web/src/app.js'
 import { loadConfig as loadWebConfig } from '../../services/web/src/config.js'
 import { STACK } from '../lib/stack.js'
+import { GATEWAY_BUNDLE } from '../lib/bundle.js'
 import { useTestRedis } from '../testing/redis.js'
 
 const run = promisify(execFile)
@@ -138,10 +139,11 @@ t.test('every process of the stack is a service started from its real entry file
   expected['keys-init'] = 'scripts/keys.ts'
   for (const name of NODE_SERVICES) {
     const s = services[name]!
-    const bundled = STACK.find((e) => e.name === name)?.bundle
+    const stackEntry = STACK.find((e) => e.name === name)
+    const bundled = stackEntry?.bundle
     if (bundled) {
       // Compiled in the image's build stage (checked with the Dockerfile below) from its entry.
-      t.same(s.command, ['node', bundled], `${name}: node ${bundled}`)
+      t.same(s.command, ['node', ...stackEntry.nodeArgs ?? [], bundled], `${name}: node ${bundled}, with the flags npm start uses`)
       t.ok(existsSync(join(ROOT, expected[name]!)), `${name}: ${expected[name]} exists`)
     } else {
       const [node, flag, loader, entry] = s.command ?? []
@@ -303,7 +305,7 @@ t.test('Dockerfile: build and runtime stages, production install, non-root', asy
   t.ok(build!.lines.includes('RUN npm run build:gateway'), 'build: the gateway is compiled')
   t.ok(JSON.parse(read('package.json')).scripts['build:gateway'], 'npm run build:gateway exists')
   t.ok(runtime!.lines.includes('COPY --from=build /app/dist/gateway ./dist/gateway'), 'runtime: the compiled gateway')
-  t.ok(lines.includes('CMD ["node", "dist/gateway/server.js"]'), 'the image starts the compiled gateway by default')
+  t.ok(lines.includes(`CMD ${JSON.stringify(['node', ...GATEWAY_BUNDLE.nodeArgs, GATEWAY_BUNDLE.outfile])}`.replaceAll('","', '", "')), 'the image starts the compiled gateway by default')
   const copied = runtime!.lines.filter((l) => /^COPY (?!--from)/.test(l)).map((l) => l.split(/\s+/)[1]!)
   for (const name of NODE_SERVICES) {
     if (STACK.find((e) => e.name === name)?.bundle) continue

@@ -56,7 +56,7 @@ t.test('planStack builds specs from the table, leaves out a missing optional ent
   t.same(plan.specs.map((s) => s.name), ['orders', 'users', 'payments', 'gateway'])
   t.equal(plan.gatewayUrl, 'http://127.0.0.1:18080')
   const gateway = plan.specs.find((s) => s.name === 'gateway')!
-  t.same(gateway.args, ['dist/gateway/server.js'], 'the gateway runs compiled (npm start builds it)')
+  t.same(gateway.args, ['--max-semi-space-size=8', 'dist/gateway/server.js'], 'the gateway runs compiled (npm start builds it)')
   t.same(plan.specs.find((s) => s.name === 'orders')!.args, ['--import', 'tsx', 'services/orders/src/server.ts'])
   t.equal(gateway.cwd, root)
   t.equal(gateway.readyUrl, 'http://127.0.0.1:18080/readyz')
