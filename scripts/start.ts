@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 import type { RedisServer } from './lib/redis-server.js'
 import { STACK, planStack, stackEnv } from './lib/stack.js'
 import { bundle } from './lib/bundle.js'
-import { StartError, buildWebIfNeeded, ensureKeys, ensureRedis, keysDir, readSecrets } from './lib/stack-setup.js'
+import { StartError, buildWebIfNeeded, ensureKeys, ensureRedis } from './lib/stack-setup.js'
 import { Supervisor, formatPrefix } from './lib/supervisor.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
@@ -51,13 +51,7 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 }
 
 async function main (): Promise<void> {
-  const plan0 = planStack(ROOT, process.env)
-  if (plan0.missing.length > 0) {
-    throw new StartError(`missing entry file(s): ${plan0.missing.join(', ')}`)
-  }
-
-  await ensureKeys(ROOT, process.env, log)
-  const secrets = readSecrets(keysDir(ROOT, process.env))
+  const secrets = await ensureKeys(ROOT, process.env, log)
   const found = await ensureRedis(ROOT, process.env, log)
   redis = found.server
   // If this process dies without the clean stop, its private Redis must not outlive it.
@@ -66,11 +60,13 @@ async function main (): Promise<void> {
     if (!stopping) log('redis', `private redis-server exited (${signal ?? `code ${code}`}); restart npm start to get it back`)
   })
   if (stopping) return
+  const plan = planStack(ROOT, stackEnv(process.env, { REDIS_URL: found.url, ...secrets }))
+  if (plan.missing.length > 0) {
+    throw new StartError(`missing entry file(s): ${plan.missing.join(', ')}`)
+  }
   await buildWebIfNeeded(ROOT, process.env, log)
   if (stopping) return
 
-  const env = stackEnv(process.env, { REDIS_URL: found.url, ...secrets })
-  const plan = planStack(ROOT, env)
   for (const entry of STACK) {
     if (!entry.bundle) continue
     await bundle(ROOT, entry.entry, entry.bundle)

@@ -11,6 +11,7 @@ import { hashPassword, passwordProblem } from '../auth-service/src/passwords.js'
 import { createRedisClient } from '../auth-service/src/redis.js'
 import { createFamilies } from '../auth-service/src/refresh/families.js'
 import { EMAIL_PATTERN, createUsersStore, normaliseEmail } from '../auth-service/src/users/users-store.js'
+import { safeUrl } from './lib/stack-setup.js'
 
 const USAGE = 'usage: npm run users -- create [--admin] EMAIL [--password P]\n       npm run users -- grant-admin EMAIL'
 
@@ -41,7 +42,8 @@ async function main (): Promise<number> {
   try {
     await redis.connect()
   } catch {
-    console.error(`cannot reach Redis at ${config.redisUrl} (set REDIS_URL)`)
+    console.error(`cannot reach Redis at ${safeUrl(config.redisUrl)} (set REDIS_URL)`)
+    redis.disconnect()
     return 1
   }
   try {

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import cookie from '@fastify/cookie'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { DestinationStream } from 'pino'
 import { IDENTITY_HEADERS, REQUEST_ID_PATTERN } from '../../gateway/src/contract.js'
 import type { AuthConfig } from './config.js'
 import type { AuthContext } from './context.js'
@@ -15,6 +16,7 @@ import { watchKeyring } from './keys/watch.js'
 import { KEYS_EVENTS } from './contract.js'
 import { createAuthEvents } from './audit.js'
 import { registerMetrics } from './observability.js'
+import { BODY_LIMIT, LOG_REDACT_PATHS } from '../../services/common/app.js'
 import { closeConnectionsWhenClosing } from '../../services/common/shutdown.js'
 import { createLoginThrottle } from './login-throttle.js'
 import { createDummyHash } from './passwords.js'
@@ -31,16 +33,16 @@ export interface AuthDeps {
   redis?: RedisClient
   /** Keys to use; by default loaded (and initialised if absent) from config.keysDir. */
   keyring?: Keyring
+  /** Logger options replacing the service's own (none: LOG_LEVEL, credentials redacted). */
   logger?: FastifyServerOptions['logger']
+  /** Where the service's own logger writes (tests capture it); default stdout. */
+  logStream?: DestinationStream
 }
 
-export const BODY_LIMIT = 16 * 1024
-
 /** Never log credentials: tokens, cookies, passwords. */
-export const LOG_REDACT = [
-  'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]',
-  '*.password', '*.refreshToken', '*.accessToken', '*.token',
-]
+function loggerOptions (level: string, stream?: DestinationStream) {
+  return { level, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' }, ...(stream && { stream }) }
+}
 
 export async function buildAuthService (config: Readonly<AuthConfig>, deps: AuthDeps = {}): Promise<FastifyInstance> {
   const keyring = deps.keyring ?? await loadKeyring(config.keysDir)
@@ -52,7 +54,7 @@ export async function buildAuthService (config: Readonly<AuthConfig>, deps: Auth
   const redis = deps.redis ?? createRedisClient(config.redisUrl, config.redisCommandTimeout, config.redisClusterNodes)
 
   const app = Fastify({
-    logger: deps.logger ?? { level: config.logLevel, redact: { paths: LOG_REDACT, censor: '[redacted]' } },
+    logger: deps.logger ?? loggerOptions(config.logLevel, deps.logStream),
     trustProxy: config.trustProxy,
     bodyLimit: BODY_LIMIT,
     connectionTimeout: 30_000,
@@ -88,14 +90,13 @@ export async function buildAuthService (config: Readonly<AuthConfig>, deps: Auth
     secrets,
     dummyHash: await createDummyHash(),
     signAccessToken: (subject) => signAccessToken(ctx.keyring.active, { issuer: config.issuer, audience: config.audience, ttl: config.accessTokenTtl }, subject),
-    verifyAccessToken: createAccessTokenVerifier(keyring.jwks, { issuer: config.issuer, audience: config.audience }),
+    verifyAccessToken: createAccessTokenVerifier(() => ctx.keyring.keySet, { issuer: config.issuer, audience: config.audience }),
     events,
   }
   if (deps.keyring === undefined) {
     watchKeyring(app, config.keysDir, config.keysReloadInterval * 1000, (next) => {
       if (next.active.kid !== ctx.keyring.active.kid) events.keyRotated(app.log, { from: ctx.keyring.active.kid, to: next.active.kid, published: next.jwks.keys.map((k) => k.kid as string) })
       ctx.keyring = next
-      ctx.verifyAccessToken = createAccessTokenVerifier(next.jwks, { issuer: config.issuer, audience: config.audience })
     }, { redis, channel: KEYS_EVENTS.channel(config.redisPrefix) })
   }
 

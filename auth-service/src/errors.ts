@@ -1,5 +1,6 @@
 /**
- * The auth service's error catalogue (AUTH_ERR_*), and the public code each maps to.
+ * The auth service's error catalogue (AUTH_ERR_*), and the public code each maps to: its own,
+ * or else the one of its status.
  */
 import createError from '@fastify/error'
 
@@ -14,23 +15,18 @@ export const NotFoundError = createError('AUTH_ERR_NOT_FOUND', '%s', 404)
 export const EmailTakenError = createError('AUTH_ERR_EMAIL_TAKEN', 'An account with this email already exists', 409)
 export const RateLimitedError = createError('AUTH_ERR_RATE_LIMITED', 'Too many failed logins; try again in %d seconds', 429)
 
-/** Internal code → public `error` code of the JSON body. */
+/** Internal code → public `error` code of the JSON body, where the status alone does not say it. */
 export const PUBLIC_CODES: Record<string, string> = {
-  AUTH_ERR_INVALID_REQUEST: 'invalid_request',
   AUTH_ERR_WEAK_PASSWORD: 'weak_password',
   AUTH_ERR_INVALID_CREDENTIALS: 'invalid_credentials',
   AUTH_ERR_INVALID_REFRESH: 'invalid_refresh_token',
   AUTH_ERR_REFRESH_REUSED: 'refresh_token_reused',
   AUTH_ERR_INVALID_TOKEN: 'invalid_token',
   AUTH_ERR_CSRF: 'csrf_failed',
-  AUTH_ERR_NOT_FOUND: 'not_found',
   AUTH_ERR_EMAIL_TAKEN: 'email_taken',
-  AUTH_ERR_RATE_LIMITED: 'rate_limited',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
 }
 
-/** Fallback public codes by 4xx status for errors outside the catalogue (fastify's own 4xx). */
+/** Public codes by 4xx status for every other error (fastify's own 4xx included). */
 export function publicCodeForStatus (status: number): string {
   if (status === 404) return 'not_found'
   if (status === 413) return 'payload_too_large'

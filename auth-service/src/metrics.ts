@@ -22,12 +22,10 @@ export function createAuthMetrics (sources: { keyring: () => Keyring }): AuthMet
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'auth_' })
   const registers = [registry]
-  const requests = new Counter({
-    name: 'auth_requests_total',
-    help: 'Requests handled, by route, method and status code (429s are rate-limit refusals)',
-    labelNames: ['route', 'method', 'status'] as const,
-    registers,
-  })
+  const counter = <L extends string = never>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new Counter<L>({ name, help, labelNames, registers })
+  const requests = counter('auth_requests_total',
+    'Requests handled, by route, method and status code (429s are rate-limit refusals)', ['route', 'method', 'status'])
   const duration = new Histogram({
     name: 'auth_request_duration_seconds',
     help: 'Time from request to response, by route',
@@ -35,34 +33,12 @@ export function createAuthMetrics (sources: { keyring: () => Keyring }): AuthMet
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers,
   })
-  const logins = new Counter({
-    name: 'auth_logins_total',
-    help: 'Login attempts, by result (success, failure, throttled)',
-    labelNames: ['result'] as const,
-    registers,
-  })
-  const refreshes = new Counter({
-    name: 'auth_refreshes_total',
-    help: 'Refresh-token presentations, by result (rotated, invalid, reused)',
-    labelNames: ['result'] as const,
-    registers,
-  })
-  const reuseDetections = new Counter({
-    name: 'auth_refresh_reuse_detected_total',
-    help: 'Rotated refresh tokens presented again (each revokes its session)',
-    registers,
-  })
-  const revocations = new Counter({
-    name: 'auth_revocations_total',
-    help: 'Revocation records written for gateways, by kind (session, user = logout-all)',
-    labelNames: ['kind'] as const,
-    registers,
-  })
-  const keyRotations = new Counter({
-    name: 'auth_key_rotations_total',
-    help: 'Keyring reloads that changed the active signing kid',
-    registers,
-  })
+  const logins = counter('auth_logins_total', 'Login attempts, by result (success, failure, throttled)', ['result'])
+  const refreshes = counter('auth_refreshes_total', 'Refresh-token presentations, by result (rotated, invalid, reused)', ['result'])
+  const reuseDetections = counter('auth_refresh_reuse_detected_total', 'Rotated refresh tokens presented again (each revokes its session)')
+  const revocations = counter('auth_revocations_total',
+    'Revocation records written for gateways, by kind (session, user = logout-all)', ['kind'])
+  const keyRotations = counter('auth_key_rotations_total', 'Keyring reloads that changed the active signing kid')
   new Gauge({ // eslint-disable-line no-new
     name: 'auth_published_keys',
     help: 'Public keys served in the JWKS (next, active, retiring)',

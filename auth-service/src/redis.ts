@@ -3,7 +3,7 @@
  * queue, bounded retries, a command timeout), so requests get a 503 instead of hanging,
  * and keeps reconnecting in the background so the service recovers by itself.
  */
-import { Redis, type ChainableCommander } from 'ioredis'
+import type { ChainableCommander, Redis } from 'ioredis'
 import { createRedisClient as createClient, type RedisClient } from '../../scripts/lib/redis-client.js'
 
 export type { RedisClient }
@@ -15,11 +15,9 @@ export type { RedisClient }
 export function createRedisClient (url: string, commandTimeout: number): Redis
 export function createRedisClient (url: string, commandTimeout: number, clusterNodes: string | undefined): RedisClient
 export function createRedisClient (url: string, commandTimeout: number, clusterNodes?: string): RedisClient {
-  if (clusterNodes !== undefined && clusterNodes.trim() !== '') {
-    // The cluster client reconnects by itself (clusterRetryStrategy) and refreshes slots on MOVED.
-    return createClient({ url, clusterNodes, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout, connectTimeout: 2000 })
-  }
-  const redis = new Redis(url, {
+  return createClient({
+    url,
+    clusterNodes,
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
@@ -27,7 +25,6 @@ export function createRedisClient (url: string, commandTimeout: number, clusterN
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(50 * times, 1000),
   })
-  return redis
 }
 
 /** True for errors that mean "Redis is not reachable right now" (→ 503), not a bug. */

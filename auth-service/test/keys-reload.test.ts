@@ -9,7 +9,7 @@ import { buildAuthService } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { runKeysCli } from '../src/keys/cli.js'
 import { initKeyring } from '../src/keys/keyring.js'
-import { readManifest } from '../src/keys/manifest.js'
+import { readManifest, writeManifest } from '../src/keys/manifest.js'
 import { rotateKeys } from '../src/keys/rotation.js'
 import { useTestRedis } from '../../scripts/testing/redis.js'
 import { PASSWORD, uniqueEmail, waitFor } from './helper.js'
@@ -30,11 +30,19 @@ async function start (t: T, env: Record<string, string>): Promise<Instance> {
   return { app, logs }
 }
 
-async function signingKid (app: FastifyInstance): Promise<string> {
+async function accessToken (app: FastifyInstance): Promise<string> {
   const res = await app.inject({ method: 'POST', url: '/auth/register', payload: { email: uniqueEmail('keys'), password: PASSWORD, tokenDelivery: 'body' } })
   if (res.statusCode !== 201) throw new Error(`register: ${res.statusCode} ${res.body}`)
-  return decodeProtectedHeader(res.json().accessToken).kid!
+  return res.json().accessToken
 }
+
+async function signingKid (app: FastifyInstance): Promise<string> {
+  return decodeProtectedHeader(await accessToken(app)).kid!
+}
+
+/** The service's own verifier at work: a protected route answers 200 only to a token it verifies. */
+const accepts = async (app: FastifyInstance, token: string) =>
+  (await app.inject({ method: 'GET', url: '/auth/sessions', headers: { authorization: `Bearer ${token}` } })).statusCode === 200
 
 const published = async (app: FastifyInstance) => (await app.inject('/.well-known/jwks.json')).json().keys.map((k: { kid: string }) => k.kid).sort()
 const reloads = (i: Instance, reason: string) => i.logs.filter((l) => l.includes('signing keys reloaded') && l.includes(`"reason":"${reason}"`)).length
@@ -83,6 +91,38 @@ t.test('a rotation written to keys/ without a message is picked up by the file w
   t.pass('signs with the promoted key')
   t.ok(reloads(one, 'file') >= 1, 'reloaded by the file watch')
   t.equal(reloads(one, 'keys channel'), 0, 'no message was sent')
+})
+
+t.test('a failed reload (the manifest names a missing PEM) keeps the current keys; the next good one is taken', async (t) => {
+  const dir = tempKeys(t)
+  const good = await initKeyring(dir)
+  const redis = await useTestRedis(t)
+  const one = await start(t, { KEYS_DIR: dir, KEYS_RELOAD_INTERVAL: '0', REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix })
+  const active = good.keys.find((k) => k.state === 'active')!.kid
+  const before = await published(one.app)
+  const oldToken = await accessToken(one.app)
+
+  const now = new Date().toISOString()
+  await writeManifest(dir, {
+    version: 1,
+    keys: [...good.keys.map((k) => k.state === 'active' ? { ...k, state: 'retiring' as const, retiredAt: now } : k),
+      { kid: 'no-such-kid', state: 'active', createdAt: now, activatedAt: now }],
+  })
+  t.equal(await one.app.reloadKeys!('test'), false, 'the reload fails')
+  t.ok(one.logs.some((l) => l.includes('signing keys reload failed; keeping the current keys')), 'and says so')
+  t.equal(await signingKid(one.app), active, 'still signs with the old kid')
+  t.same(await published(one.app), before, 'still publishes the old keys')
+  t.ok(await accepts(one.app, oldToken), 'still verifies a token from before')
+  t.ok(await accepts(one.app, await accessToken(one.app)), 'and a token from after')
+
+  await writeManifest(dir, good)
+  await rotateKeys(dir)
+  // Twice: the second active key did not exist when the service started (not even as next).
+  const rotated = (await rotateKeys(dir)).keys.find((k) => k.state === 'active')!.kid
+  await waitFor(async () => (await signingKid(one.app)) === rotated, 5000)
+  t.pass('a later good reload is taken')
+  t.ok(await accepts(one.app, await accessToken(one.app)), 'the verifier follows the reload: a token of a key made after start verifies')
+  t.ok(await accepts(one.app, oldToken), 'a token of the now retiring key still verifies')
 })
 
 t.test('SIGHUP reloads the keys of a running auth service and does not stop it', async (t) => {

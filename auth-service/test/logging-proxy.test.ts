@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Writable } from 'node:stream'
-import { buildAuthService, LOG_REDACT } from '../src/app.js'
+import { buildAuthService } from '../src/app.js'
 import { loadConfig } from '../src/config.js'
 import { useTestRedis } from '../../scripts/testing/redis.js'
 import { build, PASSWORD, testKeyring, uniqueEmail, waitFor } from './helper.js'
@@ -10,8 +10,8 @@ t.test('logs never contain passwords, tokens or cookies; request ids are kept', 
   const { dir, keyring } = await testKeyring()
   const lines: string[] = []
   const stream = new Writable({ write (chunk, _enc, cb) { lines.push(String(chunk)); cb() } })
-  const config = loadConfig({ REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix, KEYS_DIR: dir, REFRESH_REUSE_GRACE: '0' })
-  const app = await buildAuthService(config, { keyring, logger: { level: 'trace', stream, redact: { paths: LOG_REDACT, censor: '[redacted]' } } })
+  const config = loadConfig({ REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix, KEYS_DIR: dir, REFRESH_REUSE_GRACE: '0', LOG_LEVEL: 'trace' })
+  const app = await buildAuthService(config, { keyring, logStream: stream })
   t.teardown(() => app.close())
   await waitFor(async () => (await app.inject('/readyz')).statusCode === 200)
 
@@ -31,6 +31,18 @@ t.test('logs never contain passwords, tokens or cookies; request ids are kept', 
   for (const secret of [PASSWORD, accessToken, refreshToken, r1.json().refreshToken, refreshToken.split('.')[1]]) {
     t.notOk(log.includes(secret), 'no secret in the logs')
   }
+
+  lines.length = 0
+  app.log.info({
+    req: { headers: { authorization: 'Bearer secret-bearer', cookie: 'refresh_token=secret-cookie' } },
+    body: { password: 'secret-password', refreshToken: 'secret-refresh', accessToken: 'secret-access' },
+    password: 'secret-top-password',
+    token: 'secret-top-token',
+  }, 'credentials passed to a log call')
+  const line = lines.join('')
+  t.match(line, /credentials passed to a log call/)
+  t.match(line, /\[redacted\]/, 'the app\'s own logger redacts')
+  t.notMatch(line, /secret-/, 'headers, passwords and tokens never reach the log')
 })
 
 t.test('X-Forwarded-For is trusted only from TRUST_PROXY', async (t) => {

@@ -46,6 +46,8 @@ t.test('a success before the limit resets the count', async (t) => {
     t.equal((await attempt(app, email, PASSWORD)).statusCode, 200, `round ${round + 1}: two failures then a success`)
   }
   t.pass('six failures in all, never three in a row: never refused')
+  for (let i = 0; i < 3; i++) t.equal((await attempt(app, email, 'wrong password!')).statusCode, 401)
+  t.equal((await attempt(app, email, PASSWORD)).statusCode, 429, 'after a reset the count starts again: three failures in a row are refused')
 })
 
 t.test('the refusal is temporary: it ends with LOGIN_FAILURE_WINDOW', async (t) => {

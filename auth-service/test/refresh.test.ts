@@ -13,6 +13,8 @@ t.test('POST /auth/refresh rejects a reused token after the grace and revokes th
 
   const s = await session(app)
   const sid = s.refreshToken.split('.')[0]!
+  const ttl = await inspect.pttl(`${prefix}rt:{${sid}}`)
+  t.ok(ttl > 0 && ttl <= 7 * 24 * 3600 * 1000, 'a new family is written with its expiry (REFRESH_TOKEN_TTL)')
   const first = await refreshBody(app, s.refreshToken)
   t.equal(first.statusCode, 200)
   const newest = first.json().refreshToken as string

@@ -41,6 +41,8 @@ declare module 'fastify' {
     gatewayClientIp: string
     /** request.protocol, read before x-forwarded-proto goes. */
     gatewayProtocol: string
+    /** The metrics' route label: the rule id, else the route's URL pattern, else 'not_found'. */
+    gatewayRoute: string
   }
   interface FastifyContextConfig {
     gatewayRule?: RouteRule
@@ -127,6 +129,7 @@ export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps
   app.decorateRequest('gatewayCredentialSource', null)
   app.decorateRequest('gatewayClientIp', '')
   app.decorateRequest('gatewayProtocol', 'http')
+  app.decorateRequest('gatewayRoute', 'not_found')
 
   const cors = createCors(config.corsOrigins)
   const csrf = createCsrfCheck({ secret: config.csrfSecret, allowedOrigins: [...config.gatewayPublicOrigins, ...config.corsOrigins] })
@@ -150,10 +153,12 @@ export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps
     request.gatewayProtocol = request.protocol
     const headers = request.raw.headers
     stripClientHeaders(headers)
-    const origin = typeof headers.origin === 'string' ? headers.origin : undefined
-    if (cors.preflight(request.method, origin, reply)) return
+    // routeOptions is a new object on every read: read once, for this hook and onResponse.
     const { config: routeConfig, url: routeUrl } = request.routeOptions
     const rule = routeConfig?.gatewayRule
+    request.gatewayRoute = rule?.id ?? routeUrl ?? 'not_found'
+    const origin = typeof headers.origin === 'string' ? headers.origin : undefined
+    if (cors.preflight(request.method, origin, reply)) return
     const perIp = limits.auth(request, reply, rule) ?? limits.notFound(request, reply, rule, routeUrl)
     if (perIp !== undefined) await perIp
     if (!rule) return
@@ -195,8 +200,7 @@ export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps
   })
 
   app.addHook('onResponse', (request, reply, done) => {
-    const { config: routeConfig, url: routeUrl } = request.routeOptions
-    metrics.recordRequest(routeConfig?.gatewayRule?.id ?? routeUrl ?? 'not_found', request.method, reply.statusCode, reply.elapsedTime / 1000)
+    metrics.recordRequest(request.gatewayRoute, request.method, reply.statusCode, reply.elapsedTime / 1000)
     request.log.info({ method: request.method, url: request.url, statusCode: reply.statusCode, responseTime: Math.round(reply.elapsedTime) }, 'request completed')
     done()
   })

@@ -24,7 +24,8 @@ export function isClusterPrimary (config: Pick<GatewayConfig, 'workers'>): boole
 
 /** Runs the primary until shutdown (it then exits the process); never resolves. */
 export function runPrimary (config: Pick<GatewayConfig, 'workers' | 'host' | 'port' | 'logLevel'>): Promise<never> {
-  const log = pino(loggerOptions(config.logLevel))
+  const options = loggerOptions(config.logLevel)
+  const log = pino(options, options.stream)
   const restarts: number[] = []
   const listening = new Set<number>()
   let announced = false

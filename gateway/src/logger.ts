@@ -4,27 +4,12 @@
  */
 import { destination, type DestinationStream, type LoggerOptions } from 'pino'
 import type { LogLevel } from './config.js'
-
-export const REDACT_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["proxy-authorization"]',
-  'res.headers["set-cookie"]',
-  'headers.authorization',
-  'headers.cookie',
-  'headers["set-cookie"]',
-  'authorization',
-  'cookie',
-  'token',
-  'accessToken',
-  'refreshToken',
-  'password',
-]
+import { LOG_REDACT_PATHS } from '../../services/common/app.js'
 
 export function loggerOptions (level: LogLevel, stream?: DestinationStream): LoggerOptions & { stream?: DestinationStream } {
   return {
     level,
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' },
     // Default: stdout through a 4 KiB buffer written asynchronously and at least every 250 ms,
     // so one write (a syscall and a thread-pool hop) carries ~25 request lines, not one.
     // pino flushes it synchronously at exit.

@@ -219,8 +219,9 @@ function createRouteHistogram (registry: Registry, opts: RouteHistogramOptions):
     observe (route, seconds) {
       let s = series.get(route)
       if (s === undefined) series.set(route, s = { counts: opts.buckets.map(() => 0), sum: 0, count: 0 })
-      const i = opts.buckets.findIndex((le) => seconds <= le)
-      if (i !== -1) s.counts[i]!++
+      for (let i = 0; i < opts.buckets.length; i++) {
+        if (seconds <= opts.buckets[i]!) { s.counts[i]!++; break }
+      }
       s.sum += seconds
       s.count++
     },

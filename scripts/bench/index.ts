@@ -367,22 +367,21 @@ async function revocationLag (url: string, samples: number): Promise<{ p50: numb
 }
 
 async function runMicro (seconds: number): Promise<Record<string, number>> {
-  const child = startChild('scripts/bench/micro.ts', '0', { BENCH_MICRO_SECONDS: String(seconds) }, false)
-  let out = ''
-  child.stdout?.on('data', (d) => { out += String(d) })
-  const code = await new Promise((resolve) => child.once('exit', resolve))
-  if (code !== 0) throw new Error(`micro.ts exited ${code}`)
-  return JSON.parse(out.trim().split('\n').pop() as string)
+  return await lastJsonLine('scripts/bench/micro.ts', { BENCH_MICRO_SECONDS: String(seconds) })
 }
 
 async function runRefresh (seconds: number): Promise<{ refreshesPerS: number, signsPerS: number }> {
-  const child = startChild('scripts/bench/refresh.ts', '0', { BENCH_SIGN_SECONDS: String(Math.min(2, seconds)), BENCH_REFRESH_SECONDS: String(seconds) }, false)
+  return await lastJsonLine('scripts/bench/refresh.ts', { BENCH_SIGN_SECONDS: String(Math.min(2, seconds)), BENCH_REFRESH_SECONDS: String(seconds) })
+}
+
+/** Runs a figures script (pinned to the target core) and parses the JSON line it ends with. */
+async function lastJsonLine<T> (script: string, env: Record<string, string>): Promise<T> {
+  const child = startChild(script, '0', env, false)
   let out = ''
   child.stdout?.on('data', (d) => { out += String(d) })
   const code = await new Promise((resolve) => child.once('exit', resolve))
-  if (code !== 0) throw new Error(`refresh.ts exited ${code}`)
-  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN)
-  return { refreshesPerS: num(/refreshes\/s \(one core\):\s+(\d+)/), signsPerS: num(/raw RSA-2048 signs\/s:\s+(\d+)/) }
+  if (code !== 0) throw new Error(`${script} exited ${code}`)
+  return JSON.parse(out.trim().split('\n').pop() as string)
 }
 
 /** The slices of one target as one result: counts add up, latency is the median of the slices' percentiles. */

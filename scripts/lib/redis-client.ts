@@ -23,6 +23,8 @@ export interface RedisClientOptions {
   enableOfflineQueue?: boolean
   connectTimeout?: number
   commandTimeout?: number
+  /** Delay (ms) before reconnect attempt `times`; standalone: retryStrategy, cluster: clusterRetryStrategy. */
+  retryStrategy?: (times: number) => number | null
 }
 
 /** True when the client talks to a Redis Cluster. */
@@ -67,13 +69,15 @@ export function createRedisClient (opts: RedisClientOptions): RedisClient {
     commandTimeout: opts.commandTimeout,
   })
   if (opts.clusterNodes === undefined || opts.clusterNodes.trim() === '') {
-    return new Redis(opts.url, definedOnly({ ...common, enableOfflineQueue: opts.enableOfflineQueue }))
+    return new Redis(opts.url, definedOnly({ ...common, enableOfflineQueue: opts.enableOfflineQueue, retryStrategy: opts.retryStrategy }))
   }
   const nodes = parseClusterNodes(opts.clusterNodes)
   const { lazyConnect, ...perNode } = common
   const clusterOptions: ClusterOptions = definedOnly({
     lazyConnect,
     enableOfflineQueue: opts.enableOfflineQueue,
+    // Per-node connections never reconnect (ioredis refreshes slots instead): the whole cluster does.
+    clusterRetryStrategy: opts.retryStrategy,
     // Reads go to masters: replicas may lag, and the token stores need read-your-writes.
     scaleReads: 'master' as const,
     redisOptions: { ...perNode, ...credentialsFromUrl(opts.url) },

@@ -3,10 +3,13 @@
  * (found or started), and the web app's build when it has none yet.
  */
 import { spawn } from 'node:child_process'
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
+import { DEFAULT_KEYS_DIR } from '../../auth-service/src/config.js'
+import { runKeysCli } from '../../auth-service/src/keys/cli.js'
+import { readSecrets } from '../../auth-service/src/keys/manifest.js'
 import { freePort, pingRedis, startRedisServer, REDIS_MISSING_HELP, type RedisServer } from './redis-server.js'
 
 export type Log = (name: string, message: string) => void
@@ -30,36 +33,18 @@ export async function runStep (name: string, command: string, args: string[], op
   })
 }
 
-/** `node --import tsx scripts/keys.ts init` (idempotent): one active and one next key, plus secrets.json. */
-export async function ensureKeys (root: string, env: NodeJS.ProcessEnv, log: Log): Promise<void> {
-  const script = join(root, 'scripts', 'keys.ts')
-  if (!existsSync(script)) {
-    log('keys', 'scripts/keys.ts not found: keys are not created (the auth service may refuse to start)')
-    return
-  }
-  const code = await runStep('keys', process.execPath, ['--import', 'tsx', script, 'init'], { cwd: root, env }, log)
-  if (code !== 0) throw new StartError(`key setup failed (scripts/keys.ts init exited with ${code}); see the [keys] lines above`)
-}
-
-export function keysDir (root: string, env: NodeJS.ProcessEnv): string {
-  return env.KEYS_DIR || join(root, 'keys')
-}
-
-/** REFRESH_TOKEN_SECRET and CSRF_SECRET from keys/secrets.json, for the auth service and the gateway. */
-export function readSecrets (dir: string): { REFRESH_TOKEN_SECRET?: string, CSRF_SECRET?: string } {
-  const file = join(dir, 'secrets.json')
-  if (!existsSync(file)) return {}
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'))
-  } catch {
-    throw new StartError(`${file} is not valid JSON; fix or delete it and start again`)
-  }
-  const secrets = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as Record<string, unknown>
-  return {
-    REFRESH_TOKEN_SECRET: typeof secrets.refreshTokenSecret === 'string' ? secrets.refreshTokenSecret : undefined,
-    CSRF_SECRET: typeof secrets.csrfSecret === 'string' ? secrets.csrfSecret : undefined,
-  }
+/**
+ * The keys CLI's `init` (idempotent: one active and one next key, plus secrets.json), run in
+ * this process with its output as [keys] lines; resolves the secrets for the stack's env.
+ * A relative KEYS_DIR counts from the repo root, where the stack's processes run.
+ */
+export async function ensureKeys (root: string, env: NodeJS.ProcessEnv, log: Log): Promise<{ REFRESH_TOKEN_SECRET: string, CSRF_SECRET: string }> {
+  const dir = resolve(root, env.KEYS_DIR || DEFAULT_KEYS_DIR)
+  const print = (line: string) => log('keys', line)
+  const code = await runKeysCli(['init'], { env: { ...env, KEYS_DIR: dir }, out: print, err: print })
+  const secrets = code === 0 ? await readSecrets(dir) : null
+  if (!secrets) throw new StartError(`key setup failed (keys init exited with ${code}); see the [keys] lines above`)
+  return { REFRESH_TOKEN_SECRET: secrets.refreshTokenSecret, CSRF_SECRET: secrets.csrfSecret }
 }
 
 /** A URL safe to print: any password replaced. */
@@ -117,21 +102,10 @@ export async function ensureRedis (root: string, env: NodeJS.ProcessEnv, log: Lo
   return { url: server.url, server }
 }
 
-/** The web app's build command when it has no dist/index.html yet, else null (also when no script exists yet). */
+/** The web app's build (the root `npm run build`, vite) when it has no dist/index.html yet, else null. */
 export function webBuildCommand (root: string): { cwd: string, args: string[] } | null {
-  const web = join(root, 'services', 'web')
-  if (existsSync(join(web, 'dist', 'index.html'))) return null
-  const webPackage = join(web, 'package.json')
-  const hasVite = ['vite.config.ts', 'vite.config.js', 'vite.config.mjs'].some((f) => existsSync(join(web, f)))
-  if (!existsSync(webPackage) && !hasVite) return null
-  const scriptsOf = (file: string): Record<string, string> => {
-    try { return JSON.parse(readFileSync(file, 'utf8')).scripts ?? {} } catch { return {} }
-  }
-  if (existsSync(webPackage) && scriptsOf(webPackage).build) return { cwd: web, args: ['run', 'build'] }
-  const rootScripts = scriptsOf(join(root, 'package.json'))
-  if (rootScripts['build:web']) return { cwd: root, args: ['run', 'build:web'] }
-  if (rootScripts.build) return { cwd: root, args: ['run', 'build'] }
-  return null
+  if (existsSync(join(root, 'services', 'web', 'dist', 'index.html'))) return null
+  return { cwd: root, args: ['run', 'build'] }
 }
 
 /** Builds the web app if needed; a failed build is reported but does not stop the API stack. */

@@ -6,7 +6,10 @@
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { DEFAULT_PORT as AUTH_PORT } from '../../auth-service/src/config.js'
+import { DEFAULT_PORT as GATEWAY_PORT } from '../../gateway/src/config.js'
 import { urlFor } from '../../services/common/server.js'
+import { DEFAULT_WEB_PORT } from '../../services/web/src/config.js'
 import type { ProcessSpec } from './supervisor.js'
 import { GATEWAY_BUNDLE } from './bundle.js'
 
@@ -31,14 +34,16 @@ export interface StackEntry {
   after?: string[]
 }
 
+// orders, users and payments keep their port literal in their server.ts, which starts the
+// service when imported: start-setup.test.ts checks these copies against it.
 export const STACK: readonly StackEntry[] = [
-  { name: 'auth', entry: 'auth-service/src/server.ts', hostVar: 'AUTH_HOST', portVar: 'AUTH_PORT', defaultPort: 4000, readyPath: '/readyz', urlVar: 'AUTH_URL', secrets: true },
+  { name: 'auth', entry: 'auth-service/src/server.ts', hostVar: 'AUTH_HOST', portVar: 'AUTH_PORT', defaultPort: AUTH_PORT, readyPath: '/readyz', urlVar: 'AUTH_URL', secrets: true },
   { name: 'orders', entry: 'services/orders/src/server.ts', hostVar: 'ORDERS_HOST', portVar: 'ORDERS_PORT', defaultPort: 4101, readyPath: '/readyz', urlVar: 'ORDERS_URL' },
   { name: 'users', entry: 'services/users/src/server.ts', hostVar: 'USERS_HOST', portVar: 'USERS_PORT', defaultPort: 4102, readyPath: '/readyz', urlVar: 'USERS_URL' },
   { name: 'payments', entry: 'services/payments/src/server.ts', hostVar: 'PAYMENTS_HOST', portVar: 'PAYMENTS_PORT', defaultPort: 4103, readyPath: '/readyz', urlVar: 'PAYMENTS_URL' },
-  { name: 'web', entry: 'services/web/src/server.ts', hostVar: 'WEB_HOST', portVar: 'WEB_PORT', defaultPort: 4104, readyPath: '/readyz', urlVar: 'WEB_URL', optional: true },
+  { name: 'web', entry: 'services/web/src/server.ts', hostVar: 'WEB_HOST', portVar: 'WEB_PORT', defaultPort: DEFAULT_WEB_PORT, readyPath: '/readyz', urlVar: 'WEB_URL', optional: true },
   // Last: it fetches the auth service's JWKS to become ready.
-  { name: 'gateway', entry: GATEWAY_BUNDLE.entry, bundle: GATEWAY_BUNDLE.outfile, nodeArgs: GATEWAY_BUNDLE.nodeArgs, hostVar: 'GATEWAY_HOST', portVar: 'GATEWAY_PORT', defaultPort: 8080, readyPath: '/readyz', after: ['auth'], secrets: true },
+  { name: 'gateway', entry: GATEWAY_BUNDLE.entry, bundle: GATEWAY_BUNDLE.outfile, nodeArgs: GATEWAY_BUNDLE.nodeArgs, hostVar: 'GATEWAY_HOST', portVar: 'GATEWAY_PORT', defaultPort: GATEWAY_PORT, readyPath: '/readyz', after: ['auth'], secrets: true },
 ]
 
 const SECRET_VARS = ['REFRESH_TOKEN_SECRET', 'CSRF_SECRET'] as const
@@ -54,7 +59,8 @@ export function localUrl (entry: StackEntry, env: NodeJS.ProcessEnv): string {
 
 /**
  * The environment every child gets: the parent's, plus what start found or made (Redis URL,
- * secrets), plus each upstream URL for the gateway derived from the ports, unless already set.
+ * secrets), plus each upstream URL for the gateway derived from the ports, unless already set
+ * (the gateway finds the JWKS from AUTH_URL itself).
  */
 export function stackEnv (env: NodeJS.ProcessEnv, extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = { ...env }
@@ -64,8 +70,6 @@ export function stackEnv (env: NodeJS.ProcessEnv, extra: Record<string, string |
   for (const entry of STACK) {
     if (entry.urlVar && !out[entry.urlVar]) out[entry.urlVar] = localUrl(entry, out)
   }
-  const auth = STACK.find((e) => e.name === 'auth')
-  if (auth && !out.JWKS_URL) out.JWKS_URL = `${out.AUTH_URL ?? localUrl(auth, out)}/.well-known/jwks.json`
   return out
 }
 

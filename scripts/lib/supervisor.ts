@@ -45,8 +45,6 @@ export interface SupervisorOptions {
   readyPollMs?: number
   /** Receives every output line, already prefixed; default: stdout. */
   write?: (line: string) => void
-  /** Applied to each child line before prefixing; default: formatLogLine (pino → short text). */
-  formatLine?: (line: string) => string
   /** Other names that will be used with log(), so the prefix width fits them too. */
   extraNames?: string[]
 }
@@ -83,7 +81,6 @@ interface ProcState {
 export interface SupervisorEvents {
   spawn: [name: string, pid: number]
   ready: [name: string]
-  exit: [name: string, code: number | null, signal: NodeJS.Signals | null]
 }
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
@@ -92,7 +89,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   readonly #stopTimeoutMs: number
   readonly #readyPollMs: number
   readonly #write: (line: string) => void
-  readonly #formatLine: (line: string) => string
   readonly #width: number
   #stopping = false
   #started = false
@@ -115,7 +111,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.#stopTimeoutMs = opts.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS
     this.#readyPollMs = opts.readyPollMs ?? DEFAULT_READY_POLL_MS
     this.#write = opts.write ?? ((line) => { process.stdout.write(line + '\n') })
-    this.#formatLine = opts.formatLine ?? formatLogLine
     this.#width = Math.max(...[...specs.map((s) => s.name), ...(opts.extraNames ?? [])].map((n) => n.length))
   }
 
@@ -203,7 +198,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     for (const stream of [child.stdout, child.stderr]) {
       if (!stream) continue
       createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
-        this.log(spec.name, this.#formatLine(line))
+        this.log(spec.name, formatLogLine(line))
       })
     }
     if (child.pid !== undefined) {
@@ -215,7 +210,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   #onExit (state: ProcState, code: number | null, signal: NodeJS.Signals | null, err?: Error): void {
     const { name } = state.spec
-    this.emit('exit', name, code, signal)
     if (this.#stopping) {
       this.log(name, `stopped (${describeExit(code, signal)})`)
       return

@@ -40,6 +40,14 @@ t.test('npm run bench -- --duration 1 --targets direct,gateway prints its table'
   }
 })
 
+t.test('npm run bench:refresh ends with its figures as one JSON line (npm run bench reads that)', async (t) => {
+  const { code, stdout, stderr } = await run(['scripts/bench/refresh.ts'], { BENCH_SIGN_SECONDS: '0.2', BENCH_REFRESH_SECONDS: '0.3' })
+  t.equal(code, 0, `exits 0 (stderr: ${stderr.slice(-500)})`)
+  t.match(stdout, /^refreshes\/s \(one core\):\s+\d+$/m, 'the figures for people')
+  const figures = JSON.parse(stdout.trim().split('\n').pop()!)
+  for (const name of ['refreshesPerS', 'signsPerS', 'redisRoundTripsPerRefresh']) t.ok(figures[name] > 0, `${name} in the JSON line`)
+})
+
 t.test('a bad target name is refused', async (t) => {
   const { code, stderr } = await run(['scripts/bench/index.ts', '--targets', 'nope'])
   t.not(code, 0)

@@ -203,6 +203,7 @@ t.test('URLs between services use service names and the ports those services lis
 t.test('Redis, keys volume, replicas, start order and load balancer', async (t) => {
   const redis = services.redis!
   t.match(redis.command!.join(' '), /--appendonly yes/, 'AOF on')
+  t.match(redis.command!.join(' '), /--appendfsync always/, 'every write fsynced: no session lost after a SIGKILL')
   t.ok(redis.volumes!.includes('redis-data:/data') && 'redis-data' in compose.volumes, 'Redis data on a named volume')
   t.same(redis.healthcheck!.test, ['CMD', 'redis-cli', 'ping'])
 

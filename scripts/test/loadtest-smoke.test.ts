@@ -1,7 +1,8 @@
 /**
  * `npm run loadtest` against a whole stack started as the README says (npm start with raised
  * rate limits), small and short: every scenario gets its row, the login-storm comparison is
- * printed, no 429 warning, raw JSON written. No figure is asserted.
+ * printed, no warning (429s, bogus tokens answered other than 401), raw JSON written. No
+ * figure is asserted.
  */
 import t from 'tap'
 import { spawn } from 'node:child_process'
@@ -9,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import type { LoadResult } from '../lib/bench-lib.js'
 import { freePort } from '../lib/redis-server.js'
 import { STACK } from '../lib/stack.js'
 import { useTestRedis } from '../testing/redis.js'
@@ -66,14 +68,18 @@ t.test('npm run loadtest -- --duration 1 against a running stack', async (t) => 
     t.match(stdout, new RegExp(`^${row}.*\\s\\d+\\s+\\d+\\s+\\d+\\s+\\d+$`, 'm'), `a row for ${row.replace(/\\/g, '')}`)
   }
   t.match(stdout, /protected-read p99: alone [\d.]+ ms, during a login storm [\d.]+ ms -> [\d.]+x/)
-  t.notMatch(stdout, /WARNING/, 'no 429s with raised limits')
+  t.notMatch(stdout, /WARNING/, 'no 429s with raised limits, no bogus token answered other than 401')
+  t.match(stdout, /bogus-token flood: its non-2xx are the expected 401s/)
   const bogus = /^bogus-token flood.*\s(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$/m.exec(stdout)
   t.equal(bogus?.[1], '0', 'no bogus token got through')
   const file = /raw results: (\S+)/.exec(stdout)?.[1]
   t.ok(file && existsSync(join(REPO_ROOT, file)), 'raw JSON written')
   if (file) {
-    const json = JSON.parse(readFileSync(join(REPO_ROOT, file), 'utf8')) as { scenarios: unknown[] }
+    const json = JSON.parse(readFileSync(join(REPO_ROOT, file), 'utf8')) as { scenarios: Array<{ scenario: string, result: LoadResult }> }
     t.equal(json.scenarios.length, 7, 'six scenarios, the login storm in the background counted too')
+    const flood = json.scenarios.find((x) => x.scenario === 'bogus')?.result
+    t.same(Object.keys(flood?.statusCodes ?? {}), ['401'], 'the bogus-token flood got 401s and nothing else')
+    t.ok((flood?.statusCodes['401'] ?? 0) > 0)
     rmSync(join(REPO_ROOT, file))
   }
 })

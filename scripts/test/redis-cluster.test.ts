@@ -61,6 +61,13 @@ t.test('createRedisClient picks Redis or Cluster', async (t) => {
   t.equal(isCluster(cluster), true)
   t.match((cluster as Cluster).options.redisOptions, { username: 'u', password: 'p@ss', commandTimeout: 500 })
   cluster.disconnect()
+  const retryStrategy = (times: number) => Math.min(50 * times, 1000)
+  const plainRetry = createRedisClient({ url: 'redis://127.0.0.1:1', lazyConnect: true, retryStrategy }) as Redis
+  t.equal(plainRetry.options.retryStrategy, retryStrategy, 'retryStrategy: the plain client reconnects with it')
+  plainRetry.disconnect()
+  const clusterRetry = createRedisClient({ url: 'redis://127.0.0.1:1', clusterNodes: '127.0.0.1:1', lazyConnect: true, retryStrategy }) as Cluster
+  t.equal(clusterRetry.options.clusterRetryStrategy, retryStrategy, 'retryStrategy: the cluster reconnects with it')
+  clusterRetry.disconnect()
   t.throws(() => createRedisClient({ url: 'redis://x:1', clusterNodes: 'nope' }), /"nope" is not host:port/)
   t.throws(() => createRedisClient({ url: 'redis://x:1/2', clusterNodes: '127.0.0.1:1' }), /only database 0/)
 })

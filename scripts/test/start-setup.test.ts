@@ -1,10 +1,16 @@
-import t from 'tap'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import t, { type Test } from 'tap'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { loadConfig as loadAuthConfig } from '../../auth-service/src/config.js'
+import { loadConfig as loadGatewayConfig } from '../../gateway/src/config.js'
+import { loadServiceConfig } from '../../services/common/config.js'
+import type { RunServiceOptions } from '../../services/common/server.js'
+import { loadConfig as loadWebConfig } from '../../services/web/src/config.js'
 import { freePort, pingRedis, REDIS_MISSING_HELP } from '../lib/redis-server.js'
-import { STACK, localUrl, planStack, stackEnv } from '../lib/stack.js'
-import { StartError, ensureRedis, readSecrets, runStep, safeUrl, webBuildCommand } from '../lib/stack-setup.js'
+import { STACK, localUrl, planStack, stackEnv, type StackEntry } from '../lib/stack.js'
+import { StartError, ensureKeys, ensureRedis, runStep, safeUrl, webBuildCommand } from '../lib/stack-setup.js'
+import { REPO_ROOT } from '../testing/node-process.js'
 import { useTestRedis } from '../testing/redis.js'
 
 function tempRoot (t: { teardown: (fn: () => void) => void }): string {
@@ -18,10 +24,22 @@ function collect () {
   return { lines, log: (name: string, message: string) => { lines.push(`[${name}] ${message}`) } }
 }
 
-t.test('the stack table follows the shared port decisions', async (t) => {
-  t.same(Object.fromEntries(STACK.map((e) => [e.portVar, e.defaultPort])), {
-    AUTH_PORT: 4000, ORDERS_PORT: 4101, USERS_PORT: 4102, PAYMENTS_PORT: 4103, WEB_PORT: 4104, GATEWAY_PORT: 8080,
-  })
+/** The port a process picks when its port variable is not set, from its own code. */
+async function defaultPortOf (t: Test, entry: StackEntry): Promise<number> {
+  if (entry.name === 'auth') return loadAuthConfig({}).port
+  if (entry.name === 'gateway') return loadGatewayConfig({ CSRF_SECRET: 'c'.repeat(32) }).port
+  if (entry.name === 'web') return loadWebConfig({}).port
+  // A demo service's server.ts passes its port to runService when imported: captured, not
+  // started (the mock names the module as tsx resolves it, .ts).
+  let options: RunServiceOptions | undefined
+  await t.mockImport(`../../${entry.entry}`, { '../../services/common/server.ts': { runService: async (o: RunServiceOptions) => { options = o } } })
+  if (!options) throw new Error(`${entry.entry} did not call runService`)
+  t.equal(`${options.envPrefix}_PORT`, entry.portVar, `${entry.name}: ${entry.portVar} is the variable its server reads`)
+  return loadServiceConfig({}, options.envPrefix, options.defaultPort).port
+}
+
+t.test('the stack table follows the ports the servers default to', async (t) => {
+  for (const entry of STACK) t.equal(entry.defaultPort, await defaultPortOf(t, entry), `${entry.name}: ${entry.defaultPort}`)
   t.equal(STACK.at(-1)!.name, 'gateway', 'the gateway comes last')
   t.same(STACK.at(-1)!.after, ['auth'])
   t.ok(STACK.every((e) => e.readyPath === '/readyz'), 'every process is ready when its /readyz says so')
@@ -36,7 +54,8 @@ t.test('stackEnv keeps what is set, fills secrets and Redis, and points the gate
   t.equal(env.REFRESH_TOKEN_SECRET, 'r')
   t.equal(env.CSRF_SECRET, 'mine', 'a secret set in the environment wins over secrets.json')
   t.equal(env.AUTH_URL, 'http://127.0.0.1:5000')
-  t.equal(env.JWKS_URL, 'http://127.0.0.1:5000/.well-known/jwks.json')
+  t.notOk('JWKS_URL' in env, 'JWKS_URL is left to the gateway')
+  t.equal(loadGatewayConfig({ ...env, CSRF_SECRET: 'c'.repeat(32) }).jwksUrl, 'http://127.0.0.1:5000/.well-known/jwks.json', 'which finds the JWKS on the auth port')
   t.equal(env.ORDERS_URL, 'http://127.0.0.1:4101', 'a wildcard host is called on loopback')
   t.equal(env.USERS_URL, 'http://users.example:1', 'an explicit URL is kept')
   t.equal(env.PAYMENTS_URL, 'http://127.0.0.1:4103')
@@ -68,31 +87,30 @@ t.test('planStack builds specs from the table, leaves out a missing optional ent
   t.ok(STACK.find((e) => e.name === 'auth')!.secrets, 'the auth service gets them too')
 })
 
-t.test('readSecrets reads keys/secrets.json, tolerates its absence, refuses broken JSON', async (t) => {
-  const dir = tempRoot(t)
-  t.same(readSecrets(dir), {})
-  writeFileSync(join(dir, 'secrets.json'), JSON.stringify({ refreshTokenSecret: 'aaa', csrfSecret: 'bbb' }))
-  t.same(readSecrets(dir), { REFRESH_TOKEN_SECRET: 'aaa', CSRF_SECRET: 'bbb' })
+t.test('ensureKeys creates the keys and secrets.json once, keeps them, refuses a broken secrets.json', async (t) => {
+  const root = tempRoot(t)
+  const first = collect()
+  const secrets = await ensureKeys(root, { KEYS_DIR: 'keys' }, first.log)
+  const dir = join(root, 'keys')
+  const file = JSON.parse(readFileSync(join(dir, 'secrets.json'), 'utf8'))
+  t.same(secrets, { REFRESH_TOKEN_SECRET: file.refreshTokenSecret, CSRF_SECRET: file.csrfSecret }, 'a relative KEYS_DIR counts from the root')
+  t.equal(first.lines[0], `[keys] keys in ${dir}`)
+  t.equal(first.lines.filter((l) => / (active|next) /.test(l)).length, 2, 'one active and one next key listed')
+  const manifest = readFileSync(join(dir, 'manifest.json'), 'utf8')
+  t.same(await ensureKeys(root, { KEYS_DIR: dir }, collect().log), secrets, 'the same secrets on the next start')
+  t.equal(readFileSync(join(dir, 'manifest.json'), 'utf8'), manifest, 'and the same keys')
   writeFileSync(join(dir, 'secrets.json'), '{oops')
-  t.throws(() => readSecrets(dir), StartError)
+  const second = collect()
+  await t.rejects(ensureKeys(root, { KEYS_DIR: dir }, second.log), StartError)
+  t.ok(second.lines.some((l) => l.startsWith('[keys] ') && /JSON/.test(l)), 'the reason is printed as a [keys] line')
 })
 
-t.test('webBuildCommand: only without dist/index.html, and only when a build script exists', async (t) => {
+t.test('webBuildCommand: npm run build, only without dist/index.html', async (t) => {
   const root = tempRoot(t)
-  const web = join(root, 'services', 'web')
-  mkdirSync(web, { recursive: true })
-  writeFileSync(join(root, 'package.json'), JSON.stringify({ scripts: { start: 'x' } }))
-  t.equal(webBuildCommand(root), null, 'no web app config: nothing to build')
-  writeFileSync(join(web, 'vite.config.ts'), '')
-  t.equal(webBuildCommand(root), null, 'no build script yet: skipped silently')
-  writeFileSync(join(root, 'package.json'), JSON.stringify({ scripts: { build: 'vite build' } }))
   t.same(webBuildCommand(root), { cwd: root, args: ['run', 'build'] })
-  writeFileSync(join(root, 'package.json'), JSON.stringify({ scripts: { build: 'x', 'build:web': 'vite build' } }))
-  t.same(webBuildCommand(root), { cwd: root, args: ['run', 'build:web'] })
-  writeFileSync(join(web, 'package.json'), JSON.stringify({ scripts: { build: 'vite build' } }))
-  t.same(webBuildCommand(root), { cwd: web, args: ['run', 'build'] })
-  mkdirSync(join(web, 'dist'))
-  writeFileSync(join(web, 'dist', 'index.html'), '<!doctype html>')
+  t.ok(JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).scripts.build, 'the root package.json has that script')
+  mkdirSync(join(root, 'services', 'web', 'dist'), { recursive: true })
+  writeFileSync(join(root, 'services', 'web', 'dist', 'index.html'), '<!doctype html>')
   t.equal(webBuildCommand(root), null, 'already built')
 })
 

@@ -1,8 +1,9 @@
 /**
- * Real processes for drills: `node --import tsx <entry>` from the repo root, as `npm start`
- * runs them, with a minimal environment. Waits for the one `... ready at <url>` log line,
- * keeps every output line (for assertions and for printing when something fails), and is
- * SIGKILLed at teardown if the test left it running.
+ * Real processes for drills: `node --import tsx <entry>` (or node with given arguments, for a
+ * compiled file) from the repo root, as `npm start` runs them, with a minimal environment.
+ * Waits for the one `... ready at <url>` log line, keeps every output line (for assertions
+ * and for printing when something fails), and is SIGKILLed at teardown if the test left it
+ * running.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
@@ -31,13 +32,16 @@ export interface NodeProcess {
   stop: (signal?: NodeJS.Signals, killAfterMs?: number) => Promise<Exit>
 }
 
-export interface StartNodeOptions {
+export type StartNodeOptions = {
   name: string
-  /** Repo-relative entry file. */
-  entry: string
   env: Record<string, string>
   readyTimeoutMs?: number
-}
+} & (
+  /** Repo-relative entry file, run as `node --import tsx <entry>`. */
+  | { entry: string }
+  /** Node's arguments instead (flags, then a repo-relative compiled file). */
+  | { args: string[] }
+)
 
 const READY = /\bready at (\S+)/
 
@@ -49,7 +53,8 @@ export async function startNode (t: Teardown, opts: StartNodeOptions): Promise<N
     LOG_LEVEL: 'info',
     ...opts.env,
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', opts.entry], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const args = 'args' in opts ? opts.args : ['--import', 'tsx', opts.entry]
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: string[] = []
   const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })))
   let onReady: (url: string) => void = () => {}

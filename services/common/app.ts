@@ -3,7 +3,7 @@
  * the identity plugin, the one error handler and GET /healthz. Each service adds its routes.
  */
 import Fastify, {
-  type FastifyInstance, type FastifyBaseLogger, type FastifyServerOptions,
+  type FastifyInstance, type FastifyBaseLogger,
   type RawServerDefault, type RawRequestDefaultExpression, type RawReplyDefaultExpression,
 } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -22,24 +22,28 @@ export const BODY_LIMIT = 16 * 1024
 
 export interface ServiceAppOptions {
   name: string
-  /** Pino options (see loggerOptions), or false/absent for none (tests). */
-  logger?: FastifyServerOptions['logger']
+  /** Pino level of a redacting logger (see loggerOptions); absent for none (tests). */
+  logLevel?: string
 }
 
-/** Never log credentials, even though the gateway does not forward them to services. */
-const REDACT = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'res.headers["set-cookie"]',
+/**
+ * What no process of the stack ever logs, wherever a serializer or a log call puts it:
+ * credential headers, and tokens, cookies and passwords at the top level or one level down.
+ */
+export const LOG_REDACT_PATHS = [
+  'req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]', 'res.headers["set-cookie"]',
+  'headers.authorization', 'headers.cookie', 'headers["set-cookie"]',
+  'authorization', 'cookie', 'token', 'accessToken', 'refreshToken', 'password',
+  '*.token', '*.accessToken', '*.refreshToken', '*.password',
 ]
 
 export function loggerOptions (config: Pick<ServiceConfig, 'logLevel'>) {
-  return { level: config.logLevel, redact: { paths: REDACT, censor: '[redacted]' } }
+  return { level: config.logLevel, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } }
 }
 
 export function createServiceApp (opts: ServiceAppOptions): ServiceApp {
   const app = Fastify({
-    logger: opts.logger ?? false,
+    logger: opts.logLevel ? loggerOptions({ logLevel: opts.logLevel }) : false,
     bodyLimit: BODY_LIMIT,
     requestIdHeader: IDENTITY_HEADERS.requestId,
     connectionTimeout: 30_000,

@@ -11,15 +11,7 @@ export const MissingIdentityError = createError(
 export const ForbiddenError = createError('SVC_ERR_FORBIDDEN', 'role "%s" required', 403)
 export const NotFoundError = createError('SVC_ERR_NOT_FOUND', '%s not found', 404)
 
-/** Public error code by internal error code; everything else is mapped by status. */
-const CODE_TO_PUBLIC: Record<string, string> = {
-  SVC_ERR_MISSING_IDENTITY: 'invalid_request',
-  SVC_ERR_FORBIDDEN: 'insufficient_scope',
-  SVC_ERR_NOT_FOUND: 'not_found',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
-}
-
+/** Public error code by status: the SVC_ERR_* above and Fastify's own errors carry theirs. */
 const STATUS_TO_PUBLIC: Record<number, string> = {
   400: 'invalid_request',
   403: 'insufficient_scope',
@@ -39,7 +31,7 @@ export function toPublicError (err: Partial<FastifyError>): { statusCode: number
   if (status >= 500) {
     return { statusCode: 500, body: { error: 'internal_error', message: 'internal server error' } }
   }
-  const error = (err.code && CODE_TO_PUBLIC[err.code]) ?? STATUS_TO_PUBLIC[status] ?? 'invalid_request'
+  const error = STATUS_TO_PUBLIC[status] ?? 'invalid_request'
   return { statusCode: status, body: { error, message: err.message ?? 'bad request' } }
 }
 

@@ -66,9 +66,8 @@ export interface RunServiceOptions {
 }
 
 /** The whole `server.ts` of a demo business service. */
-export async function runService (opts: RunServiceOptions, env: NodeJS.ProcessEnv = process.env): Promise<FastifyInstance> {
-  const config = configOrExit(opts.name, () => loadServiceConfig(env, opts.envPrefix, opts.defaultPort))
+export async function runService (opts: RunServiceOptions): Promise<void> {
+  const config = configOrExit(opts.name, () => loadServiceConfig(process.env, opts.envPrefix, opts.defaultPort))
   const app = await opts.build(config)
   await serve(app, { name: opts.name, host: config.host, port: config.port })
-  return app
 }

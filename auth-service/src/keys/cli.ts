@@ -12,10 +12,10 @@
  * the JWKS and auth instances reload keys/ at once.
  */
 import { resolve } from 'node:path'
-import { DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_KEYS_DIR } from '../config.js'
+import { DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_KEYS_DIR, DEFAULT_REDIS_COMMAND_TIMEOUT } from '../config.js'
 import { DEFAULT_REDIS_PREFIX, KEYS_EVENTS, type KeysChangedMessage } from '../contract.js'
 import { DEFAULT_CLOCK_TOLERANCE_S } from '../../../gateway/src/config.js'
-import { createRedisClient, type RedisClient } from '../../../scripts/lib/redis-client.js'
+import { createRedisClient, type RedisClient } from '../redis.js'
 import { discoverGateways, type Discovery, type GatewayStatus } from './gateways.js'
 import { initKeyring } from './keyring.js'
 import { readManifest, type KeyEntry, type Manifest } from './manifest.js'
@@ -55,26 +55,19 @@ export async function runKeysCli (args: string[], io: KeysCliIo): Promise<number
   const env = io.env
   const dir = resolve(env.KEYS_DIR || DEFAULT_KEYS_DIR)
   const prefix = env.REDIS_PREFIX ?? DEFAULT_REDIS_PREFIX
+  const redisUrl = env.REDIS_URL || 'redis://127.0.0.1:6379'
   let redis: RedisClient | null | undefined
 
   /** Redis for the registry and the keys channel; null when it does not answer (reported, not fatal). */
   async function getRedis (): Promise<RedisClient | null> {
     if (redis !== undefined) return redis
-    const client = createRedisClient({
-      url: env.REDIS_URL || 'redis://127.0.0.1:6379',
-      clusterNodes: env.REDIS_CLUSTER_NODES,
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2000,
-      commandTimeout: 2000,
-    })
+    const client = createRedisClient(redisUrl, DEFAULT_REDIS_COMMAND_TIMEOUT, env.REDIS_CLUSTER_NODES)
     client.on('error', () => {})
     try {
       await client.connect()
       redis = client
     } catch (err) {
-      io.err(`note: Redis at ${env.REDIS_URL || 'redis://127.0.0.1:6379'} not reachable (${(err as Error).message}): no gateway registry, no keys message`)
+      io.err(`note: Redis at ${redisUrl} not reachable (${(err as Error).message}): no gateway registry, no keys message`)
       client.disconnect()
       redis = null
     }
@@ -95,7 +88,7 @@ export async function runKeysCli (args: string[], io: KeysCliIo): Promise<number
     return await discoverGateways({ redis: await getRedis(), prefix, urls: gatewayUrls() })
   }
 
-  async function publish (action: KeysChangedMessage['action'], manifest: Manifest): Promise<void> {
+  async function publish (action: KeysChangedMessage['action'], keys: KeyEntry[]): Promise<void> {
     const client = await getRedis()
     const channel = KEYS_EVENTS.channel(prefix)
     if (!client) {
@@ -105,8 +98,8 @@ export async function runKeysCli (args: string[], io: KeysCliIo): Promise<number
     const message: KeysChangedMessage = {
       type: 'keys_changed',
       action,
-      active: manifest.keys.find((k) => k.state === 'active')?.kid ?? '',
-      published: manifest.keys.map((k) => k.kid),
+      active: keys.find((k) => k.state === 'active')?.kid ?? '',
+      published: keys.map((k) => k.kid),
       at: Date.now(),
     }
     const receivers = await client.publish(channel, JSON.stringify(message))
@@ -178,7 +171,7 @@ export async function runKeysCli (args: string[], io: KeysCliIo): Promise<number
     }
     const after = await rotateKeys(dir)
     io.out(`rotated: ${next.kid} signs now; ${after.keys.find((k) => k.state === 'next')!.kid} is the new next key`)
-    await publish('rotate', after)
+    await publish('rotate', after.keys)
     await list(false)
     return 0
   }
@@ -189,12 +182,11 @@ export async function runKeysCli (args: string[], io: KeysCliIo): Promise<number
     if (!Number.isFinite(ttl) || !Number.isFinite(tolerance)) throw new UsageError('ACCESS_TOKEN_TTL and CLOCK_TOLERANCE must be numbers of seconds')
     const minAge = seconds(rest, '--older-than') ?? ttl + tolerance
     const force = rest.includes('--force')
-    const { removed, deferred } = await pruneKeys(dir, minAge, { force })
+    const { removed, kept, deferred } = await pruneKeys(dir, minAge, { force })
     if (force && removed.length > 0) io.err(`--force: pruned without waiting ${minAge} s; every token signed by ${removed.map((k) => k.kid).join(', ')} is now rejected`)
     io.out(removed.length ? `pruned ${removed.map((k: KeyEntry) => k.kid).join(', ')}` : 'nothing to prune')
     for (const k of deferred) io.out(`kept ${k.kid}: retired ${Math.round(retiredAge(k))} s ago, prunable in ${Math.ceil(minAge - retiredAge(k))} s`)
-    const manifest = await readManifest(dir)
-    if (removed.length > 0 && manifest) await publish('prune', manifest)
+    if (removed.length > 0) await publish('prune', kept)
     await list(false)
     return 0
   }

@@ -29,21 +29,21 @@ export interface DiscoverOptions {
   redis: RedisClient | null
   prefix: string
   urls: string[]
-  timeoutMs?: number
-  now?: number
 }
 
-/** kids from a gateway's /readyz body: `kids: [{ kid, ageSeconds }]` (plain strings accepted too). */
+const READYZ_TIMEOUT_MS = 2000
+
+/** kids from a gateway's /readyz body: `kids: [{ kid, ageSeconds }]` (gateway/src/health.ts). */
 export function kidsFromReadyz (body: unknown): string[] | null {
   const list = (body as { kids?: unknown } | null)?.kids
   if (!Array.isArray(list)) return null
-  return list.map((k) => (typeof k === 'string' ? k : (k as { kid?: unknown })?.kid)).filter((k): k is string => typeof k === 'string')
+  return list.map((k) => (k as { kid?: unknown } | null)?.kid).filter((k): k is string => typeof k === 'string')
 }
 
-async function askGateway (url: string, timeoutMs: number): Promise<{ kids: string[] } | { error: string }> {
+async function askGateway (url: string): Promise<{ kids: string[] } | { error: string }> {
   try {
     // /readyz answers 503 while not ready but still lists the kids it holds.
-    const res = await fetch(`${url.replace(/\/+$/, '')}/readyz`, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } })
+    const res = await fetch(`${url.replace(/\/+$/, '')}/readyz`, { signal: AbortSignal.timeout(READYZ_TIMEOUT_MS), headers: { accept: 'application/json' } })
     const kids = kidsFromReadyz(await res.json().catch(() => null))
     return kids === null ? { error: `GET /readyz answered ${res.status} without a kids list` } : { kids }
   } catch (err) {
@@ -53,8 +53,7 @@ async function askGateway (url: string, timeoutMs: number): Promise<{ kids: stri
 }
 
 export async function discoverGateways (opts: DiscoverOptions): Promise<Discovery> {
-  const now = opts.now ?? Date.now()
-  const timeoutMs = opts.timeoutMs ?? 2000
+  const now = Date.now()
   const found: Array<Omit<GatewayStatus, 'via' | 'kids'> & { registryKids?: string[] }> = []
   let registryError: string | undefined
   if (opts.redis) {
@@ -76,7 +75,7 @@ export async function discoverGateways (opts: DiscoverOptions): Promise<Discover
   }
   found.sort((a, b) => a.id.localeCompare(b.id))
   const gateways = await Promise.all(found.map(async ({ registryKids, ...g }): Promise<GatewayStatus> => {
-    const answer = await askGateway(g.url, timeoutMs)
+    const answer = await askGateway(g.url)
     if ('kids' in answer) return { ...g, kids: answer.kids, via: 'readyz' }
     if (registryKids) return { ...g, kids: registryKids, via: 'registry', error: answer.error }
     return { ...g, kids: null, via: null, error: answer.error }

@@ -7,11 +7,11 @@ import { generateKeyPair as generateKeyPairCb, randomBytes } from 'node:crypto'
 import { mkdir, open, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { calculateJwkThumbprint, exportJWK, importPKCS8, importSPKI, type JWK } from 'jose'
+import { calculateJwkThumbprint, createLocalJWKSet, exportJWK, importPKCS8, importSPKI, type JWK, type JWTVerifyGetKey } from 'jose'
 import { ACCESS_TOKEN_ALG } from '../contract.js'
 import {
   privateKeyFile, publicKeyFile, readManifest, readSecrets, writeFileAtomic, writeManifest,
-  SECRETS_FILE, type KeyEntry, type KeyState, type Manifest, type Secrets,
+  SECRETS_FILE, type KeyState, type Manifest, type Secrets,
 } from './manifest.js'
 
 const generateKeyPair = promisify(generateKeyPairCb)
@@ -23,8 +23,9 @@ export interface Keyring {
   active: { kid: string, privateKey: SigningKey }
   /** Public JWKs (kid, alg, use) of next, active and retiring keys. */
   jwks: { keys: JWK[] }
+  /** `jwks` as a jose key resolver: the service verifies its own tokens with it. */
+  keySet: JWTVerifyGetKey
   secrets: Secrets
-  entries: KeyEntry[]
 }
 
 export async function createKeyFiles (dir: string): Promise<string> {
@@ -115,5 +116,6 @@ export async function loadKeyring (dir: string): Promise<Keyring> {
     const { kty, n, e } = await exportJWK(await importSPKI(pem, ACCESS_TOKEN_ALG, { extractable: true }))
     keys.push({ kty, n, e, kid: entry.kid, alg: ACCESS_TOKEN_ALG, use: 'sig' })
   }
-  return { active: { kid: activeEntry.kid, privateKey }, jwks: { keys }, secrets, entries: manifest.keys }
+  const jwks = { keys }
+  return { active: { kid: activeEntry.kid, privateKey }, jwks, keySet: createLocalJWKSet(jwks), secrets }
 }

@@ -34,7 +34,7 @@ const DEBOUNCE_MS = 100
 
 export function watchKeyring (
   app: FastifyInstance, dir: string, intervalMs: number, onChange: (keyring: Keyring) => void, opts: KeyringWatchOptions = {}
-): (reason: string) => Promise<boolean> {
+): void {
   const manifest = join(dir, MANIFEST_FILE)
   let last = ''
   let running: Promise<boolean> | null = null
@@ -111,8 +111,7 @@ export function watchKeyring (
     if (sub.status === 'wait') sub.connect().catch(() => {})
   }
 
-  const reloadKeys = (reason: string) => reload(reason, true)
-  app.decorate('reloadKeys', reloadKeys)
+  app.decorate('reloadKeys', (reason: string) => reload(reason, true))
   app.addHook('onReady', async () => { await reload('start', false) })
   app.addHook('onClose', async () => {
     closed = true
@@ -121,5 +120,4 @@ export function watchKeyring (
     watcher?.close()
     subscriber?.disconnect()
   })
-  return reloadKeys
 }

@@ -89,10 +89,6 @@ export function createFamilies (redis: RedisClient, opts: FamiliesOptions) {
   }
 
   return {
-    familyKey,
-    userSessionsKey,
-    recordSessionRevocations,
-
     /** Starts a family (a login); returns its id and first refresh token. */
     async create (userId: string, roles: string[], client: ClientInfo): Promise<{ familyId: string, refreshToken: string }> {
       const familyId = newFamilyId()
@@ -100,8 +96,10 @@ export function createFamilies (redis: RedisClient, opts: FamiliesOptions) {
       const now = Date.now()
       const absExp = now + opts.sessionMaxAge * 1000
       const key = familyKey(familyId)
-      await Promise.all([
-        redis.hset(key, {
+      // One MULTI for the family hash and its TTL (never a family without expiry); the
+      // index lives in another slot, so it goes alongside.
+      const family = redis.multi()
+        .hset(key, {
           user: userId,
           roles: JSON.stringify(roles),
           gen: 0,
@@ -112,10 +110,9 @@ export function createFamilies (redis: RedisClient, opts: FamiliesOptions) {
           ip: client.ip,
           ua: client.userAgent,
           [`t:${hashRefreshToken(refreshToken)}`]: 0,
-        }),
-        redis.pexpire(key, Math.min(opts.refreshTokenTtl, opts.sessionMaxAge) * 1000),
-        redis.sadd(userSessionsKey(userId), familyId),
-      ])
+        })
+        .pexpire(key, Math.min(opts.refreshTokenTtl, opts.sessionMaxAge) * 1000)
+      await Promise.all([execOrThrow(family), redis.sadd(userSessionsKey(userId), familyId)])
       return { familyId, refreshToken }
     },
 
@@ -151,6 +148,12 @@ export function createFamilies (redis: RedisClient, opts: FamiliesOptions) {
       }
     },
 
+    /** The user whose live family `familyId` issued `token` (any generation), else null. One round trip. */
+    async ownerOf (familyId: string, token: string): Promise<string | null> {
+      const [user, generation] = await redis.hmget(familyKey(familyId), 'user', `t:${hashRefreshToken(token)}`)
+      return user && generation !== null ? user : null
+    },
+
     async exists (familyId: string): Promise<boolean> {
       return await redis.exists(familyKey(familyId)) === 1
     },
@@ -177,8 +180,11 @@ export function createFamilies (redis: RedisClient, opts: FamiliesOptions) {
 
     /** Ends one session: the family is deleted and its live access tokens recorded as revoked. */
     async revoke (familyId: string, userId: string): Promise<void> {
-      await Promise.all([redis.del(familyKey(familyId)), redis.srem(userSessionsKey(userId), familyId)])
-      await recordSessionRevocations([familyId])
+      await Promise.all([
+        redis.del(familyKey(familyId)),
+        redis.srem(userSessionsKey(userId), familyId),
+        recordSessionRevocations([familyId]),
+      ])
     },
 
     /** Ends every session of the user and records the user's not-before for gateways. */

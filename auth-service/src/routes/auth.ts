@@ -12,7 +12,7 @@ import {
 } from '../errors.js'
 import { failureDelayMs } from '../login-throttle.js'
 import { hashPassword, passwordProblem, verifyPassword } from '../passwords.js'
-import { hashRefreshToken, parseRefreshToken } from '../refresh/refresh-token.js'
+import { parseRefreshToken } from '../refresh/refresh-token.js'
 import { LoginBody, RefreshBody, RegisterBody } from '../schemas.js'
 import { EMAIL_PATTERN, normaliseEmail } from '../users/users-store.js'
 import { clientInfo, issueSession } from './session-response.js'
@@ -115,12 +115,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ ctx: AuthContext }> = async
 async function sessionToEnd (ctx: AuthContext, refreshToken: string | undefined, accessToken: string | undefined) {
   const parsed = parseRefreshToken(refreshToken)
   if (parsed) {
-    const key = ctx.families.familyKey(parsed.familyId)
-    const [issued, userId] = await Promise.all([
-      ctx.redis.hexists(key, `t:${hashRefreshToken(parsed.token)}`),
-      ctx.redis.hget(key, 'user'),
-    ])
-    if (issued === 1 && userId) return { familyId: parsed.familyId, userId }
+    const userId = await ctx.families.ownerOf(parsed.familyId, parsed.token)
+    if (userId) return { familyId: parsed.familyId, userId }
   }
   if (accessToken) {
     const claims = await ctx.verifyAccessToken(accessToken).catch(() => null)

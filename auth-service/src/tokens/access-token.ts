@@ -3,8 +3,8 @@
  * The service verifies its own tokens (logout-all, sessions) against its own JWKS.
  */
 import { randomUUID } from 'node:crypto'
-import { SignJWT, createLocalJWKSet, jwtVerify, type JWK } from 'jose'
-import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYP, type AccessTokenClaims } from '../contract.js'
+import { SignJWT, jwtVerify, type JWTVerifyGetKey } from 'jose'
+import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYP, REQUIRED_CLAIMS, type AccessTokenClaims } from '../contract.js'
 import type { SigningKey } from '../keys/keyring.js'
 
 export interface AccessTokenOptions {
@@ -30,16 +30,16 @@ export async function signAccessToken (
     .sign(key.privateKey)
 }
 
-export function createAccessTokenVerifier (jwks: { keys: JWK[] }, opts: Omit<AccessTokenOptions, 'ttl'>) {
-  const keySet = createLocalJWKSet(jwks)
+/** `currentKeys` is read on every call, so a key reload needs no new verifier. */
+export function createAccessTokenVerifier (currentKeys: () => JWTVerifyGetKey, opts: Omit<AccessTokenOptions, 'ttl'>) {
   /** Resolves the claims, or throws a jose error. */
   return async function verifyAccessToken (token: string): Promise<AccessTokenClaims> {
-    const { payload } = await jwtVerify(token, keySet, {
+    const { payload } = await jwtVerify(token, currentKeys(), {
       issuer: opts.issuer,
       audience: opts.audience,
       algorithms: [ACCESS_TOKEN_ALG],
       typ: ACCESS_TOKEN_TYP,
-      requiredClaims: ['sub', 'sid', 'jti', 'exp', 'iat'],
+      requiredClaims: [...REQUIRED_CLAIMS],
     })
     if (typeof payload.sid !== 'string' || !Array.isArray(payload.roles)) throw new Error('sid or roles missing')
     return payload as unknown as AccessTokenClaims

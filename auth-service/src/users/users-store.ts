@@ -22,7 +22,6 @@ export interface UsersStore {
   /** Creates the account, or returns null when the email is taken. */
   create: (input: { email: string, name: string, passwordHash: string, roles?: string[] }) => Promise<StoredUser | null>
   findByEmail: (email: string) => Promise<StoredUser | null>
-  findById: (id: string) => Promise<StoredUser | null>
   setRoles: (id: string, roles: string[]) => Promise<void>
 }
 
@@ -72,7 +71,6 @@ export function createUsersStore (redis: RedisClient, prefix: string): UsersStor
       const id = await redis.get(emailKey(normaliseEmail(email)))
       return id ? await findById(id) : null
     },
-    findById,
     async setRoles (id, roles) {
       await redis.hset(userKey(id), 'roles', JSON.stringify(roles))
     },

@@ -12,7 +12,7 @@ import type { Identity } from '../contract.js'
 import { invalidToken, isDenial, type DenialError } from '../errors.js'
 import { extractCredential, precheckToken } from './credentials.js'
 import { createFastVerifier, type Verified } from './fast-verify.js'
-import type { TokenCache } from './token-cache.js'
+import type { CachedToken, TokenCache } from './token-cache.js'
 
 export interface AuthenticatorOptions {
   issuer: string
@@ -98,6 +98,7 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
     : createFastVerifier({ issuer: opts.issuer, audience: opts.audience, clockToleranceS: opts.clockToleranceS, requiredClaims: REQUIRED_CLAIMS, getKey: opts.getKey })
   const cache = opts.cache
   const isCurrentKey = opts.isCurrentKey
+  const keyHeld = (entry: CachedToken) => isCurrentKey !== undefined && isCurrentKey(entry.key)
 
   async function verifyAndCache (token: string, source: Authenticated['source']): Promise<Authenticated> {
     precheckToken(token, opts.maxTokenBytes)
@@ -124,9 +125,9 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
   return function authenticate (input: AuthInput): Authenticated | null | Promise<Authenticated> {
     const found = extractCredential(input.authorization, input.cookie, opts.maxTokenBytes)
     if (!found) return null
-    const hit = cache?.get(found.token)
     // A hit still needs its key held (the same object: a refetch or prune makes it a miss) and no revocation.
-    if (hit !== undefined && isCurrentKey !== undefined && isCurrentKey(hit.key)) {
+    const hit = cache?.get(found.token, keyHeld)
+    if (hit !== undefined) {
       if (opts.isRevoked(hit.session, hit.subject, hit.iat)) throw invalidToken('revoked', 'token revoked')
       return { identity: hit as Identity, source: found.source }
     }

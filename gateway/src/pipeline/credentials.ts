@@ -7,8 +7,6 @@
 import { COOKIES, ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYP } from '../../../auth-service/src/contract.js'
 import { invalidToken } from '../errors.js'
 
-export interface Credential { token: string, source: 'header' | 'cookie', kid: string }
-
 const B64URL = /^[A-Za-z0-9_-]+$/
 const MAX_KID_LENGTH = 256
 
@@ -50,7 +48,8 @@ export function isCanonicalB64url (segment: string): boolean {
  * Returns null when there is none at all (the caller decides whether that is an error).
  */
 export function extractCredential (authorization: string[] | undefined, cookieHeader: string | undefined, maxBytes: number): { token: string, source: 'header' | 'cookie' } | null {
-  const cookies = [...new Set(cookieValues(cookieHeader, COOKIES.accessToken))]
+  const values = cookieValues(cookieHeader, COOKIES.accessToken)
+  const cookies = values.length > 1 ? [...new Set(values)] : values // copies of one value are one cookie
   if (cookies.length > 1) throw invalidToken('multiple_credentials', 'more than one access token cookie')
   const cookie = cookies[0]
   if (authorization && authorization.length > 1) throw invalidToken('multiple_credentials', 'more than one Authorization header')

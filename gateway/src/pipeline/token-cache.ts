@@ -5,8 +5,8 @@
  * object that is itself the request's identity (~270 bytes an entry; role lists are shared).
  * Bounded in entries (TOKEN_CACHE_MAX, oldest out first) and in time: an entry lives until
  * min(exp, now + TOKEN_CACHE_TTL). What the cache does NOT decide (authenticate.ts does it
- * on every hit): revocation, and whether the key is still held (a JWKS refetch makes new key
- * objects, a prune removes one: either is a miss).
+ * on every hit): revocation, and whether the key is still held (the caller's `usable`: a JWKS
+ * refetch makes new key objects, a prune removes one; either is a miss, and the entry goes).
  */
 import { hash } from 'node:crypto'
 import type { CryptoKey } from 'jose'
@@ -23,7 +23,8 @@ export interface CachedToken extends Readonly<Identity> {
 export interface VerifiedToken { identity: Identity, iat: number, exp: number, key: CryptoKey }
 
 export interface TokenCache {
-  get: (token: string) => CachedToken | undefined
+  /** The entry, if there is one and `usable(entry)` says yes (else it is dropped): a hit means no verification. */
+  get: (token: string, usable?: (entry: CachedToken) => boolean) => CachedToken | undefined
   set: (token: string, verified: VerifiedToken) => void
   delete: (token: string) => void
   clear: () => void
@@ -64,11 +65,11 @@ export function createTokenCache (opts: TokenCacheOptions): TokenCache {
   }
 
   return {
-    get (token) {
+    get (token, usable) {
       const k = tokenKey(token)
       const entry = entries.get(k)
       if (entry === undefined) { misses++; return undefined }
-      if (entry.expiresAt <= now()) {
+      if (entry.expiresAt <= now() || (usable !== undefined && !usable(entry))) {
         entries.delete(k)
         misses++
         return undefined

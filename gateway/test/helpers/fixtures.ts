@@ -114,6 +114,8 @@ export async function request (base: string, path: string, opts: { method?: stri
         try { json = JSON.parse(text) } catch {}
         resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json })
       })
+      res.on('aborted', () => reject(new Error(`${path}: the answer was cut off`)))
+      res.on('error', reject)
     })
     req.on('error', reject)
     req.end(opts.body)

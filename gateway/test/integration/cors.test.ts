@@ -105,3 +105,13 @@ t.test('with no CORS_ORIGINS (the default) no origin gets a grant', async (t) =>
   t.equal(res.headers['access-control-allow-origin'], undefined)
   t.equal(res.headers['access-control-allow-credentials'], undefined)
 })
+
+t.test('Vary: Origin is added to an upstream\'s own Vary, once', async (t) => {
+  for (const [vary, expected] of [['Accept-Encoding', 'Accept-Encoding, Origin'], ['origin', 'origin'], ['Accept, Origin', 'Accept, Origin']]) {
+    const varying = await startCountingUpstream(t, { vary: vary! })
+    const own = await startGateway(t, { jwksUrl: `${jwks.url}/.well-known/jwks.json`, upstream: varying.url })
+    const res = await request(own.url, '/api/orders', { headers: [bearer(token), ['Origin', PARTNER]] })
+    t.equal(res.status, 200)
+    t.equal(res.headers.vary, expected, `upstream Vary: ${vary}`)
+  }
+})

@@ -30,6 +30,7 @@ function assertSecurityHeaders (t: Test, res: Res, what: string): void {
   t.equal(res.headers['x-frame-options'], 'DENY', `${what}: X-Frame-Options DENY`)
   t.equal(res.headers['referrer-policy'], 'strict-origin-when-cross-origin', `${what}: Referrer-Policy`)
   t.equal(res.headers['cross-origin-opener-policy'], 'same-origin', `${what}: COOP`)
+  t.equal(res.headers['cross-origin-resource-policy'], 'same-origin', `${what}: CORP`)
   t.equal(res.headers['strict-transport-security'], undefined, `${what}: no HSTS over plain HTTP`)
 }
 

@@ -7,14 +7,14 @@ import { REVOCATION } from '../../../auth-service/src/contract.js'
 import { freePort } from '../../../scripts/lib/redis-server.js'
 import { bearer, createSigner, request, signToken, startEchoUpstream, startGateway, startJwksServer, waitFor } from '../helpers/fixtures.js'
 
-/** The value of one sample in Prometheus text (0 when absent). */
+/** The value of one sample in Prometheus text (NaN when absent: no assertion passes on a missing series). */
 function sample (text: string, name: string, labels: Record<string, string> = {}): number {
   for (const line of text.split('\n')) {
     if (!line.startsWith(name + '{') && !line.startsWith(name + ' ')) continue
     const series = line.slice(0, line.lastIndexOf(' '))
     if (Object.entries(labels).every(([k, v]) => series.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1))
   }
-  return 0
+  return NaN
 }
 
 t.test('requests, verification outcomes, JWKS, revocations and readiness show up in /metrics', async (t) => {
@@ -38,7 +38,8 @@ t.test('requests, verification outcomes, JWKS, revocations and readiness show up
   t.ok(sample(before, 'gateway_jwks_fetches_total', { result: 'ok' }) >= 1, 'JWKS fetched')
   t.equal(sample(before, 'gateway_dependency_up', { dependency: 'keys' }), 1)
   t.equal(sample(before, 'gateway_dependency_up', { dependency: 'redis' }), 1)
-  t.ok(sample(before, 'gateway_jwks_last_success_age_seconds') >= 0)
+  const sinceFetch = sample(before, 'gateway_jwks_last_success_age_seconds')
+  t.ok(sinceFetch >= 0 && sinceFetch < 5, `last successful JWKS fetch ${sinceFetch} s ago`)
 
   const token = await signToken(signer)
   const expired = await signToken(signer, { claims: { iat: Math.floor(Date.now() / 1000) - 3600, exp: Math.floor(Date.now() / 1000) - 600 } })
@@ -62,7 +63,8 @@ t.test('requests, verification outcomes, JWKS, revocations and readiness show up
   t.equal((await request(gw.url, '/api/users/me', { headers: [bearer(revoked)] })).status, 401)
 
   const after = await scrape()
-  const delta = (name: string, labels: Record<string, string>) => sample(after, name, labels) - sample(before, name, labels)
+  // A labelled counter appears with its first increment: absent before counts as 0, absent after fails.
+  const delta = (name: string, labels: Record<string, string>) => sample(after, name, labels) - (sample(before, name, labels) || 0)
   t.equal(delta('gateway_requests_total', { route: 'users', method: 'GET', status: '200' }), 2, 'requests by route and status')
   t.equal(delta('gateway_requests_total', { route: 'users', method: 'GET', status: '401' }), 3)
   t.equal(delta('gateway_requests_total', { route: 'orders', method: 'GET', status: '502' }), 1, 'upstream failures counted by route')
@@ -93,5 +95,6 @@ t.test('/readyz names what is missing', async (t) => {
   t.match(res.json, { status: 'not_ready', error: 'service_unavailable', message: /^Not ready: signing keys/, checks: { keys: false, redis: true } })
   const metrics = (await request(gw.url, '/metrics')).text
   t.equal(sample(metrics, 'gateway_dependency_up', { dependency: 'keys' }), 0)
+  t.equal(sample(metrics, 'gateway_jwks_last_success_age_seconds'), -1, 'never fetched')
   t.ok(sample(metrics, 'gateway_jwks_fetches_total', { result: 'error' }) >= 1, 'failed JWKS fetches counted')
 })

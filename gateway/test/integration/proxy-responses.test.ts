@@ -10,6 +10,7 @@ import { request, startGateway, startJwksServer, createSigner } from '../helpers
 
 const LARGE = 'x'.repeat(300 * 1024)
 let releaseStream: () => void = () => {}
+let releaseLarge: () => void = () => {}
 const upstream = http.createServer((req, res) => {
   switch (req.url) {
     case '/small':
@@ -19,6 +20,16 @@ const upstream = http.createServer((req, res) => {
     case '/large':
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(LARGE.length) })
       res.end(LARGE)
+      return
+    case '/large-held': // over the buffering size: its start must reach the client before its end is sent
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(LARGE.length) })
+      res.write(LARGE.slice(0, 1024))
+      releaseLarge = () => res.end(LARGE.slice(1024))
+      return
+    case '/small-slow': // under it: sent only once whole
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '11' })
+      res.write('{"ok":')
+      setTimeout(() => res.end('true}'), 150)
       return
     case '/stream': // no length: the first event must reach the client before the upstream ends
       res.writeHead(200, { 'content-type': 'text/event-stream' })
@@ -61,6 +72,37 @@ t.test('a small answer arrives whole, with its length', async (t) => {
   t.equal(head.status, 200)
   t.equal(head.headers['content-length'], '11', 'HEAD keeps the length of the body it does not carry')
   t.equal(head.text, '')
+})
+
+t.test('a small answer is sent once it is whole: headers and body together', async (t) => {
+  const { port } = new URL(gw.url)
+  const started = Date.now()
+  const { waitedMs, body } = await new Promise<{ waitedMs: number, body: string }>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/small-slow', agent: false }, (res) => {
+      const waitedMs = Date.now() - started
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => { body += chunk })
+      res.on('end', () => resolve({ waitedMs, body }))
+    }).on('error', reject)
+  })
+  t.ok(waitedMs >= 140, `the answer started only after the upstream finished (${waitedMs} ms)`)
+  t.equal(body, '{"ok":true}')
+})
+
+t.test('a large answer streams: its start arrives before the upstream sends its end', async (t) => {
+  const { port } = new URL(gw.url)
+  let received = 0
+  await new Promise<void>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/large-held', agent: false }, (res) => {
+      res.on('data', (chunk: Buffer) => {
+        if (received === 0) releaseLarge()
+        received += chunk.length
+      })
+      res.on('end', resolve)
+    }).on('error', reject)
+  })
+  t.equal(received, LARGE.length, 'all of it, once the upstream sent the rest')
 })
 
 t.test('a large answer streams through intact', async (t) => {

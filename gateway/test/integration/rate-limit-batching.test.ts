@@ -81,7 +81,8 @@ t.test('parallel requests: exact counts, fewer Redis calls than requests', async
   await waitFor(() => calls.includes('ping'), 5000, 'MONITOR to catch up')
   const scriptCalls = calls.filter((c) => c === 'evalsha').length
   t.comment(`${parallel + others.length} counted requests, ${scriptCalls} Redis calls`)
-  t.ok(scriptCalls >= 1 && scriptCalls < parallel + others.length, `fewer calls (${scriptCalls}) than requests (${parallel + others.length})`)
+  // All 40 arrive in one turn of the loop: one call (a few if the machine splits the reads).
+  t.ok(scriptCalls >= 1 && scriptCalls <= 3, `${scriptCalls} calls for ${parallel + others.length} requests`)
   const stored = await monitor.get('test:rl-batch:rl:api:alice')
   t.equal(stored, String(parallel + 1), 'Redis holds the exact count')
 })

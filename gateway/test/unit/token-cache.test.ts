@@ -30,14 +30,25 @@ t.test('TokenCache', async (t) => {
   })
 
   t.test('tokens with the same roles share one frozen role list', async (t) => {
-    const cache = createTokenCache({ maxEntries: 10, ttlMs: 60_000 })
+    const cache = createTokenCache({ maxEntries: 10, ttlMs: 60_000, now: () => 1_000_000 })
     cache.set('t1', { ...entry, identity: { subject: 'a', roles: ['user', 'admin'], session: 's1' } })
     cache.set('t2', { ...entry, identity: { subject: 'b', roles: ['user', 'admin'], session: 's2' } })
     cache.set('t3', { ...entry, identity: { subject: 'c', roles: ['user'], session: 's3' } })
     t.equal(cache.get('t1')?.roles, cache.get('t2')?.roles, 'the same array object')
     t.same(cache.get('t3')?.roles, ['user'])
     t.not(cache.get('t3')?.roles, cache.get('t1')?.roles, 'another list is another object')
-    t.same(cache.get('t2'), { subject: 'b', roles: ['user', 'admin'], session: 's2', iat: entry.iat, exp: entry.exp, key, expiresAt: cache.get('t2')?.expiresAt }, 'nothing else is kept')
+    t.same(cache.get('t2'), { subject: 'b', roles: ['user', 'admin'], session: 's2', iat: entry.iat, exp: entry.exp, key, expiresAt: 1_060_000 }, 'nothing else is kept')
+  })
+
+  t.test('an entry the caller cannot use is a miss, and goes', async (t) => {
+    const cache = createTokenCache({ maxEntries: 10, ttlMs: 60_000 })
+    cache.set('tok', entry)
+    t.equal(cache.get('tok', () => false), undefined)
+    t.same(cache.stats(), { hits: 0, misses: 1 })
+    t.equal(cache.size(), 0, 'dropped')
+    cache.set('tok', entry)
+    t.equal(cache.get('tok', (e) => e.key === key)?.key, key)
+    t.same(cache.stats(), { hits: 1, misses: 1 })
   })
 
   t.test('an entry lives until TOKEN_CACHE_TTL', async (t) => {
@@ -75,7 +86,9 @@ t.test('authenticate with a cache', async (t) => {
   const signer = await createSigner('k1')
   const held = new Map<string, CryptoKey>([['k1', await importJWK({ ...signer.jwk }, 'RS256') as CryptoKey]])
   let revoked = false
+  let keyLookups = 0 // getKey runs on every full verification, never on a hit
   const getKey = async (header: JWSHeaderParameters) => {
+    keyLookups++
     const key = held.get(header.kid as string)
     if (!key) throw invalidToken('no_matching_key', 'no key matches the token kid')
     return key
@@ -100,7 +113,11 @@ t.test('authenticate with a cache', async (t) => {
   const first = await authenticate(input)
   t.equal(first?.identity.subject, 'cached-user')
   t.equal(cache.size(), 1, 'verified once, then cached')
-  const second = await authenticate(input)
+  const lookupsBefore = keyLookups
+  const pending = authenticate(input)
+  t.notOk(pending instanceof Promise, 'a hit is answered synchronously')
+  const second = await pending
+  t.equal(keyLookups, lookupsBefore, 'and without verifying again')
   t.match(second, { source: first?.source, identity: first?.identity }, 'a hit gives the same identity')
   t.equal(second?.identity.subject, 'cached-user')
   t.equal(cache.stats().hits, 1)
@@ -116,9 +133,9 @@ t.test('authenticate with a cache', async (t) => {
   const before = cache.stats()
   held.set('k1', await importJWK({ ...signer.jwk }, 'RS256') as CryptoKey)
   t.equal(await reasonOf(), 'ok', 'same key material after a refetch: still valid')
-  t.equal(cache.stats().hits, before.hits + 1, 'looked up')
+  t.same(cache.stats(), { hits: before.hits, misses: before.misses + 1 }, 'verified again: a miss, not a hit')
   t.equal(await reasonOf(), 'ok')
-  t.equal(cache.stats().hits, before.hits + 2)
+  t.equal(cache.stats().hits, before.hits + 1, 'then cached again under the new key object')
 
   held.delete('k1') // pruned from the JWKS
   t.equal(await reasonOf(), 'no_matching_key', 'a cached token whose key was removed is refused')

@@ -1,14 +1,16 @@
 /**
- * The stack for failure drills, as real processes (`node --import tsx <entry>`): the auth
- * service, the gateway and the orders service on free loopback ports, fixed per drill so a
- * process can be stopped and started again at the same address.
+ * The stack for failure drills, as real processes started as `npm start` starts them (the
+ * auth and orders services `node --import tsx <entry>`, the gateway compiled): on free
+ * loopback ports, fixed per drill so a process can be stopped and started again at the same
+ * address.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { GATEWAY_BUNDLE, bundle } from '../../lib/bundle.js'
 import { freePort } from '../../lib/redis-server.js'
-import { call, startNode, type NodeProcess } from '../../testing/node-process.js'
+import { REPO_ROOT, call, startNode, waitUntil, type NodeProcess } from '../../testing/node-process.js'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -53,12 +55,29 @@ export async function startOrders (t: Teardown, port: number): Promise<NodeProce
 
 export interface GatewayUpstreams { auth: string, orders?: string, users?: string, payments?: string, web?: string, jwks?: string }
 
+// The drill files run in parallel and next to npm start's tests, which rebuild the shared
+// GATEWAY_BUNDLE.outfile: each drill file compiles its own copy beside it, once.
+const drillBundle = GATEWAY_BUNDLE.outfile.replace(/\.js$/, `.drill-${process.pid}.js`)
+let built: Promise<unknown> | undefined
+
+function buildGatewayOnce (): Promise<unknown> {
+  if (!built) {
+    built = bundle(REPO_ROOT, GATEWAY_BUNDLE.entry, drillBundle)
+    process.once('exit', () => {
+      for (const file of [drillBundle, `${drillBundle}.map`]) rmSync(join(REPO_ROOT, file), { force: true })
+    })
+  }
+  return built
+}
+
+/** The compiled gateway with npm start's node flags; resolves once its /readyz answers 200. */
 export async function startGatewayProcess (t: Teardown, opts: { redis: RedisTarget, upstreams: GatewayUpstreams, port?: number, env?: Record<string, string> }): Promise<NodeProcess> {
   const dead = `http://127.0.0.1:${await freePort()}`
   const u = opts.upstreams
-  return await startNode(t, {
+  await buildGatewayOnce()
+  const gateway = await startNode(t, {
     name: 'gateway',
-    entry: 'gateway/src/server.ts',
+    args: [...GATEWAY_BUNDLE.nodeArgs, drillBundle],
     env: {
       GATEWAY_PORT: String(opts.port ?? await freePort()),
       REDIS_URL: opts.redis.url,
@@ -75,6 +94,8 @@ export async function startGatewayProcess (t: Teardown, opts: { redis: RedisTarg
       ...opts.env,
     },
   })
+  await waitUntil(async () => (await call(`${gateway.url}/readyz`)).status === 200, 15_000, 'gateway ready')
+  return gateway
 }
 
 export interface Session { accessToken: string, refreshToken: string, email: string, userId: string }

@@ -1,13 +1,14 @@
 /**
  * Drill: business services failing behind a running gateway process. The orders service
- * (a real process) is killed → 502 bad_gateway, and serves again once restarted; a users
- * service slower than UPSTREAM_TIMEOUT → 504 gateway_timeout, while one just under it → 200.
+ * (a real process) is killed → 502 bad_gateway, and the first request once it is restarted
+ * → 200; a users service slower than UPSTREAM_TIMEOUT → 504 gateway_timeout, while one just
+ * under it → 200.
  */
 import t from 'tap'
 import Fastify from 'fastify'
 import { freePort } from '../../lib/redis-server.js'
 import { useTestRedis } from '../../testing/redis.js'
-import { call, waitUntil } from '../../testing/node-process.js'
+import { call } from '../../testing/node-process.js'
 import { createSigner, signToken, startJwksServer } from '../../../gateway/test/helpers/fixtures.js'
 import { startGatewayProcess, startOrders, withBearer } from './helpers.js'
 
@@ -38,7 +39,6 @@ t.test('upstream down → 502, slow upstream → 504', async (t) => {
     env: { UPSTREAM_TIMEOUT: String(UPSTREAM_TIMEOUT_MS) },
   })
   t.teardown(() => gw.stop())
-  await waitUntil(async () => (await call(`${gw.url}/readyz`)).status === 200, 15_000, 'gateway ready')
   const auth = withBearer(await signToken(signer))
 
   t.test('orders service killed → 502, back → 200', async (t) => {
@@ -49,8 +49,10 @@ t.test('upstream down → 502, slow upstream → 504', async (t) => {
     t.same(down.json, { error: 'bad_gateway', message: 'The upstream service failed to answer', statusCode: 502 })
     const started = performance.now()
     orders = await startOrders(t, ordersPort)
-    const back = await waitUntil(async () => (await call(`${gw.url}/api/orders`, auth)).status === 200, 10_000, 'orders through the gateway again')
-    t.comment(`upstream down: 502 bad_gateway while the orders process was dead; 200 again ${Math.round(performance.now() - started)} ms after restarting it (${Math.round(back)} ms after it was ready)`)
+    const ready = performance.now() - started
+    const back = await call(`${gw.url}/api/orders`, auth)
+    t.equal(back.status, 200, 'the next request after it is back is served')
+    t.comment(`upstream down: 502 bad_gateway while the orders process was dead; the first request after restarting it (ready in ${Math.round(ready)} ms) answered ${back.status}`)
     await orders.stop()
   })
 

@@ -49,7 +49,7 @@ t.test('an unexpected error is 500 internal_error without details', async (t) =>
   t.notMatch(res.body, /passwd|at /)
 })
 
-t.test('toPublicError maps statuses it has no code for', async (t) => {
+t.test('toPublicError maps by status', async (t) => {
   t.same(toPublicError({ statusCode: 429, message: 'slow down' }), { statusCode: 429, body: { error: 'rate_limited', message: 'slow down' } })
   t.same(toPublicError({ statusCode: 418, message: 'teapot' }), { statusCode: 418, body: { error: 'invalid_request', message: 'teapot' } })
   t.same(toPublicError({ statusCode: 503, message: 'db down' }).body, { error: 'internal_error', message: 'internal server error' })

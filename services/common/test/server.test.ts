@@ -1,40 +1,30 @@
 import t from 'tap'
-import { spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
 import { freePort } from '../../../scripts/lib/redis-server.js'
-import { REPO_ROOT } from '../../../scripts/testing/node-process.js'
-
-function run (entry: string, env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  const out: string[] = []
-  const err: string[] = []
-  createInterface({ input: child.stdout }).on('line', (l) => out.push(l))
-  createInterface({ input: child.stderr }).on('line', (l) => err.push(l))
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  return { child, out, err, exited }
-}
+import { startNode } from '../../../scripts/testing/node-process.js'
 
 t.test('a service entry listens, logs one ready line with its URL, and closes on SIGTERM with exit 0', async (t) => {
   const port = await freePort()
-  const { child, out, exited } = run('services/payments/src/server.ts', { PAYMENTS_PORT: String(port), PAYMENTS_HOST: '127.0.0.1', LOG_LEVEL: 'info' })
-  t.teardown(() => { child.kill('SIGKILL') })
-  const deadline = Date.now() + 60_000
-  const readyLine = () => out.find((l) => l.includes('ready'))
-  while (!readyLine() && child.exitCode === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100))
-  const ready = JSON.parse(readyLine() ?? '{}')
-  t.equal(ready.msg, `payments ready at http://127.0.0.1:${port}`)
-  t.equal(ready.url, `http://127.0.0.1:${port}`)
-  const health = await fetch(`http://127.0.0.1:${port}/healthz`)
+  const payments = await startNode(t, {
+    name: 'payments',
+    entry: 'services/payments/src/server.ts',
+    env: { PAYMENTS_PORT: String(port), PAYMENTS_HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+    readyTimeoutMs: 60_000,
+  })
+  const ready = payments.logs().filter((l) => String(l.msg).includes('ready'))
+  t.equal(ready.length, 1, 'one ready line')
+  t.equal(ready[0]?.msg, `payments ready at http://127.0.0.1:${port}`)
+  t.equal(ready[0]?.url, `http://127.0.0.1:${port}`)
+  const health = await fetch(`${payments.url}/healthz`)
   t.equal(health.status, 200)
-  child.kill('SIGTERM')
-  t.equal(await exited, 0)
-  t.ok(out.some((l) => l.includes('"signal":"SIGTERM"') && l.includes('"msg":"closing"')), 'the close is logged with its signal')
+  t.same(await payments.stop('SIGTERM'), { code: 0, signal: null })
+  t.ok(payments.logs().some((l) => l.signal === 'SIGTERM' && l.msg === 'closing'), 'the close is logged with its signal')
 })
 
 t.test('a service entry with bad config exits 1 naming every bad variable', async (t) => {
-  const { err, exited } = run('services/orders/src/server.ts', { ORDERS_PORT: 'abc', LOG_LEVEL: 'loud' })
-  t.equal(await exited, 1)
-  const text = err.join('\n')
-  t.match(text, /ORDERS_PORT must be an integer/)
-  t.match(text, /LOG_LEVEL must be one of/)
+  const started = startNode(t, { name: 'orders', entry: 'services/orders/src/server.ts', env: { ORDERS_PORT: 'abc', LOG_LEVEL: 'loud' } })
+  // startNode rejects with the exit code and the process's last output lines.
+  const err = await started.then(() => null, (e: Error) => e)
+  t.match(err?.message, /^orders exited \(1\) before ready/)
+  t.match(err?.message, /ORDERS_PORT must be an integer/)
+  t.match(err?.message, /LOG_LEVEL must be one of/)
 })

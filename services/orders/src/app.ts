@@ -3,20 +3,16 @@
  * /api/orders here). Each caller sees only their own orders; deleting needs role `admin`,
  * checked here again from `x-user-roles`.
  */
-import { createServiceApp, loggerOptions, type ServiceApp } from '../../common/app.js'
+import { createServiceApp, type ServiceApp } from '../../common/app.js'
 import type { ServiceConfig } from '../../common/config.js'
 import { NotFoundError } from '../../common/errors.js'
 import { requireRole } from '../../identity.js'
-import { createOrdersStore, type OrdersStore } from './orders-store.js'
+import { createOrdersStore } from './orders-store.js'
 import { CreateOrderBody, Order, OrderList, OrderParams } from './schemas.js'
 
-export interface OrdersDeps {
-  store?: OrdersStore
-}
-
-export function buildOrdersService (config: Partial<ServiceConfig> = {}, deps: OrdersDeps = {}): ServiceApp {
-  const app = createServiceApp({ name: 'orders', logger: config.logLevel ? loggerOptions({ logLevel: config.logLevel }) : false })
-  const store = deps.store ?? createOrdersStore()
+export function buildOrdersService (config: Partial<ServiceConfig> = {}): ServiceApp {
+  const app = createServiceApp({ name: 'orders', logLevel: config.logLevel })
+  const store = createOrdersStore()
 
   app.get('/orders', { schema: { response: { 200: OrderList } } }, async (request) => {
     return { orders: store.list(request.identity.subject) }

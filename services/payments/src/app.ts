@@ -2,18 +2,14 @@
  * Payments demo service: GET|POST /payments (the gateway maps /api/payments here).
  * Each caller sees only their own payments.
  */
-import { createServiceApp, loggerOptions, type ServiceApp } from '../../common/app.js'
+import { createServiceApp, type ServiceApp } from '../../common/app.js'
 import type { ServiceConfig } from '../../common/config.js'
-import { createPaymentsStore, type PaymentsStore } from './payments-store.js'
+import { createPaymentsStore } from './payments-store.js'
 import { CreatePaymentBody, Payment, PaymentList } from './schemas.js'
 
-export interface PaymentsDeps {
-  store?: PaymentsStore
-}
-
-export function buildPaymentsService (config: Partial<ServiceConfig> = {}, deps: PaymentsDeps = {}): ServiceApp {
-  const app = createServiceApp({ name: 'payments', logger: config.logLevel ? loggerOptions({ logLevel: config.logLevel }) : false })
-  const store = deps.store ?? createPaymentsStore()
+export function buildPaymentsService (config: Partial<ServiceConfig> = {}): ServiceApp {
+  const app = createServiceApp({ name: 'payments', logLevel: config.logLevel })
+  const store = createPaymentsStore()
 
   app.get('/payments', { schema: { response: { 200: PaymentList } } }, async (request) => {
     return { payments: store.list(request.identity.subject) }

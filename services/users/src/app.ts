@@ -3,7 +3,7 @@
  * (the gateway maps /api/users here).
  */
 import { Type } from 'typebox'
-import { createServiceApp, loggerOptions, type ServiceApp } from '../../common/app.js'
+import { createServiceApp, type ServiceApp } from '../../common/app.js'
 import type { ServiceConfig } from '../../common/config.js'
 
 const Me = Type.Object({
@@ -13,7 +13,7 @@ const Me = Type.Object({
 })
 
 export function buildUsersService (config: Partial<ServiceConfig> = {}): ServiceApp {
-  const app = createServiceApp({ name: 'users', logger: config.logLevel ? loggerOptions({ logLevel: config.logLevel }) : false })
+  const app = createServiceApp({ name: 'users', logLevel: config.logLevel })
 
   app.get('/users/me', { schema: { response: { 200: Me } } }, async (request) => {
     const { subject, roles, session } = request.identity

@@ -60,8 +60,6 @@ export interface ApiClient {
   request: <T = unknown>(method: string, path: string, opts?: RequestOptions) => Promise<T>
   login: (email: string, password: string) => Promise<LoginResult>
   register: (email: string, password: string, name?: string) => Promise<LoginResult>
-  /** Single-flight refresh; resolves to the new access token. */
-  refresh: () => Promise<string>
   /** Restores a session from the refresh cookie (page load); false when there is none. */
   restore: () => Promise<boolean>
   logout: () => Promise<void>
@@ -185,7 +183,6 @@ export function createApiClient (options: ApiClientOptions = {}): ApiClient {
     request,
     login: (email, password) => authenticate('/auth/login', { email, password }),
     register: (email, password, name) => authenticate('/auth/register', name ? { email, password, name } : { email, password }),
-    refresh,
     async restore () {
       try {
         await startRefresh(false)

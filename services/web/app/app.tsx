@@ -30,7 +30,7 @@ export function App () {
   // Redirects once we know whether there is a session.
   useEffect(() => {
     if (session.status === 'restoring') return
-    if (session.status === 'authenticated' && (PUBLIC.has(path) || !PRIVATE.has(path))) navigate('/orders', { replace: true })
+    if (session.status === 'authenticated' && !PRIVATE.has(path)) navigate('/orders', { replace: true })
     if (session.status === 'anonymous' && !PUBLIC.has(path)) navigate('/login', { replace: true })
   }, [session.status, path])
 

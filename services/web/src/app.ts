@@ -8,8 +8,14 @@ import { join, sep } from 'node:path'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fastifyStatic from '@fastify/static'
 import type { WebConfig } from './config.js'
-import { CACHE_ASSET, CACHE_HTML, SECURITY_HEADERS } from './security-headers.js'
+import { staticSecurityHeaders } from '../../../gateway/src/browser/security-headers.js'
 import { closeConnectionsWhenClosing } from '../../common/shutdown.js'
+import { loggerOptions } from '../../common/app.js'
+
+/** index.html must be revalidated on every load: it names the current hashed assets. */
+const CACHE_HTML = 'no-cache'
+/** Vite's /assets/* names carry a content hash, so they never change. */
+const CACHE_ASSET = 'public, max-age=31536000, immutable'
 
 export interface WebServerDeps {
   logger?: FastifyServerOptions['logger']
@@ -30,9 +36,11 @@ export async function buildWebServer (config: WebConfig, deps: WebServerDeps = {
     throw new Error(`web app build missing: ${indexFile} not found (run \`npm run build\`)`)
   }
   const assetsDir = join(config.distDir, 'assets') + sep
+  // The gateway's policy, so the SPA gets the same headers when served directly.
+  const securityHeaders = Object.fromEntries(staticSecurityHeaders())
 
   const app = Fastify({
-    logger: deps.logger ?? { level: config.logLevel },
+    logger: deps.logger ?? loggerOptions(config),
     return503OnClosing: true,
     connectionTimeout: 10_000,
     requestTimeout: 10_000,
@@ -41,7 +49,7 @@ export async function buildWebServer (config: WebConfig, deps: WebServerDeps = {
 
   closeConnectionsWhenClosing(app)
   app.addHook('onRequest', async (_request, reply) => {
-    reply.headers(SECURITY_HEADERS)
+    reply.headers(securityHeaders)
   })
 
   await app.register(fastifyStatic, {

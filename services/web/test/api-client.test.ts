@@ -9,7 +9,8 @@ const CSRF = 'csrf-value-for-tests'
 /**
  * A throwaway backend: GET/POST /api/thing answer 401 unless the Bearer token is the
  * current one; POST /auth/refresh (slow, so concurrent 401s pile up) issues a new token
- * when the CSRF header matches, or refuses when `refuse` is set.
+ * when the CSRF header matches, or refuses when `refuse` is set. GET /api/slow is
+ * /api/thing held until `releaseSlow()`, so its token is checked only then.
  */
 async function startBackend (t: Teardown, opts: { refuse?: boolean, refuseApi?: boolean } = {}) {
   const state = { current: 'token-1', generation: 1, refreshCalls: 0, hits: new Map<string, number>(), csrfSeen: [] as (string | undefined)[] }
@@ -32,6 +33,12 @@ async function startBackend (t: Teardown, opts: { refuse?: boolean, refuseApi?: 
     return { ok: true, id }
   }
   app.get('/api/thing', thing)
+  let releaseSlow: () => void = () => {}
+  const slowReleased = new Promise<void>((resolve) => { releaseSlow = resolve })
+  app.get('/api/slow', async (request, reply) => {
+    await slowReleased
+    return thing(request, reply)
+  })
   app.post('/api/thing', async (request, reply) => {
     state.csrfSeen.push(request.headers['x-csrf-token'] as string | undefined)
     return thing(request, reply)
@@ -40,8 +47,11 @@ async function startBackend (t: Teardown, opts: { refuse?: boolean, refuseApi?: 
     reply.code(403).send({ error: 'insufficient_scope', message: 'role admin required' }))
   app.get('/api/empty', async (_request, reply) => reply.code(204).send())
   const url = await app.listen({ host: '127.0.0.1', port: 0 })
-  t.teardown(() => app.close())
-  return { url, state }
+  t.teardown(() => {
+    releaseSlow()
+    return app.close()
+  })
+  return { url, state, releaseSlow: () => releaseSlow() }
 }
 
 async function loggedInClient (t: Teardown, opts: { refuse?: boolean } = {}) {
@@ -54,9 +64,8 @@ async function loggedInClient (t: Teardown, opts: { refuse?: boolean } = {}) {
     onLoggedOut: () => { loggedOut++ },
     onAccessToken: (tok) => tokens.push(tok),
   })
-  // Start with a token the server no longer accepts, as after an expiry.
-  backend.state.current = 'token-1'
-  await client.restore().catch(() => {})
+  // A page load: the refresh cookie gives token-2 (or nothing when `refuse` is set).
+  await client.restore()
   return { client, backend, loggedOut: () => loggedOut, tokens }
 }
 
@@ -109,6 +118,24 @@ t.test('401s arriving after the refresh finished are replayed without a second r
   t.equal(later.length, 2)
   t.equal(backend.state.refreshCalls, 1)
   t.equal(backend.state.hits.get('b'), 1, 'sent with the new token straight away')
+})
+
+t.test('a 401 that arrives after another request\'s refresh finished is replayed with that refresh\'s token', async (t) => {
+  const { client, backend, loggedOut } = await loggedInClient(t)
+  backend.state.current = 'rotated-elsewhere'
+  backend.state.refreshCalls = 0
+  // Both go out with token-2; the slow one is answered only after the fast one refreshed.
+  const slow = client.request<{ ok: boolean, id: string }>('GET', '/api/slow?id=slow')
+  const fast = await client.request<{ ok: boolean, id: string }>('GET', '/api/thing?id=fast')
+  t.same(fast, { ok: true, id: 'fast' })
+  t.equal(backend.state.refreshCalls, 1, 'the fast request refreshed')
+  t.equal(client.accessToken(), 'token-3')
+
+  backend.releaseSlow()
+  t.same(await slow, { ok: true, id: 'slow' }, 'the slow request succeeds on replay')
+  t.equal(backend.state.hits.get('slow'), 2, 'sent twice (original + one replay)')
+  t.equal(backend.state.refreshCalls, 1, 'one refresh in all')
+  t.equal(loggedOut(), 0)
 })
 
 t.test('unsafe requests carry the CSRF header and the Bearer token; errors keep the server code', async (t) => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildWebServer } from '../src/app.js'
 import { ConfigError, loadConfig, DEFAULT_WEB_PORT } from '../src/config.js'
-import { CONTENT_SECURITY_POLICY } from '../src/security-headers.js'
+import { staticSecurityHeaders } from '../../../gateway/src/browser/security-headers.js'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -33,8 +33,10 @@ t.test('GET / serves index.html, never cached, with a strict CSP', async (t) => 
   t.equal(res.status, 200)
   t.match(res.headers.get('content-type'), /^text\/html/)
   t.equal(res.headers.get('cache-control'), 'no-cache')
-  t.equal(res.headers.get('content-security-policy'), CONTENT_SECURITY_POLICY)
-  t.match(CONTENT_SECURITY_POLICY, /script-src 'self'; style-src 'self'/)
+  for (const [name, value] of staticSecurityHeaders()) t.equal(res.headers.get(name), value, `the gateway's ${name}`)
+  const csp = res.headers.get('content-security-policy') ?? ''
+  t.match(csp, /(^|;)\s*script-src 'self'\s*(;|$)/, 'same-origin scripts only')
+  t.match(csp, /(^|;)\s*style-src 'self'\s*(;|$)/, 'same-origin styles only')
   t.equal(res.headers.get('x-content-type-options'), 'nosniff')
   t.equal(await res.text(), INDEX)
 })
@@ -101,6 +103,7 @@ t.test('loadConfig: defaults, and every bad variable reported at once', async (t
   t.match(config.distDir, /services[/\\]web[/\\]dist$/)
   t.ok(Object.isFrozen(config))
   t.equal(loadConfig({ WEB_PORT: '5000', WEB_HOST: '0.0.0.0' }).port, 5000)
+  t.throws(() => loadConfig({ WEB_PORT: '1e3' }), /WEB_PORT/, 'digits only, like every demo service')
   try {
     loadConfig({ WEB_PORT: 'eighty', LOG_LEVEL: 'loud' })
     t.fail('should throw')

@@ -18,8 +18,8 @@ export function OrdersPage () {
 
   const load = useCallback(async () => {
     try {
-      const body = await api.request<Order[] | { orders: Order[] }>('GET', '/api/orders')
-      setOrders(Array.isArray(body) ? body : body.orders)
+      const { orders } = await api.request<{ orders: Order[] }>('GET', '/api/orders')
+      setOrders(orders)
     } catch (err) {
       setError(describeError(err))
     }

@@ -6,10 +6,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { fileURLToPath } from 'node:url'
 import { freePort, startRedisServer, type RedisServer } from '../../../../scripts/lib/redis-server.js'
+import { REPO_ROOT } from '../../../../scripts/testing/node-process.js'
 
-export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
+export { REPO_ROOT }
 
 export interface Stack {
   gatewayUrl: string
