@@ -11,7 +11,7 @@ import { hashPassword, passwordProblem } from '../auth-service/src/passwords.js'
 import { createRedisClient } from '../auth-service/src/redis.js'
 import { createFamilies } from '../auth-service/src/refresh/families.js'
 import { EMAIL_PATTERN, createUsersStore, normaliseEmail } from '../auth-service/src/users/users-store.js'
-import { safeUrl } from './lib/stack-setup.js'
+import { safeUrl } from './start/setup.js'
 
 const USAGE = 'usage: npm run users -- create [--admin] EMAIL [--password P]\n       npm run users -- grant-admin EMAIL'
 

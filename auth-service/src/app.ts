@@ -16,8 +16,9 @@ import { watchKeyring } from './keys/watch.js'
 import { KEYS_EVENTS } from './contract.js'
 import { createAuthEvents } from './audit.js'
 import { registerMetrics } from './observability.js'
-import { BODY_LIMIT, LOG_REDACT_PATHS } from '../../services/common/app.js'
-import { closeConnectionsWhenClosing } from '../../services/common/shutdown.js'
+import { BODY_LIMIT } from '../../services/kernel/limits.js'
+import { loggerOptions } from '../../services/kernel/logging.js'
+import { closeConnectionsWhenClosing } from '../../services/kernel/shutdown.js'
 import { createLoginThrottle } from './login-throttle.js'
 import { createDummyHash } from './passwords.js'
 import { createRedisClient, isRedisUnavailable, type RedisClient } from './redis.js'
@@ -37,11 +38,6 @@ export interface AuthDeps {
   logger?: FastifyServerOptions['logger']
   /** Where the service's own logger writes (tests capture it); default stdout. */
   logStream?: DestinationStream
-}
-
-/** Never log credentials: tokens, cookies, passwords. */
-function loggerOptions (level: string, stream?: DestinationStream) {
-  return { level, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' }, ...(stream && { stream }) }
 }
 
 export async function buildAuthService (config: Readonly<AuthConfig>, deps: AuthDeps = {}): Promise<FastifyInstance> {

@@ -5,7 +5,10 @@
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_REDIS_PREFIX } from './contract.js'
-import { parseClusterNodes } from '../../scripts/lib/redis-client.js'
+import { parseClusterNodes } from '../../services/kernel/redis.js'
+import { ConfigError } from '../../services/kernel/env.js'
+
+export { ConfigError }
 
 export const DEFAULT_KEYS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../keys')
 export const DEFAULT_PORT = 4000
@@ -52,15 +55,6 @@ export interface AuthConfig {
   loginMaxFailures: number
   /** Seconds a failed-login count lives. */
   loginFailureWindow: number
-}
-
-export class ConfigError extends Error {
-  readonly problems: string[]
-  constructor (problems: string[]) {
-    super(`Invalid auth service configuration:\n  - ${problems.join('\n  - ')}`)
-    this.name = 'ConfigError'
-    this.problems = problems
-  }
 }
 
 type Env = Record<string, string | undefined>
@@ -138,6 +132,6 @@ export function loadConfig (env: Env): Readonly<AuthConfig> {
   if (problems.length === 0 && config.refreshTokenTtl > config.sessionMaxAge) {
     problems.push(`REFRESH_TOKEN_TTL (${config.refreshTokenTtl}) must not exceed SESSION_MAX_AGE (${config.sessionMaxAge})`)
   }
-  if (problems.length > 0) throw new ConfigError(problems)
+  if (problems.length > 0) throw new ConfigError('auth service', problems)
   return Object.freeze(config)
 }

@@ -4,7 +4,7 @@
  * and keeps reconnecting in the background so the service recovers by itself.
  */
 import type { ChainableCommander, Redis } from 'ioredis'
-import { createRedisClient as createClient, type RedisClient } from '../../scripts/lib/redis-client.js'
+import { createRedisClient as createClient, type RedisClient } from '../../services/kernel/redis.js'
 
 export type { RedisClient }
 

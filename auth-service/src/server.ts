@@ -1,7 +1,7 @@
 /**
  * Auth service entry point: env → config → app → listen; graceful close on SIGTERM/SIGINT.
  */
-import { configOrExit, serve } from '../../services/common/server.js'
+import { configOrExit, serve } from '../../services/kernel/serve.js'
 import { buildAuthService } from './app.js'
 import { loadConfig } from './config.js'
 

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { startRedisServer } from '../../scripts/lib/redis-server.js'
+import { startRedisServer } from '../../scripts/local-redis/redis-server.js'
 import { build, refreshBody, session, uniqueEmail, waitFor, PASSWORD } from './helper.js'
 
 t.test('Redis down → 503 JSON, then recovery without restarting the service', async (t) => {

@@ -4,7 +4,7 @@
  * private redis-server, so no other test's traffic is in the count.
  */
 import t from 'tap'
-import { startRedisServer } from '../../scripts/lib/redis-server.js'
+import { startRedisServer } from '../../scripts/local-redis/redis-server.js'
 import { build, refreshBody, session, waitFor } from './helper.js'
 
 t.test('POST /auth/refresh: one Redis command per refresh', async (t) => {

@@ -12,7 +12,7 @@ import pino from 'pino'
 import type { FastifyInstance } from 'fastify'
 import type { GatewayConfig } from './config.js'
 import { loggerOptions } from './logger.js'
-import { urlFor } from '../../services/common/server.js'
+import { urlFor } from '../../services/kernel/serve.js'
 
 const RESTART_WINDOW_MS = 60_000
 const SHUTDOWN_TIMEOUT_MS = 10_000

@@ -5,7 +5,10 @@
  */
 import { randomBytes } from 'node:crypto'
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_REDIS_PREFIX } from '../../auth-service/src/contract.js'
-import { parseClusterNodes } from '../../scripts/lib/redis-client.js'
+import { parseClusterNodes } from '../../services/kernel/redis.js'
+import { ConfigError } from '../../services/kernel/env.js'
+
+export { ConfigError }
 
 export const DEFAULT_HOST = '127.0.0.1'
 export const DEFAULT_PORT = 8080
@@ -90,15 +93,6 @@ export interface GatewayConfig {
   gatewayRegistryIntervalMs: number
   /** URL the keys CLI reaches this gateway at; '' : derived from the listening address. */
   gatewayPublicUrl: string
-}
-
-export class ConfigError extends Error {
-  readonly problems: string[]
-  constructor (problems: string[]) {
-    super(`Invalid gateway configuration:\n  - ${problems.join('\n  - ')}`)
-    this.name = 'ConfigError'
-    this.problems = problems
-  }
 }
 
 type Env = Record<string, string | undefined>
@@ -213,7 +207,7 @@ export function loadConfig (env: Env): Readonly<GatewayConfig> {
     gatewayRegistryIntervalMs: 1000 * num('GATEWAY_REGISTRY_INTERVAL', DEFAULT_GATEWAY_REGISTRY_INTERVAL_S, { max: 3600 }),
     gatewayPublicUrl: env.GATEWAY_PUBLIC_URL?.trim() ? url('GATEWAY_PUBLIC_URL', '', http) : '',
   }
-  if (problems.length > 0) throw new ConfigError(problems)
+  if (problems.length > 0) throw new ConfigError('gateway', problems)
   return Object.freeze(config)
 }
 

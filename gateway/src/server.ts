@@ -2,7 +2,7 @@
  * Gateway entry point: `node --import tsx gateway/src/server.ts`. The only file that reads
  * process.env; closes gracefully on SIGTERM/SIGINT (10 s hard limit).
  */
-import { configOrExit, serve } from '../../services/common/server.js'
+import { configOrExit, serve } from '../../services/kernel/serve.js'
 import { buildGateway } from './app.js'
 import { loadConfig } from './config.js'
 import { closeWithPrimary, isClusterPrimary, runPrimary } from './cluster.js'

@@ -18,10 +18,10 @@ import http from 'node:http'
 import { availableParallelism, cpus } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
-import { GATEWAY_BUNDLE, bundle } from '../lib/bundle.js'
+import { GATEWAY_BUNDLE, bundle } from '../start/bundle.js'
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, REVOCATION } from '../../auth-service/src/contract.js'
-import { startRedisServer } from '../lib/redis-server.js'
-import { cpuSeconds, fmt, formatTable, parseArgs, percentile, positiveNumber, ratio, rssMb, runLoad, type LoadOptions, type LoadResult } from '../lib/bench-lib.js'
+import { startRedisServer } from '../local-redis/redis-server.js'
+import { cpuSeconds, fmt, formatTable, parseArgs, percentile, positiveNumber, ratio, rssMb, runLoad, type LoadOptions, type LoadResult } from './bench-lib.js'
 
 const ALL_TARGETS = ['direct', 'bare', 'gateway-noauth', 'gateway', 'gateway-cold', 'seed'] as const
 type Target = typeof ALL_TARGETS[number]
@@ -58,7 +58,7 @@ if (pin && process.env.BENCH_PINNED !== '1') {
 const children = new Set<ChildProcess>()
 function startChild (file: string, core: string, env: Record<string, string>, ipc: boolean): ChildProcess {
   // BENCH_NODE_ARGS: extra node flags for the targets, e.g. "--cpu-prof --cpu-prof-dir=prof".
-  // Targets run compiled, as `npm start` runs the gateway (scripts/lib/bundle.ts): every
+  // Targets run compiled, as `npm start` runs the gateway (scripts/start/bundle.ts): every
   // target alike, so no one pays for the TypeScript loader; the rest runs under tsx.
   const run = file === TARGET.entry ? [TARGET.outfile] : ['--import', 'tsx', file]
   const cmd = [process.execPath, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...run]

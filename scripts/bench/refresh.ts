@@ -15,7 +15,7 @@ import { buildAuthService } from '../../auth-service/src/app.js'
 import { loadConfig } from '../../auth-service/src/config.js'
 import { loadKeyring } from '../../auth-service/src/keys/keyring.js'
 import { createRedisClient } from '../../auth-service/src/redis.js'
-import { startRedisServer } from '../lib/redis-server.js'
+import { startRedisServer } from '../local-redis/redis-server.js'
 
 const SIGN_SECONDS = Number(process.env.BENCH_SIGN_SECONDS ?? 2)
 const REFRESH_SECONDS = Number(process.env.BENCH_REFRESH_SECONDS ?? 4)

@@ -1,6 +1,6 @@
 /**
  * One benchmark target as its own process (so its CPU time and RSS can be read from /proc):
- * dist/bench/target.js (this file compiled: scripts/lib/bundle.ts) with BENCH_KIND and the
+ * dist/bench/target.js (this file compiled: scripts/start/bundle.ts) with BENCH_KIND and the
  * settings in the env, started by scripts/bench/index.ts with an IPC channel; it answers `{ port }` once
  * listening on 127.0.0.1, and `{ filled, size }` after a `{ fill: n }` message (gateway-rss).
  *

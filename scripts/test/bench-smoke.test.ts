@@ -6,7 +6,7 @@ import t from 'tap'
 import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { assertLoopback, formatTable, parseArgs, percentile, ratio } from '../lib/bench-lib.js'
+import { assertLoopback, formatTable, parseArgs, percentile, ratio } from '../bench/bench-lib.js'
 import { REPO_ROOT } from '../testing/node-process.js'
 
 async function run (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
@@ -55,10 +55,10 @@ t.test('a bad target name is refused', async (t) => {
 })
 
 t.test('npm run loadtest refuses a non-loopback GATEWAY_URL and a gateway that is not up', async (t) => {
-  const remote = await run(['scripts/loadtest.ts', '--duration', '1'], { GATEWAY_URL: 'http://10.9.8.7:8080' })
+  const remote = await run(['scripts/bench/loadtest.ts', '--duration', '1'], { GATEWAY_URL: 'http://10.9.8.7:8080' })
   t.equal(remote.code, 1)
   t.match(remote.stderr, /refusing to generate load against http:\/\/10\.9\.8\.7:8080/)
-  const down = await run(['scripts/loadtest.ts', '--duration', '1'], { GATEWAY_URL: 'http://127.0.0.1:9' })
+  const down = await run(['scripts/bench/loadtest.ts', '--duration', '1'], { GATEWAY_URL: 'http://127.0.0.1:9' })
   t.equal(down.code, 1)
   t.match(down.stderr, /not ready.*\n.*RATE_LIMIT_AUTH=1000000 RATE_LIMIT_API=1000000 npm start/)
 })

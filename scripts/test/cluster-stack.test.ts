@@ -19,10 +19,10 @@ import { loadKeyring } from '../../auth-service/src/keys/keyring.js'
 import { createRedisClient as createAuthRedis } from '../../auth-service/src/redis.js'
 import { buildGateway } from '../../gateway/src/app.js'
 import { ConfigError as GatewayConfigError, loadConfig as loadGatewayConfig } from '../../gateway/src/config.js'
-import { createRedisClient, scanAll } from '../lib/redis-client.js'
-import { ensureRedis } from '../lib/stack-setup.js'
-import { startRedisCluster } from '../lib/redis-cluster.js'
-import { waitUntil } from '../testing/node-process.js'
+import { createRedisClient, scanAll } from '../../services/kernel/redis.js'
+import { ensureRedis } from '../start/setup.js'
+import { startRedisCluster } from '../local-redis/redis-cluster.js'
+import { waitFor } from '../testing/wait.js'
 
 const PASSWORD = 'correct horse battery'
 
@@ -87,7 +87,7 @@ t.test('auth service and gateway on a 3-master Redis Cluster', async (t) => {
   const auth = await buildAuthService(authConfig, { keyring, logger: false })
   t.teardown(() => auth.close())
   const authUrl = await auth.listen({ host: '127.0.0.1', port: 0 })
-  await waitUntil(async () => (await call(authUrl, 'GET', '/readyz')).status === 200, 10_000, 'auth /readyz')
+  await waitFor(async () => (await call(authUrl, 'GET', '/readyz')).status === 200, 10_000, 'auth /readyz')
 
   const upstream = Fastify()
   upstream.all('/*', async (request) => ({ url: request.url, userId: request.headers['x-user-id'] ?? null, sid: request.headers['x-session-id'] ?? null }))
@@ -106,7 +106,7 @@ t.test('auth service and gateway on a 3-master Redis Cluster', async (t) => {
   const gateway = buildGateway(gwConfig)
   t.teardown(() => gateway.close())
   const gw = await gateway.listen({ host: '127.0.0.1', port: 0 })
-  await waitUntil(async () => (await call(gw, 'GET', '/readyz')).status === 200, 10_000, 'gateway /readyz')
+  await waitFor(async () => (await call(gw, 'GET', '/readyz')).status === 200, 10_000, 'gateway /readyz')
   t.pass('both apps ready on the cluster')
 
   const email = `cluster-${randomBytes(4).toString('hex')}@example.test`
@@ -140,7 +140,7 @@ t.test('auth service and gateway on a 3-master Redis Cluster', async (t) => {
   const reused = await call(gw, 'POST', '/auth/refresh', { body: { refreshToken: login.body.refreshToken } })
   t.equal(reused.status, 401, 'reuse detected')
   t.same(reused.body, { error: 'refresh_token_reused', message: 'Refresh token was already used; the session has been revoked', statusCode: 401 })
-  await waitUntil(async () =>
+  await waitFor(async () =>
     (await call(gw, 'GET', '/api/orders', { token: again.body.accessToken })).status === 401, 10_000, 'gateway refuses the reused family\'s token')
   const refused = await call(gw, 'GET', '/api/orders', { token: again.body.accessToken })
   t.equal(refused.body.error, 'invalid_token', 'revoked session → invalid_token')
@@ -153,7 +153,7 @@ t.test('auth service and gateway on a 3-master Redis Cluster', async (t) => {
   t.equal((await call(gw, 'GET', '/api/payments', { token: reg.body.accessToken })).status, 200)
   const out = await call(gw, 'POST', '/auth/logout', { body: { refreshToken: reg.body.refreshToken } })
   t.equal(out.status, 204, 'logout')
-  await waitUntil(async () =>
+  await waitFor(async () =>
     (await call(gw, 'GET', '/api/payments', { token: reg.body.accessToken })).status === 401, 10_000, 'gateway refuses the logged-out token')
   t.equal((await call(gw, 'POST', '/auth/refresh', { body: { refreshToken: reg.body.refreshToken } })).body.error, 'invalid_refresh_token')
 
@@ -163,7 +163,7 @@ t.test('auth service and gateway on a 3-master Redis Cluster', async (t) => {
   t.equal((await call(gw, 'GET', '/api/orders', { token: s2.body.accessToken })).status, 200)
   await new Promise((resolve) => setTimeout(resolve, 1100)) // iat is in seconds: a logout-all revokes tokens issued before its second
   t.equal((await call(gw, 'POST', '/auth/logout-all', { token: s1.body.accessToken })).status, 204, 'logout-all')
-  await waitUntil(async () =>
+  await waitFor(async () =>
     (await call(gw, 'GET', '/api/orders', { token: s2.body.accessToken })).status === 401, 10_000, 'gateway refuses every token of the user')
   t.equal((await call(gw, 'POST', '/auth/refresh', { body: { refreshToken: s2.body.refreshToken } })).status, 401)
 

@@ -26,8 +26,8 @@ import { buildPaymentsService } from '../../services/payments/src/app.js'
 import { buildUsersService } from '../../services/users/src/app.js'
 import { buildWebServer } from '../../services/web/src/app.js'
 import { loadConfig as loadWebConfig } from '../../services/web/src/config.js'
-import { STACK } from '../lib/stack.js'
-import { GATEWAY_BUNDLE } from '../lib/bundle.js'
+import { STACK } from '../start/stack.js'
+import { GATEWAY_BUNDLE } from '../start/bundle.js'
 import { useTestRedis } from '../testing/redis.js'
 
 const run = promisify(execFile)

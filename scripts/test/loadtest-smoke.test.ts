@@ -10,13 +10,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import type { LoadResult } from '../lib/bench-lib.js'
-import { freePort } from '../lib/redis-server.js'
-import { STACK } from '../lib/stack.js'
+import type { LoadResult } from '../bench/bench-lib.js'
+import { freePort } from '../local-redis/redis-server.js'
+import { STACK } from '../start/stack.js'
 import { useTestRedis } from '../testing/redis.js'
 import { REPO_ROOT } from '../testing/node-process.js'
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+import { sleep } from '../testing/wait.js'
 
 t.test('npm run loadtest -- --duration 1 against a running stack', async (t) => {
   const redis = await useTestRedis(t)
@@ -38,7 +38,7 @@ t.test('npm run loadtest -- --duration 1 against a running stack', async (t) => 
   }
   for (const name of ['JWKS_URL', 'REFRESH_TOKEN_SECRET', 'CSRF_SECRET', 'GATEWAY_WORKERS']) delete env[name]
 
-  const stack = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const stack = spawn(process.execPath, ['--import', 'tsx', 'scripts/start/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: string[] = []
   for (const stream of [stack.stdout, stack.stderr]) createInterface({ input: stream }).on('line', (l) => lines.push(l))
   const exited = new Promise((resolve) => stack.once('exit', resolve))
@@ -52,7 +52,7 @@ t.test('npm run loadtest -- --duration 1 against a running stack', async (t) => 
   while (!lines.some((l) => l.includes('jwt-edge is up at')) && stack.exitCode === null && Date.now() < deadline) await sleep(200)
   t.ok(lines.some((l) => l.includes('jwt-edge is up at')), 'the stack is up')
 
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/loadtest.ts', '--duration', '1', '--connections', '4'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/loadtest.ts', '--duration', '1', '--connections', '4'], {
     cwd: REPO_ROOT, env: { ...process.env, GATEWAY_URL: `http://127.0.0.1:${env.GATEWAY_PORT}` }, stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''

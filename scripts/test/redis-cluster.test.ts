@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
 import { Cluster, Redis } from 'ioredis'
-import { startRedisCluster, REDIS_CLI_MISSING_HELP } from '../lib/redis-cluster.js'
+import { startRedisCluster, REDIS_CLI_MISSING_HELP } from '../local-redis/redis-cluster.js'
 import {
   createRedisClient, createSubscriber, deleteMatching, isCluster, parseClusterNodes, scanAll, type RedisClient,
-} from '../lib/redis-client.js'
-import { pingRedis, startRedisServer } from '../lib/redis-server.js'
+} from '../../services/kernel/redis.js'
+import { pingRedis, startRedisServer } from '../local-redis/redis-server.js'
 import { isAlive } from '../testing/node-process.js'
 
 const MOVE_LUA = `

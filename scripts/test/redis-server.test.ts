@@ -1,6 +1,6 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { pingRedis, startRedisServer } from '../lib/redis-server.js'
+import { pingRedis, startRedisServer } from '../local-redis/redis-server.js'
 import { useTestRedis } from '../testing/redis.js'
 
 t.test('startRedisServer starts a private Redis and stops it', async (t) => {

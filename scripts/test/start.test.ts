@@ -4,12 +4,12 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { freePort } from '../lib/redis-server.js'
-import { STACK } from '../lib/stack.js'
+import { freePort } from '../local-redis/redis-server.js'
+import { STACK } from '../start/stack.js'
 import { isAlive, REPO_ROOT } from '../testing/node-process.js'
 import { useTestRedis } from '../testing/redis.js'
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+import { sleep } from '../testing/wait.js'
 /** A deadline for Promise.race that does not keep the process alive once the race is won. */
 const deadline = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref())
 
@@ -28,7 +28,7 @@ t.test('npm start runs the whole stack, serves the lifecycle through the gateway
   }
   for (const name of ['JWKS_URL', 'REFRESH_TOKEN_SECRET', 'CSRF_SECRET']) delete env[name]
 
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   const lines: string[] = []
   let exit: { code: number | null, signal: string | null } | undefined
   const exited = new Promise<void>((resolve) => child.once('exit', (code, signal) => { exit = { code, signal }; resolve() }))

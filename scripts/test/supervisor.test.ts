@@ -2,10 +2,11 @@ import t, { type Test } from 'tap'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort } from '../lib/redis-server.js'
-import { Supervisor, backoffDelay, formatPrefix, type ProcessSpec, type SupervisorOptions } from '../lib/supervisor.js'
-import { formatLogLine } from '../lib/log-format.js'
-import { isAlive, waitUntil } from '../testing/node-process.js'
+import { freePort } from '../local-redis/redis-server.js'
+import { Supervisor, backoffDelay, formatPrefix, type ProcessSpec, type SupervisorOptions } from '../start/supervisor.js'
+import { formatLogLine } from '../start/log-format.js'
+import { isAlive } from '../testing/node-process.js'
+import { waitFor } from '../testing/wait.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'jwt-edge-supervisor-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -87,7 +88,7 @@ t.test('prefixed output and one ready line when the readiness URL answers 200', 
   ], { extraNames: ['longname'] })
   sup.start()
   await sup.ready('srv')
-  await waitUntil(() => lines.some((l) => l.includes('listening')), 15_000, 'the pino line', 25)
+  await waitFor(() => lines.some((l) => l.includes('listening')), 15_000, 'the pino line', 25)
   const prefix = '[srv     ] '
   t.ok(lines.every((l) => l.startsWith(prefix)), 'every line carries the padded name')
   t.ok(lines.some((l) => l === `${prefix}hello plain line`), 'plain stdout line')
@@ -122,8 +123,8 @@ t.test('a crashed process is restarted with exponential backoff', async (t) => {
   ], { backoff: { initialMs: 100, maxMs: 400, resetAfterMs: 60_000 } })
   sup.start()
   const count = () => existsSync(starts) ? readFileSync(starts, 'utf8').trim().split('\n').length : 0
-  await waitUntil(() => count() >= 5, 15_000, '5 starts', 25)
-  await waitUntil(() => lines.filter((l) => l.includes('restarting in')).length >= 4, 15_000, 'the 4th restart notice', 25)
+  await waitFor(() => count() >= 5, 15_000, '5 starts', 25)
+  await waitFor(() => lines.filter((l) => l.includes('restarting in')).length >= 4, 15_000, 'the 4th restart notice', 25)
   await sup.stop()
 
   const notices = lines.filter((l) => l.includes('restarting in')).slice(0, 4)
@@ -145,7 +146,7 @@ t.test('the backoff starts over after a process stayed up long enough', async (t
     { name: 'crash', args: [join(dir, 'crash.mjs')], env: { ...process.env, STARTS_FILE: starts, UP_MS: '300' } },
   ], { backoff: { initialMs: 50, maxMs: 1000, resetAfterMs: 200 } })
   sup.start()
-  await waitUntil(() => lines.filter((l) => l.includes('restarting in')).length >= 3, 15_000, '3 restart notices', 25)
+  await waitFor(() => lines.filter((l) => l.includes('restarting in')).length >= 3, 15_000, '3 restart notices', 25)
   await sup.stop()
   t.same(lines.filter((l) => l.includes('restarting in')).slice(0, 3),
     Array(3).fill('[crash] exited (code 1); restarting in 50 ms'))
@@ -159,15 +160,15 @@ t.test('stop ends every child, their helpers, and one that ignores SIGTERM', asy
   ], { stopTimeoutMs: 500 })
   sup.start()
   await sup.ready()
-  await waitUntil(() => lines.some((l) => l.includes('helper pid=')), 15_000, 'the helper pid', 25)
-  await waitUntil(() => lines.some((l) => l.endsWith('] up')), 15_000, 'stubborn up', 25)
+  await waitFor(() => lines.some((l) => l.includes('helper pid=')), 15_000, 'the helper pid', 25)
+  await waitFor(() => lines.some((l) => l.endsWith('] up')), 15_000, 'stubborn up', 25)
   const helper = Number(/\] helper pid=(\d+)/.exec(lines.find((l) => l.includes('] helper pid='))!)![1])
   const stubbornHelper = Number(/stubborn helper pid=(\d+)/.exec(lines.find((l) => l.includes('stubborn helper pid='))!)![1])
   const pids = [sup.pids().srv!, sup.pids().stubborn!, helper, stubbornHelper]
   t.ok(pids.every(isAlive), 'all running before stop')
 
   await sup.stop()
-  await waitUntil(() => !isAlive(helper) && !isAlive(stubbornHelper), 5000, 'the helpers to be gone', 25).catch(() => {})
+  await waitFor(() => !isAlive(helper) && !isAlive(stubbornHelper), 5000, 'the helpers to be gone', 25).catch(() => {})
   t.same(pids.map(isAlive), [false, false, false, false], 'no process left, helpers included (the group is killed)')
   t.ok(lines.includes('[srv     ] got SIGTERM'), 'SIGTERM first')
   t.ok(lines.includes('[stubborn] ignoring SIGTERM'))
@@ -183,7 +184,7 @@ t.test('a command that cannot start is reported and retried, not thrown', async 
     { name: 'ghost', command: join(dir, 'no-such-binary'), args: [] },
   ], { backoff: { initialMs: 50, maxMs: 50, resetAfterMs: 60_000 } })
   sup.start()
-  await waitUntil(() => lines.filter((l) => l.includes('failed to start')).length >= 2, 15_000, 'two failures', 25)
+  await waitFor(() => lines.filter((l) => l.includes('failed to start')).length >= 2, 15_000, 'two failures', 25)
   await sup.stop()
   t.match(lines.find((l) => l.includes('failed to start')), /^\[ghost\] failed to start: spawn .*ENOENT; restarting in 50 ms$/)
 })

@@ -10,10 +10,9 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import type { Teardown } from './wait.js'
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-
-interface Teardown { teardown: (fn: () => unknown) => void }
 
 export interface Exit { code: number | null, signal: NodeJS.Signals | null }
 
@@ -102,16 +101,6 @@ export async function startNode (t: Teardown, opts: StartNodeOptions): Promise<N
       }
       return await exited
     },
-  }
-}
-
-/** Polls `check` every `everyMs` until it is true; resolves with the ms it took. */
-export async function waitUntil (check: () => Promise<boolean> | boolean, timeoutMs: number, what: string, everyMs = 50): Promise<number> {
-  const started = performance.now()
-  for (;;) {
-    if (await Promise.resolve().then(check).catch(() => false)) return performance.now() - started
-    if (performance.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, everyMs))
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { pingRedis, startRedisServer, REDIS_MISSING_HELP } from '../lib/redis-server.js'
+import { pingRedis, startRedisServer, REDIS_MISSING_HELP } from '../local-redis/redis-server.js'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 

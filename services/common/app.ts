@@ -10,15 +10,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { IDENTITY_HEADERS } from '../../gateway/src/contract.js'
 import { identityPlugin } from '../identity.js'
 import { errorHandler, notFoundHandler } from './errors.js'
-import { closeConnectionsWhenClosing } from './shutdown.js'
-import type { ServiceConfig } from './config.js'
+import { closeConnectionsWhenClosing } from '../kernel/shutdown.js'
+import { BODY_LIMIT } from '../kernel/limits.js'
+import { loggerOptions } from '../kernel/logging.js'
 
 export type ServiceApp = FastifyInstance<
   RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider
 >
-
-/** Small JSON bodies only: a bigger one is 413 `payload_too_large`. */
-export const BODY_LIMIT = 16 * 1024
 
 export interface ServiceAppOptions {
   name: string
@@ -26,24 +24,9 @@ export interface ServiceAppOptions {
   logLevel?: string
 }
 
-/**
- * What no process of the stack ever logs, wherever a serializer or a log call puts it:
- * credential headers, and tokens, cookies and passwords at the top level or one level down.
- */
-export const LOG_REDACT_PATHS = [
-  'req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]', 'res.headers["set-cookie"]',
-  'headers.authorization', 'headers.cookie', 'headers["set-cookie"]',
-  'authorization', 'cookie', 'token', 'accessToken', 'refreshToken', 'password',
-  '*.token', '*.accessToken', '*.refreshToken', '*.password',
-]
-
-export function loggerOptions (config: Pick<ServiceConfig, 'logLevel'>) {
-  return { level: config.logLevel, redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' } }
-}
-
 export function createServiceApp (opts: ServiceAppOptions): ServiceApp {
   const app = Fastify({
-    logger: opts.logLevel ? loggerOptions({ logLevel: opts.logLevel }) : false,
+    logger: opts.logLevel ? loggerOptions(opts.logLevel) : false,
     bodyLimit: BODY_LIMIT,
     requestIdHeader: IDENTITY_HEADERS.requestId,
     connectionTimeout: 30_000,

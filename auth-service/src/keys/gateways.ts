@@ -4,7 +4,7 @@
  * GATEWAY_URLS; each one is asked directly (GET /readyz lists the kids it holds). A registered
  * gateway that does not answer is judged by the kids in its (unexpired) registry entry.
  */
-import type { RedisClient } from '../../../scripts/lib/redis-client.js'
+import type { RedisClient } from '../../../services/kernel/redis.js'
 import { GATEWAY_REGISTRY, parseGatewayRegistryEntry } from '../../../gateway/src/contract.js'
 
 export interface GatewayStatus {

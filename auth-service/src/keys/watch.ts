@@ -13,7 +13,7 @@ import { watch, type FSWatcher } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import { createSubscriber, type RedisClient } from '../../../scripts/lib/redis-client.js'
+import { createSubscriber, type RedisClient } from '../../../services/kernel/redis.js'
 import { loadKeyring, type Keyring } from './keyring.js'
 import { MANIFEST_FILE } from './manifest.js'
 

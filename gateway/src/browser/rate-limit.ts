@@ -11,7 +11,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import rateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit'
 import calculateSlot from 'cluster-key-slot'
-import { isCluster, type RedisClient } from '../../../scripts/lib/redis-client.js'
+import { isCluster, type RedisClient } from '../../../services/kernel/redis.js'
 import { RateLimitedError } from '../errors.js'
 import { JSON_ONLY_PREFIXES, type RouteRule } from '../routes.js'
 import { canonicalPath } from './csrf.js'

@@ -4,7 +4,7 @@
  * sorted sets at start and after every reconnect, kept current from its pub/sub channel,
  * pruned periodically. With Redis down the gateway keeps serving with the last set it had.
  */
-import { createSubscriber, type RedisClient } from '../../../scripts/lib/redis-client.js'
+import { createSubscriber, type RedisClient } from '../../../services/kernel/redis.js'
 import { REVOCATION, parseRevocationMessage, type RevocationMessage } from '../../../auth-service/src/contract.js'
 
 export interface RevocationStoreOptions {

@@ -5,7 +5,7 @@
  */
 import Fastify from 'fastify'
 import { csrfTokenFor } from '../../../auth-service/src/contract.js'
-import { signToken, type Signer } from './fixtures.js'
+import { signToken, type Signer } from '../../../scripts/testing/jwt.js'
 
 interface T { teardown: (fn: () => unknown) => void }
 

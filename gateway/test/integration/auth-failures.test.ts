@@ -1,7 +1,9 @@
 import t from 'tap'
 import { KeyObject, createHmac, sign } from 'node:crypto'
 import { exportSPKI } from 'jose'
-import { bearer, createSigner, request, signToken, startEchoUpstream, startGateway, startJwksServer } from '../helpers/fixtures.js'
+import { bearer, request, startEchoUpstream } from '../../../scripts/testing/http.js'
+import { createSigner, signToken, startJwksServer } from '../../../scripts/testing/jwt.js'
+import { startGateway } from '../helpers/fixtures.js'
 
 const signer = await createSigner()
 const other = await createSigner(signer.kid) // same kid, different key

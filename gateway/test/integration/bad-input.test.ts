@@ -1,5 +1,7 @@
 import t from 'tap'
-import { bearer, createSigner, request, signToken, startEchoUpstream, startGateway, startJwksServer } from '../helpers/fixtures.js'
+import { bearer, request, startEchoUpstream } from '../../../scripts/testing/http.js'
+import { createSigner, signToken, startJwksServer } from '../../../scripts/testing/jwt.js'
+import { startGateway } from '../helpers/fixtures.js'
 
 const signer = await createSigner()
 const jwks = await startJwksServer(t, [signer.jwk])

@@ -10,9 +10,11 @@ import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { REVOCATION } from '../../../auth-service/src/contract.js'
-import { freePort } from '../../../scripts/lib/redis-server.js'
+import { freePort } from '../../../scripts/local-redis/redis-server.js'
 import { useTestRedis } from '../../../scripts/testing/redis.js'
-import { bearer, createSigner, request, signToken, startEchoUpstream, startJwksServer, waitFor, type Res } from '../helpers/fixtures.js'
+import { bearer, request, startEchoUpstream, type Res } from '../../../scripts/testing/http.js'
+import { createSigner, signToken, startJwksServer } from '../../../scripts/testing/jwt.js'
+import { waitFor } from '../../../scripts/testing/wait.js'
 
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 

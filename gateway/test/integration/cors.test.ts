@@ -1,5 +1,7 @@
 import t from 'tap'
-import { bearer, createSigner, request, signToken, startGateway, startJwksServer } from '../helpers/fixtures.js'
+import { bearer, request } from '../../../scripts/testing/http.js'
+import { createSigner, signToken, startJwksServer } from '../../../scripts/testing/jwt.js'
+import { startGateway } from '../helpers/fixtures.js'
 import { startCountingUpstream } from '../helpers/browser-fixtures.js'
 
 const PARTNER = 'http://partner.test:3000'

@@ -1,5 +1,7 @@
 import t, { type Test } from 'tap'
-import { bearer, createSigner, request, startGateway, startJwksServer } from '../helpers/fixtures.js'
+import { bearer, request } from '../../../scripts/testing/http.js'
+import { createSigner, startJwksServer } from '../../../scripts/testing/jwt.js'
+import { startGateway } from '../helpers/fixtures.js'
 import { cookieSession, startCountingUpstream } from '../helpers/browser-fixtures.js'
 
 const OWN = 'http://gateway.test'

@@ -1,7 +1,9 @@
 import t, { type Test } from 'tap'
-import { freePort } from '../../../scripts/lib/redis-server.js'
-import { CSP_DIRECTIVES, HSTS_VALUE } from '../../src/browser/security-headers.js'
-import { bearer, createSigner, request, signToken, startGateway, startJwksServer, type Res } from '../helpers/fixtures.js'
+import { freePort } from '../../../scripts/local-redis/redis-server.js'
+import { CSP_DIRECTIVES, HSTS_VALUE } from '../../../services/kernel/security-policy.js'
+import { bearer, request, type Res } from '../../../scripts/testing/http.js'
+import { createSigner, signToken, startJwksServer } from '../../../scripts/testing/jwt.js'
+import { startGateway } from '../helpers/fixtures.js'
 import { startCountingUpstream } from '../helpers/browser-fixtures.js'
 
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +

@@ -2,7 +2,10 @@ import t from 'tap'
 import { KEYS_EVENTS } from '../../../auth-service/src/contract.js'
 import { ConfigError, loadConfig } from '../../src/config.js'
 import { GATEWAY_REGISTRY, parseGatewayRegistryEntry } from '../../src/contract.js'
-import { bearer, createSigner, request, signToken, startEchoUpstream, startGateway, startJwksServer, waitFor } from '../helpers/fixtures.js'
+import { bearer, request, startEchoUpstream } from '../../../scripts/testing/http.js'
+import { createSigner, signToken, startJwksServer } from '../../../scripts/testing/jwt.js'
+import { startGateway } from '../helpers/fixtures.js'
+import { waitFor } from '../../../scripts/testing/wait.js'
 import { useTestRedis } from '../../../scripts/testing/redis.js'
 
 const echo = await startEchoUpstream(t)

@@ -17,7 +17,9 @@ import { runKeysCli } from '../../../auth-service/src/keys/cli.js'
 import { initKeyring } from '../../../auth-service/src/keys/keyring.js'
 import { readManifest, type KeyState } from '../../../auth-service/src/keys/manifest.js'
 import { useTestRedis } from '../../../scripts/testing/redis.js'
-import { bearer, request, startGateway, waitFor } from '../helpers/fixtures.js'
+import { bearer, request } from '../../../scripts/testing/http.js'
+import { startGateway } from '../helpers/fixtures.js'
+import { waitFor } from '../../../scripts/testing/wait.js'
 
 // autocannon ships no types: the few fields used here.
 interface CannonRequest {

@@ -1,7 +1,10 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
-import { freePort } from '../../../scripts/lib/redis-server.js'
-import { bearer, createSigner, request, signToken, startEchoUpstream, startGateway, startJwksServer, waitFor } from '../helpers/fixtures.js'
+import { freePort } from '../../../scripts/local-redis/redis-server.js'
+import { bearer, request, startEchoUpstream } from '../../../scripts/testing/http.js'
+import { createSigner, signToken, startJwksServer } from '../../../scripts/testing/jwt.js'
+import { startGateway } from '../helpers/fixtures.js'
+import { waitFor } from '../../../scripts/testing/wait.js'
 
 const echo = await startEchoUpstream(t)
 

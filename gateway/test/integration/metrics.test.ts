@@ -4,8 +4,11 @@
  */
 import t from 'tap'
 import { REVOCATION } from '../../../auth-service/src/contract.js'
-import { freePort } from '../../../scripts/lib/redis-server.js'
-import { bearer, createSigner, request, signToken, startEchoUpstream, startGateway, startJwksServer, waitFor } from '../helpers/fixtures.js'
+import { freePort } from '../../../scripts/local-redis/redis-server.js'
+import { bearer, request, startEchoUpstream } from '../../../scripts/testing/http.js'
+import { createSigner, signToken, startJwksServer } from '../../../scripts/testing/jwt.js'
+import { startGateway } from '../helpers/fixtures.js'
+import { waitFor } from '../../../scripts/testing/wait.js'
 
 /** The value of one sample in Prometheus text (NaN when absent: no assertion passes on a missing series). */
 function sample (text: string, name: string, labels: Record<string, string> = {}): number {

@@ -10,7 +10,9 @@ import { Redis } from 'ioredis'
 import { buildGateway } from '../../src/app.js'
 import { defaultConfig } from '../../src/config.js'
 import { useTestRedis } from '../../../scripts/testing/redis.js'
-import { bearer, createSigner, request, signToken, startGateway, startJwksServer } from '../helpers/fixtures.js'
+import { bearer, request } from '../../../scripts/testing/http.js'
+import { createSigner, signToken, startJwksServer } from '../../../scripts/testing/jwt.js'
+import { startGateway } from '../helpers/fixtures.js'
 import { cookieSession, startCountingUpstream } from '../helpers/browser-fixtures.js'
 
 const signer = await createSigner()

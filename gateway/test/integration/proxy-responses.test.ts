@@ -6,7 +6,9 @@
  */
 import http from 'node:http'
 import t from 'tap'
-import { request, startGateway, startJwksServer, createSigner } from '../helpers/fixtures.js'
+import { request } from '../../../scripts/testing/http.js'
+import { startGateway } from '../helpers/fixtures.js'
+import { startJwksServer, createSigner } from '../../../scripts/testing/jwt.js'
 
 const LARGE = 'x'.repeat(300 * 1024)
 let releaseStream: () => void = () => {}

@@ -6,8 +6,11 @@
 import t from 'tap'
 import { connect } from 'node:net'
 import { Redis } from 'ioredis'
-import { startRedisServer } from '../../../scripts/lib/redis-server.js'
-import { bearer, createSigner, request, signToken, startGateway, startJwksServer, waitFor } from '../helpers/fixtures.js'
+import { startRedisServer } from '../../../scripts/local-redis/redis-server.js'
+import { bearer, request } from '../../../scripts/testing/http.js'
+import { createSigner, signToken, startJwksServer } from '../../../scripts/testing/jwt.js'
+import { startGateway } from '../helpers/fixtures.js'
+import { waitFor } from '../../../scripts/testing/wait.js'
 import { startCountingUpstream } from '../helpers/browser-fixtures.js'
 
 /** Opens one socket per request, and once the gateway has them all writes every request in one go. */

@@ -1,7 +1,10 @@
 import t, { type Test } from 'tap'
-import { startRedisServer } from '../../../scripts/lib/redis-server.js'
+import { startRedisServer } from '../../../scripts/local-redis/redis-server.js'
 import { useTestRedis } from '../../../scripts/testing/redis.js'
-import { bearer, createSigner, request, signToken, startGateway, startJwksServer, waitFor, type Res } from '../helpers/fixtures.js'
+import { bearer, request, type Res } from '../../../scripts/testing/http.js'
+import { createSigner, signToken, startJwksServer } from '../../../scripts/testing/jwt.js'
+import { startGateway } from '../helpers/fixtures.js'
+import { waitFor } from '../../../scripts/testing/wait.js'
 import { startCountingUpstream } from '../helpers/browser-fixtures.js'
 
 const signer = await createSigner()

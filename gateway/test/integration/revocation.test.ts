@@ -1,9 +1,12 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { REVOCATION } from '../../../auth-service/src/contract.js'
-import { startRedisServer } from '../../../scripts/lib/redis-server.js'
+import { startRedisServer } from '../../../scripts/local-redis/redis-server.js'
 import { useTestRedis } from '../../../scripts/testing/redis.js'
-import { bearer, createSigner, request, signToken, startEchoUpstream, startGateway, startJwksServer, waitFor } from '../helpers/fixtures.js'
+import { bearer, request, startEchoUpstream } from '../../../scripts/testing/http.js'
+import { createSigner, signToken, startJwksServer } from '../../../scripts/testing/jwt.js'
+import { startGateway } from '../helpers/fixtures.js'
+import { waitFor } from '../../../scripts/testing/wait.js'
 
 const signer = await createSigner()
 const jwks = await startJwksServer(t, [signer.jwk])

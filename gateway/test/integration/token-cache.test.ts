@@ -2,7 +2,10 @@ import t from 'tap'
 import { KEYS_EVENTS, REVOCATION } from '../../../auth-service/src/contract.js'
 import { useTestRedis } from '../../../scripts/testing/redis.js'
 import { createTokenCache } from '../../src/pipeline/token-cache.js'
-import { bearer, createSigner, request, signToken, startEchoUpstream, startGateway, startJwksServer, waitFor } from '../helpers/fixtures.js'
+import { bearer, request, startEchoUpstream } from '../../../scripts/testing/http.js'
+import { createSigner, signToken, startJwksServer } from '../../../scripts/testing/jwt.js'
+import { startGateway } from '../helpers/fixtures.js'
+import { waitFor } from '../../../scripts/testing/wait.js'
 
 const echo = await startEchoUpstream(t)
 

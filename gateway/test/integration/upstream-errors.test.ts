@@ -1,6 +1,8 @@
 import t from 'tap'
-import { freePort } from '../../../scripts/lib/redis-server.js'
-import { bearer, createSigner, request, signToken, startEchoUpstream, startGateway, startJwksServer } from '../helpers/fixtures.js'
+import { freePort } from '../../../scripts/local-redis/redis-server.js'
+import { bearer, request, startEchoUpstream } from '../../../scripts/testing/http.js'
+import { createSigner, signToken, startJwksServer } from '../../../scripts/testing/jwt.js'
+import { startGateway } from '../helpers/fixtures.js'
 
 const signer = await createSigner()
 const jwks = await startJwksServer(t, [signer.jwk])

@@ -1,7 +1,7 @@
 import t from 'tap'
 import http from 'node:http'
 import { authorizationHeaders } from '../../src/pipeline/credentials.js'
-import { request } from '../helpers/fixtures.js'
+import { request } from '../../../scripts/testing/http.js'
 
 t.test('authorizationHeaders(rawHeaders) is what headersDistinct.authorization gives', async (t) => {
   const seen: Array<[string[] | undefined, string[] | undefined]> = []

@@ -13,7 +13,7 @@ import { invalidToken } from '../../src/errors.js'
 import { createAuthenticator, mapVerifyError } from '../../src/pipeline/authenticate.js'
 import { precheckToken } from '../../src/pipeline/credentials.js'
 import { createFastVerifier } from '../../src/pipeline/fast-verify.js'
-import { createSigner, signToken, type Signer } from '../helpers/fixtures.js'
+import { createSigner, signToken, type Signer } from '../../../scripts/testing/jwt.js'
 
 const MAX = 8192
 const TOLERANCE = 5

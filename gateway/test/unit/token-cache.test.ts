@@ -4,7 +4,7 @@ import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../../../auth-service/src/cont
 import { invalidToken } from '../../src/errors.js'
 import { createAuthenticator } from '../../src/pipeline/authenticate.js'
 import { createTokenCache, tokenKey } from '../../src/pipeline/token-cache.js'
-import { createSigner, signToken } from '../helpers/fixtures.js'
+import { createSigner, signToken } from '../../../scripts/testing/jwt.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const nowS = () => Math.floor(Date.now() / 1000)

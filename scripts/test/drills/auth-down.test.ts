@@ -5,10 +5,11 @@
  * are not at fault), and recovers by itself once the auth service is back.
  */
 import t from 'tap'
-import { freePort } from '../../lib/redis-server.js'
+import { freePort } from '../../local-redis/redis-server.js'
 import { useTestRedis } from '../../testing/redis.js'
-import { call, waitUntil } from '../../testing/node-process.js'
-import { startEchoUpstream } from '../../../gateway/test/helpers/fixtures.js'
+import { call } from '../../testing/node-process.js'
+import { waitFor } from '../../testing/wait.js'
+import { startEchoUpstream } from '../../testing/http.js'
 import { PASSWORD, jsonPost, registerUser, startAuth, startGatewayProcess, tempKeysDir, withBearer } from './helpers.js'
 
 const MAX_STALE_S = 3
@@ -67,7 +68,7 @@ t.test('auth service down: the gateway serves until the maximum stale age, then 
   const restartAt = performance.now()
   auth = await startAuth(t, { redis: target, keysDir, port: authPort })
   const authUp = performance.now() - restartAt
-  const back = await waitUntil(async () => (await call(`${gw.url}/api/orders`, withBearer(s.accessToken))).status === 200, 15_000, 'gateway serving again')
+  const back = await waitFor(async () => (await call(`${gw.url}/api/orders`, withBearer(s.accessToken))).status === 200, 15_000, 'gateway serving again')
   // The drill refetches at most once a second (JWKS_COOLDOWN 1 s): back within that, plus the fetch; 0.5-0.9 s here.
   t.ok(back < 1500, `served again ${Math.round(back)} ms after the auth service was back (within about a second)`)
   t.equal((await call(`${gw.url}/readyz`)).status, 200, 'ready again')

@@ -8,9 +8,10 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { GATEWAY_BUNDLE, bundle } from '../../lib/bundle.js'
-import { freePort } from '../../lib/redis-server.js'
-import { REPO_ROOT, call, startNode, waitUntil, type NodeProcess } from '../../testing/node-process.js'
+import { GATEWAY_BUNDLE, bundle } from '../../start/bundle.js'
+import { freePort } from '../../local-redis/redis-server.js'
+import { REPO_ROOT, call, startNode, type NodeProcess } from '../../testing/node-process.js'
+import { waitFor } from '../../testing/wait.js'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 
@@ -94,7 +95,7 @@ export async function startGatewayProcess (t: Teardown, opts: { redis: RedisTarg
       ...opts.env,
     },
   })
-  await waitUntil(async () => (await call(`${gateway.url}/readyz`)).status === 200, 15_000, 'gateway ready')
+  await waitFor(async () => (await call(`${gateway.url}/readyz`)).status === 200, 15_000, 'gateway ready')
   return gateway
 }
 

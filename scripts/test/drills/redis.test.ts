@@ -11,8 +11,9 @@ import t from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort, startRedisServer, type RedisServer } from '../../lib/redis-server.js'
-import { call, waitUntil } from '../../testing/node-process.js'
+import { freePort, startRedisServer, type RedisServer } from '../../local-redis/redis-server.js'
+import { call } from '../../testing/node-process.js'
+import { waitFor } from '../../testing/wait.js'
 import { PASSWORD, jsonPost, registerUser, startAuth, startGatewayProcess, startOrders, tempKeysDir, withBearer } from './helpers.js'
 
 const redisPort = await freePort()
@@ -34,7 +35,7 @@ let latestRefresh = ''
 t.test('Redis down: auth 503, the gateway keeps serving verified traffic and reports not-ready', async (t) => {
   // A revoked session before the crash: the gateway must keep refusing it while Redis is away.
   t.equal((await call(`${gw.url}/auth/logout`, jsonPost({ refreshToken: ended.refreshToken }))).status, 204)
-  await waitUntil(async () => (await call(`${gw.url}/api/orders`, withBearer(ended.accessToken))).status === 401, 5000, 'revocation at the gateway')
+  await waitFor(async () => (await call(`${gw.url}/api/orders`, withBearer(ended.accessToken))).status === 401, 5000, 'revocation at the gateway')
   // The last write before the crash: a rotation. With appendfsync always it must survive a SIGKILL.
   const rotated = await call(`${gw.url}/auth/refresh`, jsonPost({ refreshToken: alive.refreshToken }))
   t.equal(rotated.status, 200)
@@ -44,7 +45,7 @@ t.test('Redis down: auth 503, the gateway keeps serving verified traffic and rep
   await new Promise((resolve) => redis.process.once('exit', resolve))
   const downAt = performance.now()
 
-  const noticed = await waitUntil(async () => (await call(`${gw.url}/readyz`)).status === 503, 10_000, 'gateway not-ready')
+  const noticed = await waitFor(async () => (await call(`${gw.url}/readyz`)).status === 503, 10_000, 'gateway not-ready')
   const gwReady = await call(`${gw.url}/readyz`)
   t.match(gwReady.json, { status: 'not_ready', checks: { keys: true, redis: false }, message: /Redis/ })
   const authReady = await call(`${auth.url}/readyz`)
@@ -81,8 +82,8 @@ t.test('Redis back with AOF: both recover on their own and no session is lost', 
   const restartAt = performance.now()
   redis = await startRedis()
   const redisUp = performance.now() - restartAt
-  const gwBack = await waitUntil(async () => (await call(`${gw.url}/readyz`)).status === 200, 20_000, 'gateway ready again')
-  const authBack = await waitUntil(async () => (await call(`${auth.url}/readyz`)).status === 200, 20_000, 'auth ready again')
+  const gwBack = await waitFor(async () => (await call(`${gw.url}/readyz`)).status === 200, 20_000, 'gateway ready again')
+  const authBack = await waitFor(async () => (await call(`${auth.url}/readyz`)).status === 200, 20_000, 'auth ready again')
 
   const refresh = await call(`${gw.url}/auth/refresh`, jsonPost({ refreshToken: latestRefresh }))
   t.equal(refresh.status, 200, 'the refresh token issued just before the SIGKILL still refreshes: the session survived')

@@ -5,10 +5,11 @@
  */
 import t from 'tap'
 import Fastify from 'fastify'
-import { freePort } from '../../lib/redis-server.js'
+import { freePort } from '../../local-redis/redis-server.js'
 import { useTestRedis } from '../../testing/redis.js'
-import { call, waitUntil } from '../../testing/node-process.js'
-import { createSigner, signToken, startJwksServer } from '../../../gateway/test/helpers/fixtures.js'
+import { call } from '../../testing/node-process.js'
+import { waitFor } from '../../testing/wait.js'
+import { createSigner, signToken, startJwksServer } from '../../testing/jwt.js'
 import { startGatewayProcess, withBearer } from './helpers.js'
 
 const N = 20
@@ -38,10 +39,10 @@ t.test(`SIGTERM with ${N} requests in flight: all complete 200, the gateway exit
   const inFlight = Array.from({ length: N }, (_, i) => i % 2 === 0
     ? call(`${gw.url}/page-${i}`)
     : call(`${gw.url}/api/users/me?i=${i}`, auth))
-  await waitUntil(() => arrived === N, 10_000, 'every request at the upstream', 10)
+  await waitFor(() => arrived === N, 10_000, 'every request at the upstream', 10)
   const signalAt = performance.now()
   gw.child.kill('SIGTERM')
-  await waitUntil(() => gw.lines.some((l) => l.includes('"closing"')), 5000, 'closing log line', 10)
+  await waitFor(() => gw.lines.some((l) => l.includes('"closing"')), 5000, 'closing log line', 10)
   const late = await call(`${gw.url}/readyz`)
   const results = await Promise.all(inFlight)
   const drained = performance.now() - signalAt

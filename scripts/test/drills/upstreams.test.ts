@@ -6,10 +6,10 @@
  */
 import t from 'tap'
 import Fastify from 'fastify'
-import { freePort } from '../../lib/redis-server.js'
+import { freePort } from '../../local-redis/redis-server.js'
 import { useTestRedis } from '../../testing/redis.js'
 import { call } from '../../testing/node-process.js'
-import { createSigner, signToken, startJwksServer } from '../../../gateway/test/helpers/fixtures.js'
+import { createSigner, signToken, startJwksServer } from '../../testing/jwt.js'
 import { startGatewayProcess, startOrders, withBearer } from './helpers.js'
 
 const UPSTREAM_TIMEOUT_MS = 500

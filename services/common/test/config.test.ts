@@ -1,5 +1,6 @@
 import t from 'tap'
-import { ConfigError, loadServiceConfig } from '../config.js'
+import { ConfigError } from '../../kernel/env.js'
+import { loadServiceConfig } from '../config.js'
 
 t.test('loadServiceConfig uses the defaults', async (t) => {
   t.same(loadServiceConfig({}, 'ORDERS', 4101), { host: '127.0.0.1', port: 4101, logLevel: 'info' })

@@ -8,9 +8,9 @@ import { join, sep } from 'node:path'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import fastifyStatic from '@fastify/static'
 import type { WebConfig } from './config.js'
-import { staticSecurityHeaders } from '../../../gateway/src/browser/security-headers.js'
-import { closeConnectionsWhenClosing } from '../../common/shutdown.js'
-import { loggerOptions } from '../../common/app.js'
+import { staticSecurityHeaders } from '../../kernel/security-policy.js'
+import { closeConnectionsWhenClosing } from '../../kernel/shutdown.js'
+import { loggerOptions } from '../../kernel/logging.js'
 
 /** index.html must be revalidated on every load: it names the current hashed assets. */
 const CACHE_HTML = 'no-cache'
@@ -40,7 +40,7 @@ export async function buildWebServer (config: WebConfig, deps: WebServerDeps = {
   const securityHeaders = Object.fromEntries(staticSecurityHeaders())
 
   const app = Fastify({
-    logger: deps.logger ?? loggerOptions(config),
+    logger: deps.logger ?? loggerOptions(config.logLevel),
     return503OnClosing: true,
     connectionTimeout: 10_000,
     requestTimeout: 10_000,

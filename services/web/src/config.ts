@@ -5,7 +5,7 @@
 import { fileURLToPath } from 'node:url'
 import { loadServiceConfig, type ServiceConfig } from '../../common/config.js'
 
-export { ConfigError } from '../../common/config.js'
+export { ConfigError } from '../../kernel/env.js'
 
 export const DEFAULT_WEB_PORT = 4104
 /** The Vite build output, resolved from this file so the cwd does not matter. */

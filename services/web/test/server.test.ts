@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildWebServer } from '../src/app.js'
 import { ConfigError, loadConfig, DEFAULT_WEB_PORT } from '../src/config.js'
-import { staticSecurityHeaders } from '../../../gateway/src/browser/security-headers.js'
+import { staticSecurityHeaders } from '../../kernel/security-policy.js'
 
 interface Teardown { teardown: (fn: () => unknown) => void }
 

@@ -1,12 +1,12 @@
 /**
  * Starts the whole stack for the browser end-to-end test the way `npm start` does
- * (scripts/start.ts as a child process) on free ports, with a private Redis and a short
+ * (scripts/start/main.ts as a child process) on free ports, with a private Redis and a short
  * access-token lifetime, and stops it again. E2E_START_SCRIPT may point at another
  * entry with the same env interface.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { freePort, startRedisServer, type RedisServer } from '../../../../scripts/lib/redis-server.js'
+import { freePort, startRedisServer, type RedisServer } from '../../../../scripts/local-redis/redis-server.js'
 import { REPO_ROOT } from '../../../../scripts/testing/node-process.js'
 
 export { REPO_ROOT }
@@ -61,7 +61,7 @@ export async function startStack (opts: StackOptions): Promise<Stack> {
     RATE_LIMIT_API: '10000',
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   }
-  const script = process.env.E2E_START_SCRIPT ?? 'scripts/start.ts'
+  const script = process.env.E2E_START_SCRIPT ?? 'scripts/start/main.ts'
   const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   const collect = (chunk: Buffer) => { output = (output + chunk.toString()).slice(-20_000) }

@@ -1,17 +1,17 @@
 /**
  * `npm start`: the whole stack on this machine. Keys created when missing, Redis found or
- * started, web app built when it has no build, the gateway compiled (scripts/lib/bundle.ts),
- * then every process of scripts/lib/stack.ts supervised (restart on crash, one `ready` line
+ * started, web app built when it has no build, the gateway compiled (scripts/start/bundle.ts),
+ * then every process of scripts/start/stack.ts supervised (restart on crash, one `ready` line
  * each), and the gateway URL printed.
  * Ctrl-C / SIGTERM stops every child and the private Redis, then exits 0.
  */
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { RedisServer } from './lib/redis-server.js'
-import { STACK, planStack, stackEnv } from './lib/stack.js'
-import { bundle } from './lib/bundle.js'
-import { StartError, buildWebIfNeeded, ensureKeys, ensureRedis } from './lib/stack-setup.js'
-import { Supervisor, formatPrefix } from './lib/supervisor.js'
+import type { RedisServer } from '../local-redis/redis-server.js'
+import { STACK, planStack, stackEnv } from './stack.js'
+import { bundle } from './bundle.js'
+import { StartError, buildWebIfNeeded, ensureKeys, ensureRedis } from './setup.js'
+import { Supervisor, formatPrefix } from './supervisor.js'
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const OWN_NAMES = ['start', 'keys', 'redis', 'build']

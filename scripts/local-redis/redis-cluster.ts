@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
-import type { ClusterNodeAddress } from './redis-client.js'
+import type { ClusterNodeAddress } from '../../services/kernel/redis.js'
 import { freePort, startRedisServer, REDIS_MISSING_HELP, type RedisServer } from './redis-server.js'
 
 const run = promisify(execFile)

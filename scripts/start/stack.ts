@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { DEFAULT_PORT as AUTH_PORT } from '../../auth-service/src/config.js'
 import { DEFAULT_PORT as GATEWAY_PORT } from '../../gateway/src/config.js'
-import { urlFor } from '../../services/common/server.js'
+import { urlFor } from '../../services/kernel/serve.js'
 import { DEFAULT_WEB_PORT } from '../../services/web/src/config.js'
 import type { ProcessSpec } from './supervisor.js'
 import { GATEWAY_BUNDLE } from './bundle.js'
@@ -17,7 +17,7 @@ export interface StackEntry {
   name: string
   /** Repo-relative entry, started as `node --import tsx <entry>` from the repo root. */
   entry: string
-  /** Repo-relative compiled file (scripts/lib/bundle.ts) started with plain `node` instead; npm start builds it. */
+  /** Repo-relative compiled file (scripts/start/bundle.ts) started with plain `node` instead; npm start builds it. */
   bundle?: string
   /** Node flags for the compiled file. */
   nodeArgs?: readonly string[]

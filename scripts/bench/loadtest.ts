@@ -12,11 +12,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { randomBytes } from 'node:crypto'
-import { assertLoopback, fmt, formatTable, parseArgs, positiveNumber, runLoad, type LoadResult } from './lib/bench-lib.js'
+import { assertLoopback, fmt, formatTable, parseArgs, positiveNumber, runLoad, type LoadResult } from './bench-lib.js'
 import {
   SCENARIOS, SCENARIO_TITLES, bogusOptions, loginOptions, mixedOptions, readsOptions, refreshOptions,
   type LoadUser, type Scenario,
-} from './lib/loadtest-scenarios.js'
+} from './loadtest-scenarios.js'
 
 const RAISED_LIMITS = 'RATE_LIMIT_AUTH=1000000 RATE_LIMIT_API=1000000 npm start'
 const root = fileURLToPath(new URL('../', import.meta.url))

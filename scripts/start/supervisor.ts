@@ -65,7 +65,7 @@ function deferred (): Deferred {
   return { promise, resolve }
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 interface ProcState {
   spec: ProcessSpec

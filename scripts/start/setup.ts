@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline'
 import { DEFAULT_KEYS_DIR } from '../../auth-service/src/config.js'
 import { runKeysCli } from '../../auth-service/src/keys/cli.js'
 import { readSecrets } from '../../auth-service/src/keys/manifest.js'
-import { freePort, pingRedis, startRedisServer, REDIS_MISSING_HELP, type RedisServer } from './redis-server.js'
+import { freePort, pingRedis, startRedisServer, REDIS_MISSING_HELP, type RedisServer } from '../local-redis/redis-server.js'
 
 export type Log = (name: string, message: string) => void
 

@@ -10,9 +10,9 @@ import type { FastifyInstance } from 'fastify'
 
 export function closeConnectionsWhenClosing (app: FastifyInstance): void {
   let closing = false
-  app.addHook('preClose', async () => { closing = true })
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('preClose', (done) => { closing = true; done() })
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close')
-    return payload
+    done(null, payload)
   })
 }

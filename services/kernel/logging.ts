@@ -1,0 +1,25 @@
+/**
+ * Logger options of every process (pino through Fastify): one redaction list, so no process
+ * ever logs a token, a cookie or a password, wherever a serializer or a log call puts it.
+ * @see https://getpino.io/#/docs/redaction
+ */
+import type { DestinationStream, LoggerOptions } from 'pino'
+
+/** Credential headers, and tokens, cookies and passwords at the top level or one level down. */
+export const LOG_REDACT_PATHS: readonly string[] = Object.freeze([
+  'req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]',
+  'res.headers["set-cookie"]', 'headers.authorization', 'headers.cookie', 'headers["set-cookie"]',
+  'authorization', 'cookie', 'token', 'accessToken', 'refreshToken', 'password',
+  '*.token', '*.accessToken', '*.refreshToken', '*.password',
+])
+
+export type KernelLoggerOptions = LoggerOptions & { stream?: DestinationStream }
+
+/** A redacting logger at `level`, writing to `stream` when given (tests capture it), else stdout. */
+export function loggerOptions (level: string, stream?: DestinationStream): KernelLoggerOptions {
+  return {
+    level,
+    redact: { paths: [...LOG_REDACT_PATHS], censor: '[redacted]' },
+    ...(stream && { stream }),
+  }
+}

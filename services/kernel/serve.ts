@@ -1,0 +1,57 @@
+/**
+ * What every process's thin `server.ts` does, in one place: config from process.env (every
+ * bad variable printed, exit 1), listen, one `<name> ready at <url>` line, and a graceful
+ * close on SIGTERM/SIGINT with a 10 s hard limit.
+ * @see https://github.com/mcollina/close-with-grace
+ */
+import closeWithGrace, { type Options as CloseWithGraceOptions } from 'close-with-grace'
+import type { FastifyInstance } from 'fastify'
+import { ConfigError } from './env.js'
+
+const CLOSE_TIMEOUT_MS = 10_000
+
+/** `http://host:port` for a listening address; IPv6 hosts in brackets. */
+export function urlFor (host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`
+}
+
+/** Runs a config loader; a ConfigError (it lists every bad variable) is printed and ends the process. */
+export function configOrExit<C> (name: string, load: () => C): C {
+  try {
+    return load()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`${name}: ${err.message}`)
+      process.exit(1)
+    }
+    throw err
+  }
+}
+
+export interface ServeOptions {
+  /** Used in the `ready` line, e.g. `gateway ready at http://127.0.0.1:8080`. */
+  name: string
+  host: string
+  port: number
+  /** Signals close-with-grace must leave alone (the auth service reloads keys on SIGHUP). */
+  skipSignals?: CloseWithGraceOptions['skip']
+}
+
+/** Installs the graceful close, listens, logs the `ready` line; resolves with the URL. */
+export async function serve (app: FastifyInstance, opts: ServeOptions): Promise<string> {
+  closeWithGrace({
+    delay: CLOSE_TIMEOUT_MS,
+    logger: false,
+    skip: opts.skipSignals,
+    onTimeout: (delay) => app.log.error(`close took over ${delay} ms, exiting`),
+  }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'closing after an uncaught error')
+    else if (signal) app.log.info({ signal }, 'closing')
+    await app.close()
+  })
+  await app.listen({ host: opts.host, port: opts.port })
+  const address = app.server.address()
+  const url = urlFor(opts.host, typeof address === 'object' && address ? address.port : opts.port)
+  app.log.info({ url }, `${opts.name} ready at ${url}`)
+  return url
+}
