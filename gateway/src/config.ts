@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_REDIS_PREFIX } from '../../auth-service/src/contract.js'
+import { DEFAULT_CLOCK_TOLERANCE_S } from './contract.js'
 import { parseClusterNodes } from '../../services/kernel/redis.js'
 import { ConfigError } from '../../services/kernel/env.js'
 
@@ -18,7 +19,7 @@ export const DEFAULT_USERS_URL = 'http://127.0.0.1:4102'
 export const DEFAULT_PAYMENTS_URL = 'http://127.0.0.1:4103'
 export const DEFAULT_WEB_URL = 'http://127.0.0.1:4104'
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
-export const DEFAULT_CLOCK_TOLERANCE_S = 5
+export { DEFAULT_CLOCK_TOLERANCE_S }
 export const DEFAULT_JWKS_REFRESH_INTERVAL_S = 300
 export const DEFAULT_JWKS_COOLDOWN_S = 30
 export const DEFAULT_JWKS_MAX_STALE_S = 3600

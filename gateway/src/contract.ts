@@ -65,3 +65,9 @@ export function parseGatewayRegistryEntry (raw: string): GatewayRegistryEntry | 
     !e.kids.every((k) => typeof k === 'string') || typeof e.updatedAt !== 'number' || typeof e.expiresAt !== 'number') return null
   return { id: e.id, url: e.url, kids: e.kids as string[], updatedAt: e.updatedAt, expiresAt: e.expiresAt }
 }
+
+/**
+ * Seconds of clock skew the gateway accepts on `exp`, `nbf` and `iat` by default
+ * (`CLOCK_TOLERANCE`); the keys CLI waits this long past a token's life before pruning a key.
+ */
+export const DEFAULT_CLOCK_TOLERANCE_S = 5

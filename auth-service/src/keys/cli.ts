@@ -14,7 +14,7 @@
 import { resolve } from 'node:path'
 import { DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_KEYS_DIR, DEFAULT_REDIS_COMMAND_TIMEOUT } from '../config.js'
 import { DEFAULT_REDIS_PREFIX, KEYS_EVENTS, type KeysChangedMessage } from '../contract.js'
-import { DEFAULT_CLOCK_TOLERANCE_S } from '../../../gateway/src/config.js'
+import { DEFAULT_CLOCK_TOLERANCE_S } from '../../../gateway/src/contract.js'
 import { createRedisClient, type RedisClient } from '../redis.js'
 import { discoverGateways, type Discovery, type GatewayStatus } from './gateways.js'
 import { initKeyring } from './keyring.js'
