@@ -3,6 +3,7 @@
  * can be replayed. Each case is a raw HTTP/1.1 request (bytes on a socket, so header tricks
  * go out as written) with a category for the summary.
  */
+import { connect } from 'node:net'
 
 export type FuzzCategory =
   | 'huge-body' | 'truncated-json' | 'deep-nesting' | 'wrong-types' | 'control-chars'
@@ -62,7 +63,8 @@ export function fuzzCases (seed: number, perCategory: number): FuzzCase[] {
       Buffer.alloc(size, 'a'),
       json(`[${'1,'.repeat(size / 2)}1]`),
     ])
-    cases.push(post('huge-body', `${(size / 1048576).toFixed(1)} MB to ${path}`, pick([...AUTH_POSTS, ...API]), huge))
+    const hugeAt = pick([...AUTH_POSTS, ...API])
+    cases.push(post('huge-body', `${(size / 1048576).toFixed(1)} MB`, hugeAt, huge))
 
     const whole = JSON.stringify({ email: email(), password: 'correct horse battery', name: 'Fuzz' })
     const cut = Math.floor(random() * (whole.length - 1))
@@ -77,7 +79,8 @@ export function fuzzCases (seed: number, perCategory: number): FuzzCase[] {
     const field = pick(['email', 'password', 'name', 'tokenDelivery', 'refreshToken'])
     const body = { email: email(), password: 'correct horse battery', [field]: value }
     const shown = JSON.stringify(value)?.slice(0, 40)
-    cases.push(post('wrong-types', `${field}: ${shown}`, path, json(body), { email: body.email }))
+    cases.push(post('wrong-types', `${field}: ${shown}`, path, json(body),
+      { email: typeof body.email === 'string' ? body.email : undefined }))
 
     const ctl = pick(CONTROL)
     const where = pick(['email', 'password', 'name'])
@@ -132,4 +135,68 @@ export function rawRequest (c: FuzzCase, host: string): Buffer {
   if (!hasLength && (c.body.length > 0 || c.method === 'POST')) lines.push(`Content-Length: ${c.body.length}`)
   lines.push('Connection: close', '', '')
   return Buffer.concat([Buffer.from(lines.join('\r\n'), 'latin1'), c.body])
+}
+
+export interface RawAnswer {
+  /** 0 when nothing parseable came back. */
+  status: number
+  headers: Record<string, string>
+  body: string
+  ms: number
+  /** A socket error or the timeout, when there was one. */
+  error?: string
+}
+
+/** Writes the bytes on a fresh socket and reads the answer until the server closes it or `timeoutMs` passes. */
+export async function sendRaw (port: number, bytes: Buffer, timeoutMs: number): Promise<RawAnswer> {
+  const started = performance.now()
+  return await new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    const chunks: Buffer[] = []
+    let error: string | undefined
+    let settled = false
+    const finish = () => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      socket.destroy()
+      resolve({ ...parseAnswer(Buffer.concat(chunks)), ms: performance.now() - started, ...(error && { error }) })
+    }
+    const timer = setTimeout(() => { error = `no complete answer within ${timeoutMs} ms`; finish() }, timeoutMs)
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+    // A server that answers early and closes makes the rest of the upload fail: that is fine.
+    socket.on('error', (err: NodeJS.ErrnoException) => { if (chunks.length === 0) error = err.code ?? err.message })
+    socket.on('close', finish)
+    socket.on('end', finish)
+    socket.write(bytes)
+  })
+}
+
+function parseAnswer (raw: Buffer): Omit<RawAnswer, 'ms'> {
+  const split = raw.indexOf('\r\n\r\n')
+  if (split < 0) return { status: 0, headers: {}, body: '' }
+  const [statusLine, ...lines] = raw.subarray(0, split).toString('latin1').split('\r\n')
+  const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(statusLine ?? '')?.[1] ?? 0)
+  const headers: Record<string, string> = {}
+  for (const line of lines) {
+    const colon = line.indexOf(':')
+    if (colon > 0) headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim()
+  }
+  let body = raw.subarray(split + 4)
+  if (headers['transfer-encoding'] === 'chunked') body = dechunk(body)
+  return { status, headers, body: body.toString('utf8') }
+}
+
+function dechunk (body: Buffer): Buffer {
+  const parts: Buffer[] = []
+  let at = 0
+  for (;;) {
+    const eol = body.indexOf('\r\n', at)
+    if (eol < 0) break
+    const size = parseInt(body.subarray(at, eol).toString('latin1'), 16)
+    if (!(size > 0)) break
+    parts.push(body.subarray(eol + 2, eol + 2 + size))
+    at = eol + 2 + size + 2
+  }
+  return Buffer.concat(parts)
 }
