@@ -1,12 +1,13 @@
 /**
  * What every process's thin `server.ts` does, in one place: config from process.env (every
  * bad variable printed, exit 1), listen, one `<name> ready at <url>` line, and a graceful
- * close on SIGTERM/SIGINT with a 10 s hard limit.
+ * close on SIGTERM/SIGINT (a drain, then close) with a 10 s hard limit.
  * @see https://github.com/mcollina/close-with-grace
  */
 import closeWithGrace, { type Options as CloseWithGraceOptions } from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { ConfigError } from './env.js'
+import { DEFAULT_DRAIN_MS, drainAndClose } from './shutdown.js'
 
 const CLOSE_TIMEOUT_MS = 10_000
 
@@ -35,6 +36,8 @@ export interface ServeOptions {
   port: number
   /** Signals close-with-grace must leave alone (the auth service reloads keys on SIGHUP). */
   skipSignals?: CloseWithGraceOptions['skip']
+  /** How long open connections are still served after SIGTERM/SIGINT (shutdown.ts). */
+  drainMs?: number
 }
 
 /** Installs the graceful close, listens, logs the `ready` line; resolves with the URL. */
@@ -45,9 +48,13 @@ export async function serve (app: FastifyInstance, opts: ServeOptions): Promise<
     skip: opts.skipSignals,
     onTimeout: (delay) => app.log.error(`close took over ${delay} ms, exiting`),
   }, async ({ signal, err }) => {
-    if (err) app.log.error({ err }, 'closing after an uncaught error')
-    else if (signal) app.log.info({ signal }, 'closing')
-    await app.close()
+    if (err) {
+      app.log.error({ err }, 'closing after an uncaught error')
+      await app.close()
+      return
+    }
+    if (signal) app.log.info({ signal }, 'closing')
+    await drainAndClose(app, opts.drainMs ?? DEFAULT_DRAIN_MS)
   })
   await app.listen({ host: opts.host, port: opts.port })
   const address = app.server.address()
