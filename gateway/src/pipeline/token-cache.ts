@@ -29,6 +29,8 @@ export interface TokenCache {
   delete: (token: string) => void
   clear: () => void
   size: () => number
+  /** Drops expired entries from the oldest end; returns how many went (a timer calls it when idle). */
+  sweep: () => number
   /** Hits and misses since creation (metrics, bench). */
   stats: () => { hits: number, misses: number }
 }
@@ -43,6 +45,9 @@ export interface TokenCacheOptions {
 export function tokenKey (token: string): string {
   return hash('sha256', token, 'binary')
 }
+
+/** Expired entries dropped per insert at most: the cost of a miss stays bounded. */
+const SWEEP_PER_SET = 8
 
 /** Distinct role lists kept for sharing; past this many, lists are kept per entry. */
 const MAX_SHARED_ROLE_LISTS = 1024
@@ -64,6 +69,19 @@ export function createTokenCache (opts: TokenCacheOptions): TokenCache {
     return frozen
   }
 
+  // Entries expire at min(exp, set time + ttl), so in insertion order an expired entry is at
+  // most ttl behind the oldest live one: sweeping from the front frees memory as it goes.
+  function sweep (limit: number): number {
+    const t = now()
+    let removed = 0
+    for (const [k, entry] of entries) {
+      if (removed >= limit || entry.expiresAt > t) break
+      entries.delete(k)
+      removed++
+    }
+    return removed
+  }
+
   return {
     get (token, usable) {
       const k = tokenKey(token)
@@ -82,6 +100,7 @@ export function createTokenCache (opts: TokenCacheOptions): TokenCache {
       if (opts.maxEntries <= 0 || expiresAt <= now()) return
       const k = tokenKey(token)
       entries.delete(k)
+      sweep(SWEEP_PER_SET)
       while (entries.size >= opts.maxEntries) {
         const oldest = entries.keys().next().value as string
         entries.delete(oldest)
@@ -92,6 +111,7 @@ export function createTokenCache (opts: TokenCacheOptions): TokenCache {
     delete (token) { entries.delete(tokenKey(token)) },
     clear () { entries.clear() },
     size: () => entries.size,
+    sweep: () => sweep(Infinity),
     stats: () => ({ hits, misses }),
   }
 }
