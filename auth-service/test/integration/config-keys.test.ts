@@ -2,56 +2,15 @@ import t from 'tap'
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ConfigError, DEFAULT_KEYS_DIR, loadConfig } from '../src/config.js'
-import { initKeyring, loadKeyring } from '../src/keys/keyring.js'
-import { pruneKeys, rotateKeys } from '../src/keys/rotation.js'
-import { buildAuthService } from '../src/app.js'
+import { loadConfig } from '../../src/config.js'
+import { initKeyring, loadKeyring } from '../../src/keys/keyring.js'
+import { pruneKeys, rotateKeys } from '../../src/keys/rotation.js'
+import { buildAuthService } from '../../src/app.js'
 import { decodeProtectedHeader } from 'jose'
 import type { FastifyInstance } from 'fastify'
-import { useTestRedis } from '../../scripts/testing/redis.js'
-import { PASSWORD, uniqueEmail, waitFor } from './helper.js'
-import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../src/contract.js'
-
-t.test('loadConfig: defaults', async (t) => {
-  const c = loadConfig({})
-  t.match(c, {
-    host: '127.0.0.1',
-    port: 4000,
-    redisUrl: 'redis://127.0.0.1:6379',
-    redisPrefix: 'jwt-edge:',
-    issuer: DEFAULT_ISSUER,
-    audience: DEFAULT_AUDIENCE,
-    accessTokenTtl: 900,
-    refreshTokenTtl: 604800,
-    sessionMaxAge: 2592000,
-    refreshReuseGrace: 10,
-    jwksMaxAge: 300,
-    cookieSameSite: 'strict',
-    trustProxy: '127.0.0.1,::1',
-    loginMaxFailures: 5,
-    keysDir: DEFAULT_KEYS_DIR,
-  })
-  t.ok(Object.isFrozen(c))
-  t.match(DEFAULT_KEYS_DIR, /keys$/)
-  t.equal(loadConfig({ COOKIE_SAMESITE: 'None' }).cookieSameSite, 'none')
-})
-
-t.test('loadConfig: every bad variable reported at once', async (t) => {
-  const err = t.throws(() => loadConfig({
-    AUTH_PORT: 'eighty',
-    ACCESS_TOKEN_TTL: '-1',
-    REDIS_URL: 'http://x',
-    COOKIE_SAMESITE: 'sometimes',
-    REFRESH_TOKEN_SECRET: 'short',
-    LOG_LEVEL: 'loud',
-  })) as ConfigError
-  t.type(err, ConfigError)
-  t.equal(err.problems.length, 6)
-  for (const name of ['AUTH_PORT', 'ACCESS_TOKEN_TTL', 'REDIS_URL', 'COOKIE_SAMESITE', 'REFRESH_TOKEN_SECRET', 'LOG_LEVEL']) {
-    t.match(err.message, name)
-  }
-  t.throws(() => loadConfig({ REFRESH_TOKEN_TTL: '100', SESSION_MAX_AGE: '50' }), /must not exceed SESSION_MAX_AGE/)
-})
+import { useTestRedis } from '../../../scripts/testing/redis.js'
+import { PASSWORD, uniqueEmail } from '../helper.js'
+import { waitFor } from '../../../scripts/testing/wait.js'
 
 t.test('initKeyring: active + next + secrets, private files 0600, idempotent', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'auth-keys-test-'))

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { COOKIES, REVOCATION, csrfTokenFor } from '../src/contract.js'
-import { build, PASSWORD, refreshBody, session, setCookies, uniqueEmail } from './helper.js'
+import { COOKIES, REVOCATION, csrfTokenFor } from '../../src/contract.js'
+import { build, PASSWORD, refreshBody, session, setCookies, uniqueEmail } from '../helper.js'
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 

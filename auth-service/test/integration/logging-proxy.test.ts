@@ -1,9 +1,10 @@
 import t from 'tap'
 import { Writable } from 'node:stream'
-import { buildAuthService } from '../src/app.js'
-import { loadConfig } from '../src/config.js'
-import { useTestRedis } from '../../scripts/testing/redis.js'
-import { build, PASSWORD, testKeyring, uniqueEmail, waitFor } from './helper.js'
+import { buildAuthService } from '../../src/app.js'
+import { loadConfig } from '../../src/config.js'
+import { useTestRedis } from '../../../scripts/testing/redis.js'
+import { build, PASSWORD, testKeyring, uniqueEmail } from '../helper.js'
+import { waitFor } from '../../../scripts/testing/wait.js'
 
 t.test('logs never contain passwords, tokens or cookies; request ids are kept', async (t) => {
   const redis = await useTestRedis(t)

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { parseOptions } from '@node-rs/argon2'
-import { build, PASSWORD, register, uniqueEmail } from './helper.js'
+import { build, PASSWORD, register, uniqueEmail } from '../helper.js'
 
 t.test('POST /auth/register: 20 simultaneous sign-ups of one email give one 201', async (t) => {
   const { app } = await build(t)

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { startRedisServer } from '../../scripts/local-redis/redis-server.js'
-import { build, refreshBody, session, uniqueEmail, waitFor, PASSWORD } from './helper.js'
+import { startRedisServer } from '../../../scripts/local-redis/redis-server.js'
+import { build, refreshBody, session, uniqueEmail, PASSWORD } from '../helper.js'
+import { waitFor } from '../../../scripts/testing/wait.js'
 
 t.test('Redis down → 503 JSON, then recovery without restarting the service', async (t) => {
   const first = await startRedisServer()

@@ -2,24 +2,23 @@ import t from 'tap'
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { decodeProtectedHeader } from 'jose'
 import type { FastifyInstance } from 'fastify'
-import { buildAuthService } from '../src/app.js'
-import { loadConfig } from '../src/config.js'
-import { runKeysCli } from '../src/keys/cli.js'
-import { initKeyring } from '../src/keys/keyring.js'
-import { readManifest, writeManifest } from '../src/keys/manifest.js'
-import { rotateKeys } from '../src/keys/rotation.js'
-import { useTestRedis } from '../../scripts/testing/redis.js'
-import { PASSWORD, uniqueEmail, waitFor } from './helper.js'
-
-const ROOT = resolve(import.meta.dirname, '../..')
+import { buildAuthService } from '../../src/app.js'
+import { loadConfig } from '../../src/config.js'
+import { runKeysCli } from '../../src/cli/keys/index.js'
+import { initKeyring } from '../../src/keys/keyring.js'
+import { readManifest, writeManifest } from '../../src/keys/manifest.js'
+import { rotateKeys } from '../../src/keys/rotation.js'
+import { useTestRedis } from '../../../scripts/testing/redis.js'
+import { PASSWORD, uniqueEmail } from '../helper.js'
+import { waitFor, type Teardown } from '../../../scripts/testing/wait.js'
+import { REPO_ROOT } from '../../../scripts/testing/node-process.js'
 
 interface Instance { app: FastifyInstance, logs: string[] }
-interface T { teardown: (fn: () => unknown) => void }
 
-async function start (t: T, env: Record<string, string>): Promise<Instance> {
+async function start (t: Teardown, env: Record<string, string>): Promise<Instance> {
   const logs: string[] = []
   const app = await buildAuthService(loadConfig({ ...env, LOG_LEVEL: 'info' }), {
     logger: { level: 'info', stream: { write: (line: string) => { logs.push(line) } } },
@@ -47,7 +46,7 @@ const accepts = async (app: FastifyInstance, token: string) =>
 const published = async (app: FastifyInstance) => (await app.inject('/.well-known/jwks.json')).json().keys.map((k: { kid: string }) => k.kid).sort()
 const reloads = (i: Instance, reason: string) => i.logs.filter((l) => l.includes('signing keys reloaded') && l.includes(`"reason":"${reason}"`)).length
 
-function tempKeys (t: T): string {
+function tempKeys (t: Teardown): string {
   const dir = mkdtempSync(join(tmpdir(), 'auth-keys-reload-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   return dir
@@ -130,7 +129,7 @@ t.test('SIGHUP reloads the keys of a running auth service and does not stop it',
   await initKeyring(dir)
   const redis = await useTestRedis(t)
   const child = spawn(process.execPath, ['--import', 'tsx', 'auth-service/src/server.ts'], {
-    cwd: ROOT,
+    cwd: REPO_ROOT,
     env: { ...process.env, KEYS_DIR: dir, KEYS_RELOAD_INTERVAL: '0', REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix, AUTH_PORT: '0', LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

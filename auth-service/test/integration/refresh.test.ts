@@ -1,7 +1,8 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { REVOCATION, parseRevocationMessage, type RevocationMessage } from '../src/contract.js'
-import { build, refreshBody, session, sleep } from './helper.js'
+import { REVOCATION, parseRevocationMessage, type RevocationMessage } from '../../src/contract.js'
+import { build, refreshBody, session } from '../helper.js'
+import { sleep } from '../../../scripts/testing/wait.js'
 
 t.test('POST /auth/refresh rejects a reused token after the grace and revokes the family', async (t) => {
   const { app, inspect, prefix, redisUrl } = await build(t, { REFRESH_REUSE_GRACE: '1' })

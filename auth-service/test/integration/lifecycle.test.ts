@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
-import { COOKIES, REQUIRED_CLAIMS } from '../src/contract.js'
-import { build, PASSWORD, setCookies, uniqueEmail, type Cookie } from './helper.js'
+import { COOKIES, REQUIRED_CLAIMS } from '../../src/contract.js'
+import { build, PASSWORD, setCookies, uniqueEmail, type Cookie } from '../helper.js'
 
 const cookieHeader = (...cookies: Cookie[]) => cookies.map((c) => `${c.name}=${c.value}`).join('; ')
 

@@ -4,8 +4,9 @@
  * private redis-server, so no other test's traffic is in the count.
  */
 import t from 'tap'
-import { startRedisServer } from '../../scripts/local-redis/redis-server.js'
-import { build, refreshBody, session, waitFor } from './helper.js'
+import { startRedisServer } from '../../../scripts/local-redis/redis-server.js'
+import { build, refreshBody, session } from '../helper.js'
+import { waitFor } from '../../../scripts/testing/wait.js'
 
 t.test('POST /auth/refresh: one Redis command per refresh', async (t) => {
   const redis = await startRedisServer()
