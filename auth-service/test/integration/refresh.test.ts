@@ -2,10 +2,11 @@ import t from 'tap'
 import { Redis } from 'ioredis'
 import { REVOCATION, parseRevocationMessage, type RevocationMessage } from '../../src/contract.js'
 import { build, refreshBody, session } from '../helper.js'
-import { sleep } from '../../../scripts/testing/wait.js'
+import { sleep, waitFor } from '../../../scripts/testing/wait.js'
 
 t.test('POST /auth/refresh rejects a reused token after the grace and revokes the family', async (t) => {
-  const { app, inspect, prefix, redisUrl } = await build(t, { REFRESH_REUSE_GRACE: '1' })
+  let clock = Date.now()
+  const { app, inspect, prefix, redisUrl } = await build(t, { REFRESH_REUSE_GRACE: '1' }, { now: () => clock })
   const sub = new Redis(redisUrl)
   t.teardown(() => sub.disconnect())
   const messages: RevocationMessage[] = []
@@ -19,9 +20,9 @@ t.test('POST /auth/refresh rejects a reused token after the grace and revokes th
   const first = await refreshBody(app, s.refreshToken)
   t.equal(first.statusCode, 200)
   const newest = first.json().refreshToken as string
-  await sleep(1300)
+  clock += 1300 // past the 1 s grace, on the sessions' clock
 
-  const before = Date.now()
+  const before = clock
   const reused = await refreshBody(app, s.refreshToken)
   t.equal(reused.statusCode, 401)
   t.same(reused.json(), { error: 'refresh_token_reused', message: 'Refresh token was already used; the session has been revoked', statusCode: 401 })
@@ -35,7 +36,7 @@ t.test('POST /auth/refresh rejects a reused token after the grace and revokes th
   const score = await inspect.zscore(REVOCATION.sessionsKey(prefix), sid)
   t.ok(score, 'sid is in the revoked-sessions sorted set')
   t.ok(Number(score) >= before + 900_000, 'kept at least as long as the last access token lives')
-  await sleep(200)
+  await waitFor(() => messages.length > 0, 2000, 'the revocation message')
   t.match(messages, [{ type: 'session', sid, until: Number(score) }], 'published on the revocation channel')
 })
 
