@@ -64,7 +64,8 @@ export async function buildAuthService (config: Readonly<AuthConfig>, deps: Auth
   })
   const users = createUsersStore(redis, prefix)
   const throttle = createLoginThrottle(redis, prefix, config.loginMaxFailures, config.loginFailureWindow)
-  const tokens = createAccessTokens(keys, { issuer: config.issuer, audience: config.audience, ttl: config.accessTokenTtl })
+  const tokens = createAccessTokens(keys,
+    { issuer: config.issuer, audience: config.audience, ttl: config.accessTokenTtl })
   if (deps.keyring === undefined) followKeyRotations(app, config, redis, keys, events)
 
   serveMetrics(app, metrics)
@@ -75,7 +76,14 @@ export async function buildAuthService (config: Readonly<AuthConfig>, deps: Auth
   await app.register(cookie)
   await app.register(metaRoutes, { keys, redis, jwksMaxAge: config.jwksMaxAge })
   await app.register(authRoutes, {
-    users, families, revocations, throttle, tokens, events, dummyHash, refreshTokenSecret,
+    users,
+    families,
+    revocations,
+    throttle,
+    tokens,
+    events,
+    dummyHash,
+    refreshTokenSecret,
     reply: { cookies, csrfSecret, accessTokenTtl: config.accessTokenTtl },
   })
   await app.register(sessionRoutes, { families, revocations, tokens, events, csrfSecret, cookies })

@@ -88,7 +88,8 @@ export function loadConfig (env: Env): Readonly<AuthConfig> {
     loginFailureWindow: r.int('LOGIN_FAILURE_WINDOW', DEFAULT_LOGIN_FAILURE_WINDOW, 1, DAY),
   }
   if (r.problems.length === 0 && config.refreshTokenTtl > config.sessionMaxAge) {
-    r.problems.push(`REFRESH_TOKEN_TTL (${config.refreshTokenTtl}) must not exceed SESSION_MAX_AGE (${config.sessionMaxAge})`)
+    const { refreshTokenTtl, sessionMaxAge } = config
+    r.problems.push(`REFRESH_TOKEN_TTL (${refreshTokenTtl}) must not exceed SESSION_MAX_AGE (${sessionMaxAge})`)
   }
   r.done('auth service')
   return Object.freeze(config)
@@ -106,7 +107,8 @@ export function redisSettings (r: EnvReader) {
     }
     const path = URL.canParse(redisUrl) ? new URL(redisUrl).pathname : ''
     if (!['', '/', '/0'].includes(path)) {
-      r.problems.push('REDIS_URL must not select a database when REDIS_CLUSTER_NODES is set (a cluster has only database 0)')
+      r.problems.push('REDIS_URL must not select a database when REDIS_CLUSTER_NODES is set ' +
+        '(a cluster has only database 0)')
     }
   }
   return {

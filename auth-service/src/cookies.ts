@@ -15,7 +15,8 @@ function base (config: CookieSettings): CookieSerializeOptions {
   return { httpOnly: true, secure: true, sameSite: config.cookieSameSite }
 }
 
-export function setSessionCookies (reply: FastifyReply, config: CookieSettings, csrfSecret: string, issued: Issued): void {
+export function setSessionCookies (reply: FastifyReply, config: CookieSettings, csrfSecret: string,
+  issued: Issued): void {
   const b = base(config)
   reply.setCookie(COOKIES.accessToken, issued.accessToken, { ...b, path: '/', maxAge: config.accessTokenTtl })
   reply.setCookie(COOKIES.refreshToken, issued.refreshToken,

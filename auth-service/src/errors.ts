@@ -62,7 +62,8 @@ export interface PublicAuthError extends PublicError {
  * The reply to `err`, in this order: a validation error (400), a catalogued code, Redis
  * unavailable (503), any other 4xx (named by status), else 500 without details.
  */
-export function toPublicAuthError (err: AuthErrorLike, { redisUnavailable }: { redisUnavailable: boolean }): PublicAuthError {
+export function toPublicAuthError (err: AuthErrorLike,
+  { redisUnavailable }: { redisUnavailable: boolean }): PublicAuthError {
   const status = err.statusCode
   let mapped: PublicError
   if (err.validation) {

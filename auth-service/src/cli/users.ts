@@ -45,7 +45,10 @@ export async function runUsersCli (argv: string[], io: CliIo): Promise<number> {
     const redis = await connect(config, io)
     if (!redis) return 1
     try {
-      return args.command === 'create' ? await create(redis, config, args, io) : await grantAdmin(redis, config, args, io)
+      return args.command === 'create'
+        ? await create(redis, config, args, io)
+        : await grantAdmin(redis, config, args,
+          io)
     } finally {
       redis.disconnect()
     }
@@ -101,4 +104,3 @@ async function grantAdmin (redis: RedisClient, config: Readonly<AuthConfig>, arg
   io.out(`${user.email} now has roles ${roles.join(',')}`)
   return 0
 }
-

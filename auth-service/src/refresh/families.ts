@@ -110,9 +110,9 @@ export function createFamilies (redis: RedisClient, opts: FamiliesOptions) {
       })
       if (status === 'rotated' || status === 'same') {
         const parsedRoles = JSON.parse(roles ?? '[]') as string[]
-        return {
-          status: 'rotated', familyId, userId: userId ?? '', roles: parsedRoles, refreshToken: successor, generation: Number(currentGen),
-        }
+        const generation = Number(currentGen)
+        const rotated = { familyId, userId: userId ?? '', roles: parsedRoles, refreshToken: successor, generation }
+        return { status: 'rotated', ...rotated }
       }
       if (status === 'reused') return { status: 'reused', familyId, userId: userId ?? '' }
       return { status: status === 'expired' ? 'expired' : 'invalid' }

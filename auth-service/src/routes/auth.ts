@@ -46,7 +46,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesDeps> = async (app,
       const issued = await refresh(deps, { refreshToken, ...callerOf(request) })
       return sendSession(reply, settings, issued, fromBody ? 'body' : 'cookie')
     } catch (err) {
-      if (!fromBody && SESSION_GONE.has((err as { code?: string }).code ?? '')) clearSessionCookies(reply, settings.cookies)
+      if (!fromBody && SESSION_GONE.has((err as { code?: string }).code ?? '')) {
+        clearSessionCookies(reply,
+          settings.cookies)
+      }
       throw err
     }
   })

@@ -40,13 +40,19 @@ t.test('rotate and prune: the running service picks up a rotation without a rest
   const dir = mkdtempSync(join(tmpdir(), 'auth-keys-rotate-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const redis = await useTestRedis(t)
-  const config = loadConfig({ KEYS_DIR: dir, KEYS_RELOAD_INTERVAL: '1', REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix })
+  const config = loadConfig({
+    KEYS_DIR: dir,
+    KEYS_RELOAD_INTERVAL: '1',
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: redis.prefix,
+  })
   const app = await buildAuthService(config, { logger: false })
   t.teardown(() => app.close())
   await app.ready()
   const before = await initKeyring(dir)
   const [active, next] = ['active', 'next'].map((s) => before.keys.find((k) => k.state === s)!.kid)
-  const kids = async () => (await app.inject('/.well-known/jwks.json')).json().keys.map((k: { kid: string }) => k.kid).sort()
+  const kids = async () =>
+    (await app.inject('/.well-known/jwks.json')).json().keys.map((k: { kid: string }) => k.kid).sort()
   t.same(await kids(), [active, next].sort())
   const signedBefore = await waitForToken(app)
   t.equal(decodeProtectedHeader(signedBefore).kid, active)
@@ -58,7 +64,11 @@ t.test('rotate and prune: the running service picks up a rotation without a rest
   await waitFor(async () => (await kids()).length === 3, 5000)
   t.same(await kids(), [active, next, newNext].sort(), 'JWKS publishes retiring, active and the new next key')
   t.equal(decodeProtectedHeader(await waitForToken(app)).kid, next, 'new tokens are signed with the new active key')
-  const list = await app.inject({ method: 'GET', url: '/auth/sessions', headers: { authorization: `Bearer ${signedBefore}` } })
+  const list = await app.inject({
+    method: 'GET',
+    url: '/auth/sessions',
+    headers: { authorization: `Bearer ${signedBefore}` },
+  })
   t.equal(list.statusCode, 200, 'a token signed before the rotation still verifies')
 
   await t.rejects(pruneKeys(dir, 3600), /refusing to prune/, 'refuses to prune a recently retired key')
@@ -68,7 +78,11 @@ t.test('rotate and prune: the running service picks up a rotation without a rest
 })
 
 async function waitForToken (app: FastifyInstance): Promise<string> {
-  const res = await app.inject({ method: 'POST', url: '/auth/register', payload: { email: uniqueEmail(), password: PASSWORD, tokenDelivery: 'body' } })
+  const res = await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { email: uniqueEmail(), password: PASSWORD, tokenDelivery: 'body' },
+  })
   if (res.statusCode !== 201) throw new Error(res.body)
   return res.json().accessToken
 }

@@ -50,7 +50,8 @@ async function cli (args: string[], env: Record<string, string>) {
   return { code, out: out.join('\n'), err: err.join('\n') }
 }
 
-const kidIn = async (dir: string, state: KeyState) => (await readManifest(dir))!.keys.find((k) => k.state === state)!.kid
+const kidIn = async (dir: string, state: KeyState) =>
+  (await readManifest(dir))!.keys.find((k) => k.state === state)!.kid
 
 function tempKeys (t: Teardown): string {
   const dir = mkdtempSync(join(tmpdir(), 'keys-cli-'))
@@ -58,7 +59,8 @@ function tempKeys (t: Teardown): string {
   return dir
 }
 
-t.test('rotate refuses while a gateway lacks the next kid, proceeds once it has it; --force proceeds and says what it skipped', async (t) => {
+t.test('rotate refuses while a gateway lacks the next kid, proceeds once it has it; ' +
+  '--force proceeds and says what it skipped', async (t) => {
   const dir = tempKeys(t)
   await initKeyring(dir)
   const redis = await useTestRedis(t)
@@ -89,7 +91,8 @@ t.test('rotate refuses while a gateway lacks the next kid, proceeds once it has 
   const rotated = await cli(['rotate', '--wait', '10'], env)
   t.equal(rotated.code, 0, rotated.err)
   t.match(rotated.out, /all 1 gateway\(s\) hold the next key/)
-  t.match(rotated.out, new RegExp(`published keys_changed on ${KEYS_EVENTS.channel(redis.prefix)} \\(\\d+ subscribers?\\)`))
+  t.match(rotated.out,
+    new RegExp(`published keys_changed on ${KEYS_EVENTS.channel(redis.prefix)} \\(\\d+ subscribers?\\)`))
   t.equal(await kidIn(dir, 'active'), b, 'next → active')
   t.equal(await kidIn(dir, 'retiring'), a, 'active → retiring')
   const c = await kidIn(dir, 'next')
@@ -98,13 +101,15 @@ t.test('rotate refuses while a gateway lacks the next kid, proceeds once it has 
   // The gateway does not hold the new next key (its JWKS fixture lags): --force rotates anyway.
   const forced = await cli(['rotate', '--force'], env)
   t.equal(forced.code, 0, forced.err)
-  t.match(forced.err, /--force: skipped the gateway check: 1 of 1 gateway\(s\) do not hold the next key/, 'says what it skipped')
+  t.match(forced.err, /--force: skipped the gateway check: 1 of 1 gateway\(s\) do not hold the next key/,
+    'says what it skipped')
   t.match(forced.err, gw.url)
   t.equal(await kidIn(dir, 'active'), c)
 
   // Registry empty (other prefix), gateway listed in GATEWAY_URLS: asked directly.
   const dead = `http://127.0.0.1:${await freePort()}`
-  const byUrl = await cli(['rotate'], { ...env, REDIS_PREFIX: `${redis.prefix}other:`, GATEWAY_URLS: `${gw.url},${dead}` })
+  const byUrl = await cli(['rotate'],
+    { ...env, REDIS_PREFIX: `${redis.prefix}other:`, GATEWAY_URLS: `${gw.url},${dead}` })
   t.equal(byUrl.code, 1)
   t.match(byUrl.err, /2 of 2 gateway\(s\)/)
   t.match(byUrl.err, `${dead}: no answer (ECONNREFUSED)`, 'an unreachable gateway counts as lacking')
@@ -128,7 +133,8 @@ t.test('rotate refuses when no gateway can be found (Redis down, no GATEWAY_URLS
   t.equal(await kidIn(dir, 'active'), next)
 })
 
-t.test('prune: refuses keys younger than ACCESS_TOKEN_TTL + CLOCK_TOLERANCE, removes old ones, --force removes all', async (t) => {
+t.test('prune: refuses keys younger than ACCESS_TOKEN_TTL + CLOCK_TOLERANCE, removes old ones, ' +
+  '--force removes all', async (t) => {
   const dir = tempKeys(t)
   await initKeyring(dir)
   const redis = await useTestRedis(t)
@@ -137,15 +143,18 @@ t.test('prune: refuses keys younger than ACCESS_TOKEN_TTL + CLOCK_TOLERANCE, rem
   t.equal((await cli(['rotate', '--force'], env)).code, 0)
   const refused = await cli(['prune'], env)
   t.equal(refused.code, 1)
-  t.match(refused.err, new RegExp(`refusing to prune ${a} \\(retired \\d+ s ago\\): younger than 905 s`), 'default minimum age 900 + 5 s')
-  t.match((await cli(['prune'], { ...env, ACCESS_TOKEN_TTL: '60', CLOCK_TOLERANCE: '0' })).err, /younger than 60 s/, 'from ACCESS_TOKEN_TTL + CLOCK_TOLERANCE')
+  t.match(refused.err, new RegExp(`refusing to prune ${a} \\(retired \\d+ s ago\\): younger than 905 s`),
+    'default minimum age 900 + 5 s')
+  t.match((await cli(['prune'], { ...env, ACCESS_TOKEN_TTL: '60', CLOCK_TOLERANCE: '0' })).err, /younger than 60 s/,
+    'from ACCESS_TOKEN_TTL + CLOCK_TOLERANCE')
   t.equal(await kidIn(dir, 'retiring'), a, 'still there')
 
   await sleep(2000) // real time: retiredAt is written from the wall clock
   const b = await kidIn(dir, 'active')
   t.equal((await cli(['rotate', '--force'], env)).code, 0)
   // a retired ≥ 2 s before b: a minimum age half-way between their ages prunes a only.
-  const retiredAt = async (kid: string) => Date.parse((await readManifest(dir))!.keys.find((k) => k.kid === kid)!.retiredAt!)
+  const retiredAt = async (kid: string) =>
+    Date.parse((await readManifest(dir))!.keys.find((k) => k.kid === kid)!.retiredAt!)
   const midway = (Date.now() - (await retiredAt(a) + await retiredAt(b)) / 2) / 1000
   const some = await cli(['prune', '--older-than', midway.toFixed(2)], env)
   t.equal(some.code, 0, some.err)
@@ -173,11 +182,13 @@ t.test('the npm run keys entry point (child process) exits non-zero and explains
   const run = promisify(execFile)
   const dead = `http://127.0.0.1:${await freePort()}`
   const env = { ...process.env, KEYS_DIR: dir, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix, GATEWAY_URLS: dead }
-  const err = await run(process.execPath, ['--import', 'tsx', 'scripts/keys.ts', 'rotate'], { cwd: REPO_ROOT, env }).then(() => null, (e: { code: number, stderr: string }) => e)
+  const err = await run(process.execPath, ['--import', 'tsx', 'scripts/keys.ts', 'rotate'],
+    { cwd: REPO_ROOT, env }).then(() => null, (e: { code: number, stderr: string }) => e)
   t.ok(err, 'fails')
   t.equal(err!.code, 1)
   t.match(err!.stderr, /refusing to rotate: 1 of 1 gateway\(s\) do not hold the next key/)
   const ok = await run(process.execPath, ['--import', 'tsx', 'scripts/keys.ts', 'list'], { cwd: REPO_ROOT, env })
   t.match(ok.stdout, /active/)
-  t.match(ok.stdout, `${dead} [GATEWAY_URLS] unknown: ECONNREFUSED`, 'list shows the gateway and why its kids are unknown')
+  t.match(ok.stdout, `${dead} [GATEWAY_URLS] unknown: ECONNREFUSED`,
+    'list shows the gateway and why its kids are unknown')
 })

@@ -33,7 +33,8 @@ t.test('POST /auth/login: refused after LOGIN_MAX_FAILURES failures, with a JSON
   }
   const otherAccount = uniqueEmail('neighbour')
   await register(app, otherAccount)
-  t.equal((await attempt(app, otherAccount, PASSWORD)).statusCode, 200, 'another account from the same IP still logs in')
+  t.equal((await attempt(app, otherAccount, PASSWORD)).statusCode, 200,
+    'another account from the same IP still logs in')
   t.equal((await attempt(app, email, PASSWORD, '10.9.8.7')).statusCode, 200, 'the owner from another IP still logs in')
 })
 
@@ -47,7 +48,8 @@ t.test('a success before the limit resets the count', async (t) => {
   }
   t.pass('six failures in all, never three in a row: never refused')
   for (let i = 0; i < 3; i++) t.equal((await attempt(app, email, 'wrong password!')).statusCode, 401)
-  t.equal((await attempt(app, email, PASSWORD)).statusCode, 429, 'after a reset the count starts again: three failures in a row are refused')
+  t.equal((await attempt(app, email, PASSWORD)).statusCode, 429,
+    'after a reset the count starts again: three failures in a row are refused')
 })
 
 t.test('the refusal is temporary: it ends with LOGIN_FAILURE_WINDOW', async (t) => {
@@ -72,7 +74,8 @@ t.test('each failed login answers later than the one before (progressive delay b
     const took = performance.now() - started
     t.equal(res.statusCode, 401)
     // A lower bound only: the answer is held back at least this long, however fast the machine.
-    t.ok(took >= failureDelayMs(failure), `failure ${failure} answered after ${took.toFixed(0)} ms ≥ ${failureDelayMs(failure)} ms`)
+    t.ok(took >= failureDelayMs(failure),
+      `failure ${failure} answered after ${took.toFixed(0)} ms ≥ ${failureDelayMs(failure)} ms`)
   }
   const unknown = performance.now()
   const res = await attempt(app, uniqueEmail('nobody'), 'wrong password!')

@@ -16,8 +16,18 @@ const ROLES = '["user"]'
 
 /** A family at generation 3 that issued h1..h3 (h3 the newest), rotated at T0, capped at T0 + 1 h. */
 const FAMILY = {
-  user: 'u1', roles: ROLES, gen: 3, rotatedAt: T0, lastUsedAt: T0, createdAt: T0 - HOUR, absExp: T0 + HOUR,
-  ip: '10.0.0.1', ua: 'old-ua', 't:h1': 1, 't:h2': 2, 't:h3': 3,
+  user: 'u1',
+  roles: ROLES,
+  gen: 3,
+  rotatedAt: T0,
+  lastUsedAt: T0,
+  createdAt: T0 - HOUR,
+  absExp: T0 + HOUR,
+  ip: '10.0.0.1',
+  ua: 'old-ua',
+  't:h1': 1,
+  't:h2': 2,
+  't:h3': 3,
 }
 
 interface Row {
@@ -39,55 +49,105 @@ interface Row {
 const rows: Row[] = [
   {
     d: 'the newest token rotates: generation 4, the successor recorded, the client and times updated',
-    family: FAMILY, presented: 'h3', successor: 'h4', now: T0 + 1000,
+    family: FAMILY,
+    presented: 'h3',
+    successor: 'h4',
+    now: T0 + 1000,
     reply: ['rotated', '4', 'u1', ROLES],
-    after: { gen: '4', 't:h4': '4', rotatedAt: String(T0 + 1000), lastUsedAt: String(T0 + 1000), ip: '10.0.0.9', ua: 'new-ua' },
+    after: {
+      gen: '4',
+      't:h4': '4',
+      rotatedAt: String(T0 + 1000),
+      lastUsedAt: String(T0 + 1000),
+      ip: '10.0.0.9',
+      ua: 'new-ua',
+    },
     maxPttl: 60_000,
   },
   {
     d: 'a rotation close to the absolute cap gets a TTL that ends at absExp, not the full sliding TTL',
-    family: FAMILY, presented: 'h3', successor: 'h4', now: T0 + HOUR - 5000,
-    reply: ['rotated', '4', 'u1', ROLES], after: { gen: '4' }, maxPttl: 5000,
+    family: FAMILY,
+    presented: 'h3',
+    successor: 'h4',
+    now: T0 + HOUR - 5000,
+    reply: ['rotated', '4', 'u1', ROLES],
+    after: { gen: '4' },
+    maxPttl: 5000,
   },
   {
     d: 'the previous token within the grace gets the same successor and changes nothing',
-    family: FAMILY, presented: 'h2', successor: 'h3', now: T0 + 900, graceMs: 1000,
-    reply: ['same', '3', 'u1', ROLES], after: { gen: '3', rotatedAt: String(T0), ip: '10.0.0.1' },
+    family: FAMILY,
+    presented: 'h2',
+    successor: 'h3',
+    now: T0 + 900,
+    graceMs: 1000,
+    reply: ['same', '3', 'u1', ROLES],
+    after: { gen: '3', rotatedAt: String(T0), ip: '10.0.0.1' },
   },
   {
     d: 'the previous token after the grace is a reuse: the family is deleted',
-    family: FAMILY, presented: 'h2', successor: 'h3', now: T0 + 1001, graceMs: 1000,
-    reply: ['reused', '3', 'u1', ROLES], after: null,
+    family: FAMILY,
+    presented: 'h2',
+    successor: 'h3',
+    now: T0 + 1001,
+    graceMs: 1000,
+    reply: ['reused', '3', 'u1', ROLES],
+    after: null,
   },
   {
     d: 'a token two generations old is a reuse even within the grace',
-    family: FAMILY, presented: 'h1', successor: 'h2', now: T0 + 10, graceMs: 1000,
-    reply: ['reused', '3', 'u1', ROLES], after: null,
+    family: FAMILY,
+    presented: 'h1',
+    successor: 'h2',
+    now: T0 + 10,
+    graceMs: 1000,
+    reply: ['reused', '3', 'u1', ROLES],
+    after: null,
   },
   {
     d: 'the previous token within the grace whose successor was not the one issued is a reuse',
-    family: FAMILY, presented: 'h2', successor: 'h9', now: T0 + 10, graceMs: 1000,
-    reply: ['reused', '3', 'u1', ROLES], after: null,
+    family: FAMILY,
+    presented: 'h2',
+    successor: 'h9',
+    now: T0 + 10,
+    graceMs: 1000,
+    reply: ['reused', '3', 'u1', ROLES],
+    after: null,
   },
   {
     d: 'a token the family never issued is invalid and revokes nothing',
-    family: FAMILY, presented: 'h9', successor: 'h10', now: T0 + 10,
-    reply: ['invalid'], after: { gen: '3', 't:h3': '3' },
+    family: FAMILY,
+    presented: 'h9',
+    successor: 'h10',
+    now: T0 + 10,
+    reply: ['invalid'],
+    after: { gen: '3', 't:h3': '3' },
   },
   {
     d: 'any token of a family that does not exist (ended or expired) is invalid',
-    presented: 'h3', successor: 'h4', now: T0,
-    reply: ['invalid'], after: null,
+    presented: 'h3',
+    successor: 'h4',
+    now: T0,
+    reply: ['invalid'],
+    after: null,
   },
   {
     d: 'the newest token at absExp is expired: the family is deleted',
-    family: FAMILY, presented: 'h3', successor: 'h4', now: T0 + HOUR,
-    reply: ['expired'], after: null,
+    family: FAMILY,
+    presented: 'h3',
+    successor: 'h4',
+    now: T0 + HOUR,
+    reply: ['expired'],
+    after: null,
   },
   {
     d: 'past absExp an old token is expired, not a reuse',
-    family: FAMILY, presented: 'h1', successor: 'h2', now: T0 + HOUR + 1,
-    reply: ['expired'], after: null,
+    family: FAMILY,
+    presented: 'h1',
+    successor: 'h2',
+    now: T0 + HOUR + 1,
+    reply: ['expired'],
+    after: null,
   },
 ]
 
@@ -147,7 +207,8 @@ t.test('families on an injected clock: grace, reuse and the absolute cap without
   const second = await rotate(first)
   t.match(second, { status: 'rotated', generation: 1, refreshToken: successorOf(first, secret) })
   clock += 10_000
-  t.match(await rotate(first), { status: 'rotated', generation: 1 }, 'the grace (10 s) after the rotation: the same successor')
+  t.match(await rotate(first), { status: 'rotated', generation: 1 },
+    'the grace (10 s) after the rotation: the same successor')
   clock += 1
   t.match(await rotate(first), { status: 'reused', familyId, userId: 'u1' }, 'one ms past the grace: a reuse')
   t.equal(await families.exists(familyId), false, 'and the family is gone')

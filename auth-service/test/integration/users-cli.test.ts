@@ -10,7 +10,8 @@ const run = promisify(execFile)
 async function users (env: Record<string, string>, ...args: string[]) {
   return await run(process.execPath, ['--import', 'tsx', 'scripts/users.ts', ...args], {
     cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: 30_000,
-  }).then(({ stdout }) => ({ code: 0, stdout }), (err: { code: number, stderr: string }) => ({ code: err.code, stdout: err.stderr }))
+  }).then(({ stdout }) => ({ code: 0, stdout }),
+    (err: { code: number, stderr: string }) => ({ code: err.code, stdout: err.stderr }))
 }
 
 t.test('npm run users -- create / grant-admin', async (t) => {

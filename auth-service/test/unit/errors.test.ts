@@ -65,7 +65,8 @@ const rows: Row[] = [
     status: 401,
     body: { error: 'invalid_token', message: 'The "access" token is invalid or expired' },
     headers: {
-      'www-authenticate': 'Bearer error="invalid_token", error_description="The \'access\' token is invalid or expired"',
+      'www-authenticate':
+        'Bearer error="invalid_token", error_description="The \'access\' token is invalid or expired"',
     },
   },
   {

@@ -33,7 +33,9 @@ export function loadKeysCliConfig (env: Env): KeysCliConfig {
   }
   for (const url of config.gatewayUrls) {
     const protocol = URL.canParse(url) ? new URL(url).protocol : ''
-    if (protocol !== 'http:' && protocol !== 'https:') r.problems.push(`GATEWAY_URLS entries must be http(s) URLs (got "${url}")`)
+    if (protocol !== 'http:' && protocol !== 'https:') {
+      r.problems.push(`GATEWAY_URLS entries must be http(s) URLs (got "${url}")`)
+    }
   }
   r.done('keys CLI')
   return config

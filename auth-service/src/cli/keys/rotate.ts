@@ -26,13 +26,15 @@ export async function rotate (ctx: KeysCommandContext, args: string[]): Promise<
   const why = problems(found, lacking, next.kid)
   if (why.length > 0 && !force) {
     io.err([`refusing to rotate: ${why[0]}`, ...why.slice(1),
-      'Gateways fetch the JWKS every JWKS_REFRESH_INTERVAL; retry later, pass --wait SECONDS, or --force in an emergency.',
+      'Gateways fetch the JWKS every JWKS_REFRESH_INTERVAL; ' +
+        'retry later, pass --wait SECONDS, or --force in an emergency.',
     ].join('\n'))
     return 1
   }
   if (why.length > 0) {
     io.err([`--force: skipped the gateway check: ${why[0]}`, ...why.slice(1),
-      'Those gateways answer 401 to tokens of the new key until they refetch the JWKS (the keys message asks them to now).',
+      'Those gateways answer 401 to tokens of the new key until they refetch the JWKS ' +
+        '(the keys message asks them to now).',
     ].join('\n'))
   } else if (found.gateways.length === 0) {
     io.out('no gateway registered: nothing to wait for')
@@ -63,7 +65,8 @@ async function waitForGateways (ctx: KeysCommandContext, kid: string, waitS: num
 function problems (found: Discovery, lacking: GatewayStatus[], kid: string): string[] {
   if (blind(found)) return [`cannot find the gateways (registry: ${found.registryError}; GATEWAY_URLS empty)`]
   if (lacking.length === 0) return []
-  const holds = (g: GatewayStatus) => g.kids === null ? `no answer (${g.error})` : `holds ${g.kids.join(', ') || 'no keys'}`
+  const holds = (g: GatewayStatus) =>
+    g.kids === null ? `no answer (${g.error})` : `holds ${g.kids.join(', ') || 'no keys'}`
   return [`${lacking.length} of ${found.gateways.length} gateway(s) do not hold the next key ${kid} yet:`,
     ...lacking.map((g) => `  ${describeGateway(g)}: ${holds(g)}`)]
 }
