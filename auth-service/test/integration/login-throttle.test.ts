@@ -1,5 +1,5 @@
 /**
- * Failed-login throttling, the stories of issue 4: N failures for one account from one IP →
+ * Failed-login throttling: N failures for one account from one IP →
  * a temporary refusal (429 + Retry-After) even with the right password, which ends with the
  * window; a success before that resets the count; other IPs and other accounts are not
  * affected (an attacker cannot lock the owner out).

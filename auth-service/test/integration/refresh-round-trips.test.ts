@@ -1,5 +1,5 @@
 /**
- * Issue 2's promise: a refresh costs ONE Redis round trip (the rotate script). Counted by
+ * The refresh contract: a refresh costs ONE Redis round trip (the rotate script). Counted by
  * Redis itself (MONITOR, which tells a client's commands from those a script runs) on a
  * private redis-server, so no other test's traffic is in the count.
  */
