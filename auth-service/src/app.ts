@@ -1,55 +1,97 @@
 /**
- * The auth service as a Fastify app: `buildAuthService(config, deps)` wires keys, Redis
- * stores and routes, and never listens (server.ts does).
+ * The auth service as a Fastify app: `buildAuthService(config, deps)` wires and never listens.
+ * - Stores, keys and tokens are built once; each route plugin gets only what it uses.
+ * - The flows live in sessions/ (use cases), the HTTP shape in routes/.
  */
 import { randomUUID } from 'node:crypto'
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import cookie from '@fastify/cookie'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
 import { IDENTITY_HEADERS, REQUEST_ID_PATTERN } from '../../gateway/src/contract.js'
-import type { AuthConfig } from './config.js'
-import type { AuthContext } from './context.js'
-import { PUBLIC_CODES, publicCodeForStatus } from './errors.js'
-import { loadKeyring, type Keyring } from './keys/keyring.js'
-import { watchKeyring } from './keys/watch.js'
-import { KEYS_EVENTS } from './contract.js'
-import { createAuthEvents } from './audit.js'
-import { registerMetrics } from './observability.js'
 import { BODY_LIMIT } from '../../services/kernel/limits.js'
 import { loggerOptions } from '../../services/kernel/logging.js'
 import { closeConnectionsWhenClosing } from '../../services/kernel/shutdown.js'
+import { createAuthEvents, type AuthEvents } from './audit.js'
+import type { AuthConfig } from './config.js'
+import type { CookieSettings } from './cookies.js'
+import { KEYS_EVENTS } from './contract.js'
+import { holdKeyring, type KeyringHolder } from './keys/holder.js'
+import { loadKeyring, type Keyring } from './keys/keyring.js'
+import { watchKeyring } from './keys/watch.js'
 import { createLoginThrottle } from './login-throttle.js'
+import { createAuthMetrics, serveMetrics } from './metrics.js'
 import { createDummyHash } from './passwords.js'
-import { createRedisClient, isRedisUnavailable, type RedisClient } from './redis.js'
+import { handleErrors } from './plugins/error-handler.js'
+import { acceptJsonOnly } from './plugins/json-body.js'
+import { useRedis } from './plugins/redis.js'
+import type { RedisClient } from './redis.js'
 import { createFamilies } from './refresh/families.js'
+import { createRevocations } from './refresh/revocations.js'
 import { authRoutes } from './routes/auth.js'
 import { metaRoutes } from './routes/meta.js'
 import { sessionRoutes } from './routes/sessions.js'
-import { createAccessTokenVerifier, signAccessToken } from './tokens/access-token.js'
+import { createAccessTokens } from './tokens/access-token.js'
 import { createUsersStore } from './users/users-store.js'
 
 export interface AuthDeps {
   /** A Redis client to use (not closed by the app); by default one is created from config.redisUrl. */
   redis?: RedisClient
-  /** Keys to use; by default loaded (and initialised if absent) from config.keysDir. */
+  /** Keys to use (never reloaded); by default loaded (and initialised if absent) from config.keysDir. */
   keyring?: Keyring
   /** Logger options replacing the service's own (none: LOG_LEVEL, credentials redacted). */
   logger?: FastifyServerOptions['logger']
   /** Where the service's own logger writes (tests capture it); default stdout. */
   logStream?: DestinationStream
+  /** The sessions' clock, ms epoch (tests move it); default Date.now. */
+  now?: () => number
 }
 
 export async function buildAuthService (config: Readonly<AuthConfig>, deps: AuthDeps = {}): Promise<FastifyInstance> {
-  const keyring = deps.keyring ?? await loadKeyring(config.keysDir)
-  const secrets = {
-    refreshTokenSecret: config.refreshTokenSecret ?? keyring.secrets.refreshTokenSecret,
-    csrfSecret: config.csrfSecret ?? keyring.secrets.csrfSecret,
-  }
-  const ownRedis = deps.redis === undefined
-  const redis = deps.redis ?? createRedisClient(config.redisUrl, config.redisCommandTimeout, config.redisClusterNodes)
+  const keys = holdKeyring(deps.keyring ?? await loadKeyring(config.keysDir))
+  const refreshTokenSecret = config.refreshTokenSecret ?? keys.current.secrets.refreshTokenSecret
+  const csrfSecret = config.csrfSecret ?? keys.current.secrets.csrfSecret
+  const dummyHash = await createDummyHash()
 
-  const app = Fastify({
+  const app = Fastify(serverOptions(config, deps)).withTypeProvider<TypeBoxTypeProvider>()
+  const redis = useRedis(app, config, deps.redis)
+  const metrics = createAuthMetrics({ keyring: () => keys.current })
+  const events = createAuthEvents(metrics)
+  const { redisPrefix: prefix } = config
+  const families = createFamilies(redis, { ...config, prefix, now: deps.now })
+  const revocations = createRevocations(redis, {
+    prefix, accessTokenTtl: config.accessTokenTtl, onRevocation: (kind, n) => metrics.revocations.inc({ kind }, n),
+  })
+  const users = createUsersStore(redis, prefix)
+  const throttle = createLoginThrottle(redis, prefix, config.loginMaxFailures, config.loginFailureWindow)
+  const tokens = createAccessTokens(keys,
+    { issuer: config.issuer, audience: config.audience, ttl: config.accessTokenTtl })
+  if (deps.keyring === undefined) followKeyRotations(app, config, redis, keys, events)
+
+  serveMetrics(app, metrics)
+  handleErrors(app, redis)
+  acceptJsonOnly(app)
+  closeConnectionsWhenClosing(app)
+  const cookies: CookieSettings = config
+  await app.register(cookie)
+  await app.register(metaRoutes, { keys, redis, jwksMaxAge: config.jwksMaxAge })
+  await app.register(authRoutes, {
+    users,
+    families,
+    revocations,
+    throttle,
+    tokens,
+    events,
+    dummyHash,
+    refreshTokenSecret,
+    reply: { cookies, csrfSecret, accessTokenTtl: config.accessTokenTtl },
+  })
+  await app.register(sessionRoutes, { families, revocations, tokens, events, csrfSecret, cookies })
+  return app
+}
+
+function serverOptions (config: Readonly<AuthConfig>, deps: AuthDeps): FastifyServerOptions {
+  return {
     logger: deps.logger ?? loggerOptions(config.logLevel, deps.logStream),
     trustProxy: config.trustProxy,
     bodyLimit: BODY_LIMIT,
@@ -63,90 +105,20 @@ export async function buildAuthService (config: Readonly<AuthConfig>, deps: Auth
     },
     // Closed schemas must reject unknown fields (400), not silently drop them; no coercion.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
-  }).withTypeProvider<TypeBoxTypeProvider>()
-
-  if (ownRedis) {
-    let lastWarn = 0
-    redis.on('error', (err) => {
-      if (Date.now() - lastWarn > 5000) { lastWarn = Date.now(); app.log.warn({ err: err.message }, 'redis connection problem') }
-    })
-    redis.connect().catch(() => { /* keeps reconnecting; requests answer 503 meanwhile */ })
-    app.addHook('onClose', async () => { redis.disconnect() })
   }
+}
 
-  const metrics = registerMetrics(app, () => ctx.keyring)
-  const events = createAuthEvents(metrics)
-  const ctx: AuthContext = {
-    config,
-    redis,
-    users: createUsersStore(redis, config.redisPrefix),
-    families: createFamilies(redis, { ...config, prefix: config.redisPrefix, refreshTokenSecret: secrets.refreshTokenSecret, onRevocation: (kind, n) => metrics.revocations.inc({ kind }, n) }),
-    throttle: createLoginThrottle(redis, config.redisPrefix, config.loginMaxFailures, config.loginFailureWindow),
-    keyring,
-    secrets,
-    dummyHash: await createDummyHash(),
-    signAccessToken: (subject) => signAccessToken(ctx.keyring.active, { issuer: config.issuer, audience: config.audience, ttl: config.accessTokenTtl }, subject),
-    verifyAccessToken: createAccessTokenVerifier(() => ctx.keyring.keySet, { issuer: config.issuer, audience: config.audience }),
-    events,
-  }
-  if (deps.keyring === undefined) {
-    watchKeyring(app, config.keysDir, config.keysReloadInterval * 1000, (next) => {
-      if (next.active.kid !== ctx.keyring.active.kid) events.keyRotated(app.log, { from: ctx.keyring.active.kid, to: next.active.kid, published: next.jwks.keys.map((k) => k.kid as string) })
-      ctx.keyring = next
-    }, { redis, channel: KEYS_EVENTS.channel(config.redisPrefix) })
-  }
-
-  app.setErrorHandler((err: FastifyError, request, reply) => {
-    let status: number
-    let code: string
-    let message: string
-    if (err.validation) {
-      status = 400
-      code = 'invalid_request'
-      message = err.message
-    } else if (err.code && PUBLIC_CODES[err.code]) {
-      status = err.statusCode ?? 500
-      code = PUBLIC_CODES[err.code]!
-      message = err.message
-    } else if (isRedisUnavailable(err, redis)) {
-      status = 503
-      code = 'service_unavailable'
-      message = 'A backing store is unavailable; try again shortly'
-      request.log.warn({ err: err.message }, 'redis unavailable')
-    } else if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      status = err.statusCode
-      code = publicCodeForStatus(status)
-      message = err.message
-    } else {
-      status = 500
-      code = 'internal_error'
-      message = 'Internal server error'
-      request.log.error({ err }, 'unhandled error')
+/** Reloads keys/ on a rotation (watch.ts); a new active kid is a `key_rotated` event. */
+function followKeyRotations (
+  app: FastifyInstance, config: Readonly<AuthConfig>, redis: RedisClient, keys: KeyringHolder, events: AuthEvents
+): void {
+  const onChange = (next: Keyring) => {
+    const from = keys.current.active.kid
+    if (next.active.kid !== from) {
+      events.keyRotated(app.log, { from, to: next.active.kid, published: next.jwks.keys.map((k) => k.kid as string) })
     }
-    if (code === 'invalid_token') reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${message.replaceAll('"', "'")}"`)
-    if (status === 503) reply.header('retry-after', '1')
-    reply.status(status).send({ error: code, message, statusCode: status })
-  })
-
-  app.setNotFoundHandler((request, reply) => {
-    reply.status(404).send({ error: 'not_found', message: `Route ${request.method} ${request.url.split('?')[0]} not found`, statusCode: 404 })
-  })
-
-  // JSON only: anything else is a 415, not a string that fails validation.
-  app.removeContentTypeParser('text/plain')
-  // An empty JSON body (a browser's bodiless `fetch` with a JSON content type, e.g. a
-  // cookie refresh) counts as no body; the schemas still decide what is required.
-  const parseJson = app.getDefaultJsonParser('error', 'error')
-  app.removeContentTypeParser('application/json')
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = body.toString()
-    if (text === '') done(null, undefined)
-    else parseJson(request, text, done)
-  })
-  closeConnectionsWhenClosing(app)
-  await app.register(cookie)
-  await app.register(metaRoutes, { ctx })
-  await app.register(authRoutes, { ctx })
-  await app.register(sessionRoutes, { ctx })
-  return app
+    keys.replace(next)
+  }
+  watchKeyring(app, config.keysDir, config.keysReloadInterval * 1000, onChange,
+    { redis, channel: KEYS_EVENTS.channel(config.redisPrefix) })
 }

@@ -1,9 +1,8 @@
 /**
- * Security events of the auth service: each one is a metric and one structured audit log
- * line `{ audit: true, event, ... }` (through the request's logger, so it carries reqId).
- * Emails are logged (not secret, needed to investigate); passwords and tokens never are.
+ * Security events of the auth service: each one is a metric and one audit log line.
+ * - Lines are `{ audit: true, event, ... }`, through the request's logger (so they carry reqId).
+ * - Emails are logged (not secret, needed to investigate); passwords and tokens never are.
  */
-import type { FastifyBaseLogger } from 'fastify'
 import type { AuthMetrics } from './metrics.js'
 
 export type AuditEvent =
@@ -11,8 +10,14 @@ export type AuditEvent =
   | 'session_ended' | 'logout_all' | 'key_rotated'
 
 export interface ClientFields { ip: string, userAgent: string }
+export type SessionEndedBy = 'logout' | 'session_delete'
 
-type Log = Pick<FastifyBaseLogger, 'info' | 'warn'>
+/** The part of a (pino) logger an audit line needs; the request's logger, so lines carry reqId. */
+export interface AuditLog {
+  info: (obj: object, msg: string) => void
+  warn: (obj: object, msg: string) => void
+}
+type Log = AuditLog
 
 export function audit (log: Log, event: AuditEvent, fields: object, level: 'info' | 'warn' = 'info'): void {
   log[level]({ audit: true, event, ...fields }, `audit: ${event}`)
@@ -25,7 +30,7 @@ export interface AuthEvents {
   refreshed: () => void
   refreshInvalid: () => void
   reuseDetected: (log: Log, f: ClientFields & { sid: string, userId: string }) => void
-  sessionEnded: (log: Log, f: ClientFields & { sid: string, userId: string, by: 'logout' | 'session_delete' }) => void
+  sessionEnded: (log: Log, f: ClientFields & { sid: string, userId: string, by: SessionEndedBy }) => void
   logoutAll: (log: Log, f: ClientFields & { userId: string, sessions: number }) => void
   keyRotated: (log: Log, f: { from: string, to: string, published: string[] }) => void
 }

@@ -1,17 +1,20 @@
 /**
- * Auth service configuration: parsed and validated once from the environment.
- * Pure: `loadConfig(env)` reads nothing else and reports every bad variable at once.
+ * Auth service configuration, parsed and validated once from the environment.
+ * - Pure: `loadConfig(env)` reads nothing else (kernel `envReader`), returns a frozen object.
+ * - Every bad variable is reported at once, in one ConfigError.
  */
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_REDIS_PREFIX } from './contract.js'
 import { parseClusterNodes } from '../../services/kernel/redis.js'
-import { ConfigError } from '../../services/kernel/env.js'
+import { ConfigError, envReader, type Env, type EnvReader } from '../../services/kernel/env.js'
 
 export { ConfigError }
 
 export const DEFAULT_KEYS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../keys')
+export const DEFAULT_HOST = '127.0.0.1'
 export const DEFAULT_PORT = 4000
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
 export const DEFAULT_ACCESS_TOKEN_TTL = 900
 export const DEFAULT_REFRESH_TOKEN_TTL = 7 * 24 * 3600
 export const DEFAULT_SESSION_MAX_AGE = 30 * 24 * 3600
@@ -22,6 +25,10 @@ export const DEFAULT_LOGIN_FAILURE_WINDOW = 900
 export const DEFAULT_REDIS_COMMAND_TIMEOUT = 2000
 export const DEFAULT_TRUST_PROXY = '127.0.0.1,::1'
 export const DEFAULT_KEYS_RELOAD_INTERVAL = 30
+export const SECRET_MIN_LENGTH = 32
+
+const DAY = 24 * 3600
+const SAME_SITE = ['Strict', 'Lax', 'None'] as const
 
 export type SameSite = 'strict' | 'lax' | 'none'
 
@@ -57,81 +64,65 @@ export interface AuthConfig {
   loginFailureWindow: number
 }
 
-type Env = Record<string, string | undefined>
-
 export function loadConfig (env: Env): Readonly<AuthConfig> {
-  const problems: string[] = []
-  const str = (name: string, fallback: string): string => {
-    const v = env[name]
-    if (v === undefined || v === '') return fallback
-    return v
-  }
-  const int = (name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number => {
-    const raw = env[name]
-    if (raw === undefined || raw === '') return fallback
-    const n = Number(raw)
-    if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-      problems.push(`${name} must be an integer between ${min} and ${max}, got "${raw}"`)
-      return fallback
-    }
-    return n
-  }
-  const secret = (name: string): string | undefined => {
-    const v = env[name]
-    if (v === undefined || v === '') return undefined
-    if (v.length < 32) problems.push(`${name} must be at least 32 characters (use 32 random bytes, base64url)`)
-    return v
-  }
-
-  const redisUrl = str('REDIS_URL', 'redis://127.0.0.1:6379')
-  try {
-    const u = new URL(redisUrl)
-    if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') problems.push(`REDIS_URL must be a redis:// or rediss:// URL, got "${redisUrl}"`)
-  } catch {
-    problems.push(`REDIS_URL is not a URL: "${redisUrl}"`)
-  }
-
-  const redisClusterNodes = env.REDIS_CLUSTER_NODES?.trim() || undefined
-  if (redisClusterNodes !== undefined) {
-    try { parseClusterNodes(redisClusterNodes) } catch (err) { problems.push(`REDIS_CLUSTER_NODES: ${(err as Error).message}`) }
-    if (!['', '/', '/0'].includes(URL.canParse(redisUrl) ? new URL(redisUrl).pathname : '')) problems.push('REDIS_URL must not select a database when REDIS_CLUSTER_NODES is set (a cluster has only database 0)')
-  }
-
-  const sameSiteRaw = str('COOKIE_SAMESITE', 'Strict').toLowerCase()
-  let cookieSameSite: SameSite = 'strict'
-  if (sameSiteRaw === 'strict' || sameSiteRaw === 'lax' || sameSiteRaw === 'none') cookieSameSite = sameSiteRaw
-  else problems.push(`COOKIE_SAMESITE must be Strict, Lax or None, got "${env.COOKIE_SAMESITE}"`)
-
+  const r = envReader(env)
   const config: AuthConfig = {
-    host: str('AUTH_HOST', '127.0.0.1'),
-    port: int('AUTH_PORT', DEFAULT_PORT, 0, 65535),
-    logLevel: str('LOG_LEVEL', 'info'),
-    redisUrl,
-    redisPrefix: str('REDIS_PREFIX', DEFAULT_REDIS_PREFIX),
-    redisClusterNodes,
-    redisCommandTimeout: int('REDIS_COMMAND_TIMEOUT', DEFAULT_REDIS_COMMAND_TIMEOUT, 50, 60_000),
-    keysDir: resolve(str('KEYS_DIR', DEFAULT_KEYS_DIR)),
-    keysReloadInterval: int('KEYS_RELOAD_INTERVAL', DEFAULT_KEYS_RELOAD_INTERVAL, 0, 24 * 3600),
-    issuer: str('JWT_ISSUER', DEFAULT_ISSUER),
-    audience: str('JWT_AUDIENCE', DEFAULT_AUDIENCE),
-    accessTokenTtl: int('ACCESS_TOKEN_TTL', DEFAULT_ACCESS_TOKEN_TTL, 1, 24 * 3600),
-    refreshTokenTtl: int('REFRESH_TOKEN_TTL', DEFAULT_REFRESH_TOKEN_TTL, 1, 365 * 24 * 3600),
-    sessionMaxAge: int('SESSION_MAX_AGE', DEFAULT_SESSION_MAX_AGE, 1, 5 * 365 * 24 * 3600),
-    refreshReuseGrace: int('REFRESH_REUSE_GRACE', DEFAULT_REFRESH_REUSE_GRACE, 0, 300),
-    jwksMaxAge: int('JWKS_MAX_AGE', DEFAULT_JWKS_MAX_AGE, 0, 24 * 3600),
-    refreshTokenSecret: secret('REFRESH_TOKEN_SECRET'),
-    csrfSecret: secret('CSRF_SECRET'),
-    cookieSameSite,
-    trustProxy: str('TRUST_PROXY', DEFAULT_TRUST_PROXY),
-    loginMaxFailures: int('LOGIN_MAX_FAILURES', DEFAULT_LOGIN_MAX_FAILURES, 0, 1000),
-    loginFailureWindow: int('LOGIN_FAILURE_WINDOW', DEFAULT_LOGIN_FAILURE_WINDOW, 1, 24 * 3600),
+    host: r.str('AUTH_HOST', DEFAULT_HOST),
+    port: r.int('AUTH_PORT', DEFAULT_PORT, 0, 65535),
+    logLevel: r.logLevel(),
+    ...redisSettings(r),
+    keysDir: resolve(r.str('KEYS_DIR', DEFAULT_KEYS_DIR)),
+    keysReloadInterval: r.int('KEYS_RELOAD_INTERVAL', DEFAULT_KEYS_RELOAD_INTERVAL, 0, DAY),
+    issuer: r.str('JWT_ISSUER', DEFAULT_ISSUER),
+    audience: r.str('JWT_AUDIENCE', DEFAULT_AUDIENCE),
+    accessTokenTtl: r.int('ACCESS_TOKEN_TTL', DEFAULT_ACCESS_TOKEN_TTL, 1, DAY),
+    refreshTokenTtl: r.int('REFRESH_TOKEN_TTL', DEFAULT_REFRESH_TOKEN_TTL, 1, 365 * DAY),
+    sessionMaxAge: r.int('SESSION_MAX_AGE', DEFAULT_SESSION_MAX_AGE, 1, 5 * 365 * DAY),
+    refreshReuseGrace: r.int('REFRESH_REUSE_GRACE', DEFAULT_REFRESH_REUSE_GRACE, 0, 300),
+    jwksMaxAge: r.int('JWKS_MAX_AGE', DEFAULT_JWKS_MAX_AGE, 0, DAY),
+    refreshTokenSecret: secret(r, 'REFRESH_TOKEN_SECRET'),
+    csrfSecret: secret(r, 'CSRF_SECRET'),
+    cookieSameSite: r.oneOf('COOKIE_SAMESITE', 'Strict', SAME_SITE).toLowerCase() as SameSite,
+    trustProxy: r.str('TRUST_PROXY', DEFAULT_TRUST_PROXY),
+    loginMaxFailures: r.int('LOGIN_MAX_FAILURES', DEFAULT_LOGIN_MAX_FAILURES, 0, 1000),
+    loginFailureWindow: r.int('LOGIN_FAILURE_WINDOW', DEFAULT_LOGIN_FAILURE_WINDOW, 1, DAY),
   }
-  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
-    problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent, got "${config.logLevel}"`)
+  if (r.problems.length === 0 && config.refreshTokenTtl > config.sessionMaxAge) {
+    const { refreshTokenTtl, sessionMaxAge } = config
+    r.problems.push(`REFRESH_TOKEN_TTL (${refreshTokenTtl}) must not exceed SESSION_MAX_AGE (${sessionMaxAge})`)
   }
-  if (problems.length === 0 && config.refreshTokenTtl > config.sessionMaxAge) {
-    problems.push(`REFRESH_TOKEN_TTL (${config.refreshTokenTtl}) must not exceed SESSION_MAX_AGE (${config.sessionMaxAge})`)
-  }
-  if (problems.length > 0) throw new ConfigError('auth service', problems)
+  r.done('auth service')
   return Object.freeze(config)
+}
+
+/** REDIS_URL, REDIS_PREFIX, REDIS_CLUSTER_NODES, REDIS_COMMAND_TIMEOUT (also read by the CLIs). */
+export function redisSettings (r: EnvReader) {
+  const redisUrl = r.url('REDIS_URL', DEFAULT_REDIS_URL, ['redis:', 'rediss:'])
+  const redisClusterNodes = r.optional('REDIS_CLUSTER_NODES')
+  if (redisClusterNodes !== undefined) {
+    try {
+      parseClusterNodes(redisClusterNodes)
+    } catch (err) {
+      r.problems.push(`REDIS_CLUSTER_NODES: ${(err as Error).message}`)
+    }
+    const path = URL.canParse(redisUrl) ? new URL(redisUrl).pathname : ''
+    if (!['', '/', '/0'].includes(path)) {
+      r.problems.push('REDIS_URL must not select a database when REDIS_CLUSTER_NODES is set ' +
+        '(a cluster has only database 0)')
+    }
+  }
+  return {
+    redisUrl,
+    redisPrefix: r.str('REDIS_PREFIX', DEFAULT_REDIS_PREFIX),
+    redisClusterNodes,
+    redisCommandTimeout: r.int('REDIS_COMMAND_TIMEOUT', DEFAULT_REDIS_COMMAND_TIMEOUT, 50, 60_000),
+  }
+}
+
+function secret (r: EnvReader, name: string): string | undefined {
+  const value = r.optional(name)
+  if (value !== undefined && value.length < SECRET_MIN_LENGTH) {
+    r.problems.push(`${name} must be at least ${SECRET_MIN_LENGTH} characters (use 32 random bytes, base64url)`)
+  }
+  return value
 }

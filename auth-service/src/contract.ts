@@ -89,7 +89,8 @@ export function parseRevocationMessage (raw: string): RevocationMessage | null {
   if (m.type === 'session' && typeof m.sid === 'string' && typeof m.until === 'number') {
     return { type: 'session', sid: m.sid, until: m.until, ...at }
   }
-  if (m.type === 'user' && typeof m.sub === 'string' && typeof m.notBefore === 'number' && typeof m.until === 'number') {
+  if (m.type === 'user' && typeof m.sub === 'string' && typeof m.notBefore === 'number' &&
+    typeof m.until === 'number') {
     return { type: 'user', sub: m.sub, notBefore: m.notBefore, until: m.until, ...at }
   }
   return null

@@ -22,7 +22,8 @@ export interface LoginThrottle {
   reset: (email: string, ip: string) => Promise<void>
 }
 
-export function createLoginThrottle (redis: RedisClient, prefix: string, maxFailures: number, windowSeconds: number): LoginThrottle {
+export function createLoginThrottle (redis: RedisClient, prefix: string, maxFailures: number,
+  windowSeconds: number): LoginThrottle {
   const key = (email: string, ip: string) => `${prefix}login-fail:{${email}}:${ip}`
   const enabled = maxFailures > 0
   return {

@@ -1,9 +1,12 @@
 /**
- * Prometheus metrics of one auth service instance (its own Registry, so several apps can
- * live in one process, as in tests): requests by route/method/status, latency, logins,
- * refreshes, reuse detections, revocations, key rotations and the keys it publishes.
+ * Prometheus metrics of one auth service instance, and GET /metrics.
+ * - Its own Registry, so several apps can live in one process (as in tests).
+ * - Series: requests by route/method/status, latency, logins, refreshes, reuse detections,
+ *   revocations, key rotations and the keys it publishes.
+ * - /metrics is served on the service's own address only: the gateway does not proxy it.
  * @see https://github.com/siimon/prom-client
  */
+import type { FastifyInstance } from 'fastify'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Keyring } from './keys/keyring.js'
 
@@ -34,8 +37,10 @@ export function createAuthMetrics (sources: { keyring: () => Keyring }): AuthMet
     registers,
   })
   const logins = counter('auth_logins_total', 'Login attempts, by result (success, failure, throttled)', ['result'])
-  const refreshes = counter('auth_refreshes_total', 'Refresh-token presentations, by result (rotated, invalid, reused)', ['result'])
-  const reuseDetections = counter('auth_refresh_reuse_detected_total', 'Rotated refresh tokens presented again (each revokes its session)')
+  const refreshes = counter('auth_refreshes_total',
+    'Refresh-token presentations, by result (rotated, invalid, reused)', ['result'])
+  const reuseDetections = counter('auth_refresh_reuse_detected_total',
+    'Rotated refresh tokens presented again (each revokes its session)')
   const revocations = counter('auth_revocations_total',
     'Revocation records written for gateways, by kind (session, user = logout-all)', ['kind'])
   const keyRotations = counter('auth_key_rotations_total', 'Keyring reloads that changed the active signing kid')
@@ -56,4 +61,17 @@ export function createAuthMetrics (sources: { keyring: () => Keyring }): AuthMet
     },
   })
   return { registry, requests, duration, logins, refreshes, reuseDetections, revocations, keyRotations }
+}
+
+/** One onResponse hook (requests by route, method and status; latency) and GET /metrics. */
+export function serveMetrics (app: FastifyInstance, metrics: AuthMetrics): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'not_found'
+    metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) })
+    metrics.duration.observe({ route }, reply.elapsedTime / 1000)
+  })
+  app.get('/metrics', async (_request, reply) => {
+    reply.type(metrics.registry.contentType).header('cache-control', 'no-store')
+    return await metrics.registry.metrics()
+  })
 }

@@ -37,8 +37,12 @@ export function isRedisUnavailable (err: unknown, redis?: RedisClient): boolean 
   return redis !== undefined && redis.status !== 'ready' && err.name !== 'ReplyError' && !('statusCode' in err)
 }
 
-/** Runs a pipeline or MULTI, which reports per-command errors in its result: throws the first one, else returns the results. */
-export async function execOrThrow (pipeline: ChainableCommander): Promise<Array<[error: Error | null, result: unknown]>> {
+/**
+ * Runs a pipeline or MULTI, which reports per-command errors in its result: throws the first
+ * one, else returns the results.
+ */
+export async function execOrThrow (pipeline: ChainableCommander): Promise<Array<[error: Error | null,
+  result: unknown]>> {
   const results = await pipeline.exec()
   const failed = results?.find(([err]) => err)
   if (failed) throw failed[0]

@@ -1,34 +1,30 @@
 /**
- * Test helpers: a real auth service on a real Redis (per-file key prefix), keys in a
- * temporary directory, and small HTTP/cookie utilities.
+ * Auth-specific test helpers: a real auth service on a real Redis (per-file key prefix), keys
+ * in a temporary directory, sign-up and session shortcuts, and Set-Cookie parsing.
+ * Waiting (waitFor, sleep) and Teardown come from scripts/testing/wait.ts.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type { Redis } from 'ioredis'
-import { buildAuthService } from '../src/app.js'
+import { buildAuthService, type AuthDeps } from '../src/app.js'
 import { loadConfig, type AuthConfig } from '../src/config.js'
 import { loadKeyring, type Keyring } from '../src/keys/keyring.js'
 import { createRedisClient } from '../src/redis.js'
 import { useTestRedis } from '../../scripts/testing/redis.js'
+import { waitFor, type Teardown } from '../../scripts/testing/wait.js'
 
-interface T {
-  teardown: (fn: () => unknown) => void
-}
-
-const keyrings = new Map<string, Promise<{ dir: string, keyring: Keyring }>>()
+let keyring: Promise<{ dir: string, keyring: Keyring }> | undefined
 
 /** One keyring per test file (RSA key generation is slow-ish), removed at exit. */
 export async function testKeyring (): Promise<{ dir: string, keyring: Keyring }> {
-  let entry = keyrings.get('default')
-  if (!entry) {
+  if (!keyring) {
     const dir = mkdtempSync(join(tmpdir(), 'auth-keys-'))
     process.once('exit', () => rmSync(dir, { recursive: true, force: true }))
-    entry = loadKeyring(dir).then((keyring) => ({ dir, keyring }))
-    keyrings.set('default', entry)
+    keyring = loadKeyring(dir).then((loaded) => ({ dir, keyring: loaded }))
   }
-  return await entry
+  return await keyring
 }
 
 export interface Built {
@@ -41,7 +37,14 @@ export interface Built {
   redisUrl: string
 }
 
-export async function build (t: T, env: Record<string, string> = {}, opts: { redisUrl?: string } = {}): Promise<Built> {
+export interface BuildOptions {
+  /** A Redis of the test's own (a private redis-server); default: useTestRedis. */
+  redisUrl?: string
+  /** The sessions' clock (AuthDeps.now). */
+  now?: AuthDeps['now']
+}
+
+export async function build (t: Teardown, env: Record<string, string> = {}, opts: BuildOptions = {}): Promise<Built> {
   const { keyring, dir } = await testKeyring()
   let redisUrl = opts.redisUrl
   let prefix = `test:auth:${Math.random().toString(36).slice(2)}:`
@@ -58,25 +61,16 @@ export async function build (t: T, env: Record<string, string> = {}, opts: { red
     t.teardown(() => inspect.disconnect())
   }
   const config = loadConfig({ REDIS_URL: redisUrl, REDIS_PREFIX: prefix, KEYS_DIR: dir, LOG_LEVEL: 'silent', ...env })
-  const app = await buildAuthService(config, { keyring, logger: false })
+  const app = await buildAuthService(config, { keyring, logger: false, now: opts.now })
   t.teardown(() => app.close())
   await app.ready()
   if (opts.redisUrl === undefined) {
     // The app's own client connects lazily; wait until it is usable.
-    await waitFor(async () => (await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200)
+    await waitFor(async () => (await app.inject({ method: 'GET', url: '/readyz' })).statusCode === 200,
+      10_000, 'auth service ready')
   }
   return { app, config, keyring, inspect, prefix, redisUrl }
 }
-
-export async function waitFor (check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 let counter = 0
 export function uniqueEmail (tag = 'user'): string {

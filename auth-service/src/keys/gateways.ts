@@ -43,7 +43,8 @@ export function kidsFromReadyz (body: unknown): string[] | null {
 async function askGateway (url: string): Promise<{ kids: string[] } | { error: string }> {
   try {
     // /readyz answers 503 while not ready but still lists the kids it holds.
-    const res = await fetch(`${url.replace(/\/+$/, '')}/readyz`, { signal: AbortSignal.timeout(READYZ_TIMEOUT_MS), headers: { accept: 'application/json' } })
+    const res = await fetch(`${url.replace(/\/+$/, '')}/readyz`,
+      { signal: AbortSignal.timeout(READYZ_TIMEOUT_MS), headers: { accept: 'application/json' } })
     const kids = kidsFromReadyz(await res.json().catch(() => null))
     return kids === null ? { error: `GET /readyz answered ${res.status} without a kids list` } : { kids }
   } catch (err) {
@@ -61,7 +62,9 @@ export async function discoverGateways (opts: DiscoverOptions): Promise<Discover
       const all = await opts.redis.hgetall(GATEWAY_REGISTRY.key(opts.prefix))
       for (const raw of Object.values(all)) {
         const entry = parseGatewayRegistryEntry(raw)
-        if (entry && entry.expiresAt > now) found.push({ id: entry.id, url: entry.url, source: 'registry', registryKids: entry.kids })
+        if (entry && entry.expiresAt > now) {
+          found.push({ id: entry.id, url: entry.url, source: 'registry', registryKids: entry.kids })
+        }
       }
     } catch (err) {
       registryError = (err as Error).message
@@ -71,7 +74,8 @@ export async function discoverGateways (opts: DiscoverOptions): Promise<Discover
   }
   for (const url of opts.urls) {
     const norm = url.replace(/\/+$/, '')
-    if (!found.some((g) => g.url.replace(/\/+$/, '') === norm)) found.push({ id: norm, url: norm, source: 'GATEWAY_URLS' })
+    if (!found.some((g) => g.url.replace(/\/+$/,
+      '') === norm)) found.push({ id: norm, url: norm, source: 'GATEWAY_URLS' })
   }
   found.sort((a, b) => a.id.localeCompare(b.id))
   const gateways = await Promise.all(found.map(async ({ registryKids, ...g }): Promise<GatewayStatus> => {

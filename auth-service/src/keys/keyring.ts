@@ -7,7 +7,9 @@ import { generateKeyPair as generateKeyPairCb, randomBytes } from 'node:crypto'
 import { mkdir, open, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { calculateJwkThumbprint, createLocalJWKSet, exportJWK, importPKCS8, importSPKI, type JWK, type JWTVerifyGetKey } from 'jose'
+import {
+  calculateJwkThumbprint, createLocalJWKSet, exportJWK, importPKCS8, importSPKI, type JWK, type JWTVerifyGetKey,
+} from 'jose'
 import { ACCESS_TOKEN_ALG } from '../contract.js'
 import {
   privateKeyFile, publicKeyFile, readManifest, readSecrets, writeFileAtomic, writeManifest,

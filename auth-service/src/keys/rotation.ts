@@ -39,14 +39,16 @@ export const retiredAge = (k: KeyEntry, now = Date.now()) => (now - Date.parse(k
  * live tokens and are kept). When there are retiring keys but none is old enough, refuses
  * (throws) unless `force`; `force` removes every retiring key (emergency after a leak).
  */
-export async function pruneKeys (dir: string, minAgeSeconds: number, { force = false, now = Date.now() } = {}): Promise<PruneResult> {
+export async function pruneKeys (dir: string, minAgeSeconds: number,
+  { force = false, now = Date.now() } = {}): Promise<PruneResult> {
   return await withKeysLock(dir, async () => {
     const manifest = await readManifest(dir)
     if (!manifest) throw new Error(`${dir}: no manifest`)
     const retiring = manifest.keys.filter((k) => k.state === 'retiring')
     const young = retiring.filter((k) => retiredAge(k, now) < minAgeSeconds)
     if (young.length > 0 && young.length === retiring.length && !force) {
-      throw new Error(`refusing to prune ${young.map((k) => `${k.kid} (retired ${Math.round(retiredAge(k, now))} s ago)`).join(', ')}: ` +
+      throw new Error(`refusing to prune ${young.map((k) => `${k.kid} (retired ${Math.round(retiredAge(k,
+        now))} s ago)`).join(', ')}: ` +
         `younger than ${minAgeSeconds} s, tokens signed with it may still be alive; use --force to prune anyway`)
     }
     const removed = force ? retiring : retiring.filter((k) => !young.includes(k))

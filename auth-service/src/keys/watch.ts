@@ -33,7 +33,8 @@ export interface KeyringWatchOptions {
 const DEBOUNCE_MS = 100
 
 export function watchKeyring (
-  app: FastifyInstance, dir: string, intervalMs: number, onChange: (keyring: Keyring) => void, opts: KeyringWatchOptions = {}
+  app: FastifyInstance, dir: string, intervalMs: number, onChange: (keyring: Keyring) => void,
+  opts: KeyringWatchOptions = {}
 ): void {
   const manifest = join(dir, MANIFEST_FILE)
   let last = ''
@@ -54,7 +55,8 @@ export function watchKeyring (
       const keyring = await loadKeyring(dir)
       last = seen
       onChange(keyring)
-      app.log.info({ reason, kid: keyring.active.kid, published: keyring.jwks.keys.map((k) => k.kid) }, 'signing keys reloaded')
+      app.log.info({ reason, kid: keyring.active.kid, published: keyring.jwks.keys.map((k) => k.kid) },
+        'signing keys reloaded')
       return true
     } catch (err) {
       app.log.error({ reason, err: (err as Error).message }, 'signing keys reload failed; keeping the current keys')

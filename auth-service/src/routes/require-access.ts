@@ -5,8 +5,9 @@
  */
 import type { FastifyRequest } from 'fastify'
 import { COOKIES, CSRF_HEADER, csrfTokenMatches, type AccessTokenClaims } from '../contract.js'
-import type { AuthContext } from '../context.js'
 import { CsrfError, InvalidTokenError } from '../errors.js'
+import type { Families } from '../refresh/families.js'
+import type { AccessTokens } from '../tokens/access-token.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,23 +27,29 @@ export function bearerOrCookieToken (request: FastifyRequest): { token: string, 
   return cookie ? { token: cookie, viaCookie: true } : null
 }
 
-export function requireAccess (ctx: AuthContext) {
+export interface AccessDeps {
+  tokens: Pick<AccessTokens, 'verify'>
+  families: Pick<Families, 'exists'>
+  csrfSecret: string
+}
+
+export function requireAccess (deps: AccessDeps) {
   return async function requireAccessHook (request: FastifyRequest): Promise<void> {
     const found = bearerOrCookieToken(request)
     if (!found) throw new InvalidTokenError('An access token is required (Authorization: Bearer or the access cookie)')
     let claims: AccessTokenClaims
     try {
-      claims = await ctx.verifyAccessToken(found.token)
+      claims = await deps.tokens.verify(found.token)
     } catch {
       throw new InvalidTokenError('The access token is invalid or expired')
     }
     if (found.viaCookie && !SAFE_METHODS.has(request.method)) {
       const sent = request.headers[CSRF_HEADER]
-      if (typeof sent !== 'string' || !csrfTokenMatches(sent, claims.sid, ctx.secrets.csrfSecret)) {
+      if (typeof sent !== 'string' || !csrfTokenMatches(sent, claims.sid, deps.csrfSecret)) {
         throw new CsrfError()
       }
     }
-    if (!(await ctx.families.exists(claims.sid))) throw new InvalidTokenError('The session has ended')
+    if (!(await deps.families.exists(claims.sid))) throw new InvalidTokenError('The session has ended')
     request.auth = claims
   }
 }

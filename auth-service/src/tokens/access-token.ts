@@ -1,10 +1,12 @@
 /**
  * Access tokens: RS256 JWTs with `kid` and `typ: at+jwt`, claims per contract.ts.
- * The service verifies its own tokens (logout-all, sessions) against its own JWKS.
+ * - The service verifies its own tokens (logout-all, sessions) against its own JWKS.
+ * - `createAccessTokens` reads the keyring on every call, so a key reload needs nothing else.
  */
 import { randomUUID } from 'node:crypto'
 import { SignJWT, jwtVerify, type JWTVerifyGetKey } from 'jose'
 import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYP, REQUIRED_CLAIMS, type AccessTokenClaims } from '../contract.js'
+import type { KeyringHolder } from '../keys/holder.js'
 import type { SigningKey } from '../keys/keyring.js'
 
 export interface AccessTokenOptions {
@@ -14,9 +16,25 @@ export interface AccessTokenOptions {
   ttl: number
 }
 
+export interface TokenSubject { sub: string, sid: string, roles: string[] }
+
+export interface AccessTokens {
+  sign: (subject: TokenSubject) => Promise<string>
+  /** Resolves the claims, or throws a jose error. */
+  verify: (token: string) => Promise<AccessTokenClaims>
+}
+
+export function createAccessTokens (keys: KeyringHolder, opts: AccessTokenOptions): AccessTokens {
+  const { issuer, audience } = opts
+  return {
+    sign: async (subject) => await signAccessToken(keys.current.active, opts, subject),
+    verify: createAccessTokenVerifier(() => keys.current.keySet, { issuer, audience }),
+  }
+}
+
 export async function signAccessToken (
   key: { kid: string, privateKey: SigningKey }, opts: AccessTokenOptions,
-  subject: { sub: string, sid: string, roles: string[] }
+  subject: TokenSubject
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000)
   return await new SignJWT({ sid: subject.sid, roles: subject.roles })
@@ -31,7 +49,9 @@ export async function signAccessToken (
 }
 
 /** `currentKeys` is read on every call, so a key reload needs no new verifier. */
-export function createAccessTokenVerifier (currentKeys: () => JWTVerifyGetKey, opts: Omit<AccessTokenOptions, 'ttl'>) {
+export function createAccessTokenVerifier (
+  currentKeys: () => JWTVerifyGetKey, opts: Omit<AccessTokenOptions, 'ttl'>
+): (token: string) => Promise<AccessTokenClaims> {
   /** Resolves the claims, or throws a jose error. */
   return async function verifyAccessToken (token: string): Promise<AccessTokenClaims> {
     const { payload } = await jwtVerify(token, currentKeys(), {

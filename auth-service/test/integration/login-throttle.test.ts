@@ -1,13 +1,13 @@
 /**
- * Failed-login throttling, the stories of issue 4: N failures for one account from one IP →
+ * Failed-login throttling: N failures for one account from one IP →
  * a temporary refusal (429 + Retry-After) even with the right password, which ends with the
  * window; a success before that resets the count; other IPs and other accounts are not
  * affected (an attacker cannot lock the owner out).
  */
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
-import { failureDelayMs } from '../src/login-throttle.js'
-import { build, PASSWORD, register, uniqueEmail } from './helper.js'
+import { failureDelayMs } from '../../src/login-throttle.js'
+import { build, PASSWORD, register, uniqueEmail } from '../helper.js'
 
 const attempt = (app: FastifyInstance, email: string, password: string, ip = '127.0.0.1') =>
   app.inject({ method: 'POST', url: '/auth/login', payload: { email, password }, remoteAddress: ip })
@@ -33,7 +33,8 @@ t.test('POST /auth/login: refused after LOGIN_MAX_FAILURES failures, with a JSON
   }
   const otherAccount = uniqueEmail('neighbour')
   await register(app, otherAccount)
-  t.equal((await attempt(app, otherAccount, PASSWORD)).statusCode, 200, 'another account from the same IP still logs in')
+  t.equal((await attempt(app, otherAccount, PASSWORD)).statusCode, 200,
+    'another account from the same IP still logs in')
   t.equal((await attempt(app, email, PASSWORD, '10.9.8.7')).statusCode, 200, 'the owner from another IP still logs in')
 })
 
@@ -47,7 +48,8 @@ t.test('a success before the limit resets the count', async (t) => {
   }
   t.pass('six failures in all, never three in a row: never refused')
   for (let i = 0; i < 3; i++) t.equal((await attempt(app, email, 'wrong password!')).statusCode, 401)
-  t.equal((await attempt(app, email, PASSWORD)).statusCode, 429, 'after a reset the count starts again: three failures in a row are refused')
+  t.equal((await attempt(app, email, PASSWORD)).statusCode, 429,
+    'after a reset the count starts again: three failures in a row are refused')
 })
 
 t.test('the refusal is temporary: it ends with LOGIN_FAILURE_WINDOW', async (t) => {
@@ -62,10 +64,6 @@ t.test('the refusal is temporary: it ends with LOGIN_FAILURE_WINDOW', async (t) 
   t.equal((await attempt(app, email, PASSWORD)).statusCode, 200, 'after the window the right password works again')
 })
 
-t.test('failureDelayMs: 100 ms doubling per failure, capped at 2 s', async (t) => {
-  t.same([0, 1, 2, 3, 4, 5, 6, 10].map(failureDelayMs), [0, 100, 200, 400, 800, 1600, 2000, 2000])
-})
-
 t.test('each failed login answers later than the one before (progressive delay before the 429)', async (t) => {
   const { app } = await build(t, { LOGIN_MAX_FAILURES: '4', LOGIN_FAILURE_WINDOW: '60' })
   const email = uniqueEmail('delay')
@@ -76,7 +74,8 @@ t.test('each failed login answers later than the one before (progressive delay b
     const took = performance.now() - started
     t.equal(res.statusCode, 401)
     // A lower bound only: the answer is held back at least this long, however fast the machine.
-    t.ok(took >= failureDelayMs(failure), `failure ${failure} answered after ${took.toFixed(0)} ms ≥ ${failureDelayMs(failure)} ms`)
+    t.ok(took >= failureDelayMs(failure),
+      `failure ${failure} answered after ${took.toFixed(0)} ms ≥ ${failureDelayMs(failure)} ms`)
   }
   const unknown = performance.now()
   const res = await attempt(app, uniqueEmail('nobody'), 'wrong password!')

@@ -2,56 +2,15 @@ import t from 'tap'
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ConfigError, DEFAULT_KEYS_DIR, loadConfig } from '../src/config.js'
-import { initKeyring, loadKeyring } from '../src/keys/keyring.js'
-import { pruneKeys, rotateKeys } from '../src/keys/rotation.js'
-import { buildAuthService } from '../src/app.js'
+import { loadConfig } from '../../src/config.js'
+import { initKeyring, loadKeyring } from '../../src/keys/keyring.js'
+import { pruneKeys, rotateKeys } from '../../src/keys/rotation.js'
+import { buildAuthService } from '../../src/app.js'
 import { decodeProtectedHeader } from 'jose'
 import type { FastifyInstance } from 'fastify'
-import { useTestRedis } from '../../scripts/testing/redis.js'
-import { PASSWORD, uniqueEmail, waitFor } from './helper.js'
-import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from '../src/contract.js'
-
-t.test('loadConfig: defaults', async (t) => {
-  const c = loadConfig({})
-  t.match(c, {
-    host: '127.0.0.1',
-    port: 4000,
-    redisUrl: 'redis://127.0.0.1:6379',
-    redisPrefix: 'jwt-edge:',
-    issuer: DEFAULT_ISSUER,
-    audience: DEFAULT_AUDIENCE,
-    accessTokenTtl: 900,
-    refreshTokenTtl: 604800,
-    sessionMaxAge: 2592000,
-    refreshReuseGrace: 10,
-    jwksMaxAge: 300,
-    cookieSameSite: 'strict',
-    trustProxy: '127.0.0.1,::1',
-    loginMaxFailures: 5,
-    keysDir: DEFAULT_KEYS_DIR,
-  })
-  t.ok(Object.isFrozen(c))
-  t.match(DEFAULT_KEYS_DIR, /keys$/)
-  t.equal(loadConfig({ COOKIE_SAMESITE: 'None' }).cookieSameSite, 'none')
-})
-
-t.test('loadConfig: every bad variable reported at once', async (t) => {
-  const err = t.throws(() => loadConfig({
-    AUTH_PORT: 'eighty',
-    ACCESS_TOKEN_TTL: '-1',
-    REDIS_URL: 'http://x',
-    COOKIE_SAMESITE: 'sometimes',
-    REFRESH_TOKEN_SECRET: 'short',
-    LOG_LEVEL: 'loud',
-  })) as ConfigError
-  t.type(err, ConfigError)
-  t.equal(err.problems.length, 6)
-  for (const name of ['AUTH_PORT', 'ACCESS_TOKEN_TTL', 'REDIS_URL', 'COOKIE_SAMESITE', 'REFRESH_TOKEN_SECRET', 'LOG_LEVEL']) {
-    t.match(err.message, name)
-  }
-  t.throws(() => loadConfig({ REFRESH_TOKEN_TTL: '100', SESSION_MAX_AGE: '50' }), /must not exceed SESSION_MAX_AGE/)
-})
+import { useTestRedis } from '../../../scripts/testing/redis.js'
+import { PASSWORD, uniqueEmail } from '../helper.js'
+import { waitFor } from '../../../scripts/testing/wait.js'
 
 t.test('initKeyring: active + next + secrets, private files 0600, idempotent', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'auth-keys-test-'))
@@ -81,13 +40,19 @@ t.test('rotate and prune: the running service picks up a rotation without a rest
   const dir = mkdtempSync(join(tmpdir(), 'auth-keys-rotate-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   const redis = await useTestRedis(t)
-  const config = loadConfig({ KEYS_DIR: dir, KEYS_RELOAD_INTERVAL: '1', REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix })
+  const config = loadConfig({
+    KEYS_DIR: dir,
+    KEYS_RELOAD_INTERVAL: '1',
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: redis.prefix,
+  })
   const app = await buildAuthService(config, { logger: false })
   t.teardown(() => app.close())
   await app.ready()
   const before = await initKeyring(dir)
   const [active, next] = ['active', 'next'].map((s) => before.keys.find((k) => k.state === s)!.kid)
-  const kids = async () => (await app.inject('/.well-known/jwks.json')).json().keys.map((k: { kid: string }) => k.kid).sort()
+  const kids = async () =>
+    (await app.inject('/.well-known/jwks.json')).json().keys.map((k: { kid: string }) => k.kid).sort()
   t.same(await kids(), [active, next].sort())
   const signedBefore = await waitForToken(app)
   t.equal(decodeProtectedHeader(signedBefore).kid, active)
@@ -99,7 +64,11 @@ t.test('rotate and prune: the running service picks up a rotation without a rest
   await waitFor(async () => (await kids()).length === 3, 5000)
   t.same(await kids(), [active, next, newNext].sort(), 'JWKS publishes retiring, active and the new next key')
   t.equal(decodeProtectedHeader(await waitForToken(app)).kid, next, 'new tokens are signed with the new active key')
-  const list = await app.inject({ method: 'GET', url: '/auth/sessions', headers: { authorization: `Bearer ${signedBefore}` } })
+  const list = await app.inject({
+    method: 'GET',
+    url: '/auth/sessions',
+    headers: { authorization: `Bearer ${signedBefore}` },
+  })
   t.equal(list.statusCode, 200, 'a token signed before the rotation still verifies')
 
   await t.rejects(pruneKeys(dir, 3600), /refusing to prune/, 'refuses to prune a recently retired key')
@@ -109,7 +78,11 @@ t.test('rotate and prune: the running service picks up a rotation without a rest
 })
 
 async function waitForToken (app: FastifyInstance): Promise<string> {
-  const res = await app.inject({ method: 'POST', url: '/auth/register', payload: { email: uniqueEmail(), password: PASSWORD, tokenDelivery: 'body' } })
+  const res = await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { email: uniqueEmail(), password: PASSWORD, tokenDelivery: 'body' },
+  })
   if (res.statusCode !== 201) throw new Error(res.body)
   return res.json().accessToken
 }

@@ -2,24 +2,23 @@ import t from 'tap'
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { decodeProtectedHeader } from 'jose'
 import type { FastifyInstance } from 'fastify'
-import { buildAuthService } from '../src/app.js'
-import { loadConfig } from '../src/config.js'
-import { runKeysCli } from '../src/keys/cli.js'
-import { initKeyring } from '../src/keys/keyring.js'
-import { readManifest, writeManifest } from '../src/keys/manifest.js'
-import { rotateKeys } from '../src/keys/rotation.js'
-import { useTestRedis } from '../../scripts/testing/redis.js'
-import { PASSWORD, uniqueEmail, waitFor } from './helper.js'
-
-const ROOT = resolve(import.meta.dirname, '../..')
+import { buildAuthService } from '../../src/app.js'
+import { loadConfig } from '../../src/config.js'
+import { runKeysCli } from '../../src/cli/keys/index.js'
+import { initKeyring } from '../../src/keys/keyring.js'
+import { readManifest, writeManifest } from '../../src/keys/manifest.js'
+import { rotateKeys } from '../../src/keys/rotation.js'
+import { useTestRedis } from '../../../scripts/testing/redis.js'
+import { PASSWORD, uniqueEmail } from '../helper.js'
+import { waitFor, type Teardown } from '../../../scripts/testing/wait.js'
+import { REPO_ROOT } from '../../../scripts/testing/node-process.js'
 
 interface Instance { app: FastifyInstance, logs: string[] }
-interface T { teardown: (fn: () => unknown) => void }
 
-async function start (t: T, env: Record<string, string>): Promise<Instance> {
+async function start (t: Teardown, env: Record<string, string>): Promise<Instance> {
   const logs: string[] = []
   const app = await buildAuthService(loadConfig({ ...env, LOG_LEVEL: 'info' }), {
     logger: { level: 'info', stream: { write: (line: string) => { logs.push(line) } } },
@@ -31,7 +30,11 @@ async function start (t: T, env: Record<string, string>): Promise<Instance> {
 }
 
 async function accessToken (app: FastifyInstance): Promise<string> {
-  const res = await app.inject({ method: 'POST', url: '/auth/register', payload: { email: uniqueEmail('keys'), password: PASSWORD, tokenDelivery: 'body' } })
+  const res = await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { email: uniqueEmail('keys'), password: PASSWORD, tokenDelivery: 'body' },
+  })
   if (res.statusCode !== 201) throw new Error(`register: ${res.statusCode} ${res.body}`)
   return res.json().accessToken
 }
@@ -42,18 +45,25 @@ async function signingKid (app: FastifyInstance): Promise<string> {
 
 /** The service's own verifier at work: a protected route answers 200 only to a token it verifies. */
 const accepts = async (app: FastifyInstance, token: string) =>
-  (await app.inject({ method: 'GET', url: '/auth/sessions', headers: { authorization: `Bearer ${token}` } })).statusCode === 200
+  (await app.inject({
+    method: 'GET',
+    url: '/auth/sessions',
+    headers: { authorization: `Bearer ${token}` },
+  })).statusCode === 200
 
-const published = async (app: FastifyInstance) => (await app.inject('/.well-known/jwks.json')).json().keys.map((k: { kid: string }) => k.kid).sort()
-const reloads = (i: Instance, reason: string) => i.logs.filter((l) => l.includes('signing keys reloaded') && l.includes(`"reason":"${reason}"`)).length
+const published = async (app: FastifyInstance) =>
+  (await app.inject('/.well-known/jwks.json')).json().keys.map((k: { kid: string }) => k.kid).sort()
+const reloads = (i: Instance, reason: string) =>
+  i.logs.filter((l) => l.includes('signing keys reloaded') && l.includes(`"reason":"${reason}"`)).length
 
-function tempKeys (t: T): string {
+function tempKeys (t: Teardown): string {
   const dir = mkdtempSync(join(tmpdir(), 'auth-keys-reload-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   return dir
 }
 
-t.test('two auth-service instances on one keys/ sign with the same active key after each rotation (no poll: watch + keys channel)', async (t) => {
+t.test('two auth-service instances on one keys/ sign with the same active key after each rotation ' +
+  '(no poll: watch + keys channel)', async (t) => {
   const dir = tempKeys(t)
   await initKeyring(dir)
   const redis = await useTestRedis(t)
@@ -65,7 +75,8 @@ t.test('two auth-service instances on one keys/ sign with the same active key af
   t.equal(await signingKid(two.app), first)
 
   for (let round = 1; round <= 2; round++) {
-    const cli = await runKeysCli(['rotate'], { env: { ...env, GATEWAY_URLS: '' }, out: () => {}, err: (l) => t.comment(l) })
+    const cli = await runKeysCli(['rotate'],
+      { env: { ...env, GATEWAY_URLS: '' }, out: () => {}, err: (l) => t.comment(l) })
     t.equal(cli, 0, `rotation ${round} done by the keys CLI`)
     const manifest = (await readManifest(dir))!
     const active = manifest.keys.find((k) => k.state === 'active')!.kid
@@ -84,7 +95,8 @@ t.test('a rotation written to keys/ without a message is picked up by the file w
   const dir = tempKeys(t)
   await initKeyring(dir)
   const redis = await useTestRedis(t)
-  const one = await start(t, { KEYS_DIR: dir, KEYS_RELOAD_INTERVAL: '0', REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix })
+  const one = await start(t,
+    { KEYS_DIR: dir, KEYS_RELOAD_INTERVAL: '0', REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix })
   const after = await rotateKeys(dir)
   const active = after.keys.find((k) => k.state === 'active')!.kid
   await waitFor(async () => (await signingKid(one.app)) === active, 5000)
@@ -93,11 +105,13 @@ t.test('a rotation written to keys/ without a message is picked up by the file w
   t.equal(reloads(one, 'keys channel'), 0, 'no message was sent')
 })
 
-t.test('a failed reload (the manifest names a missing PEM) keeps the current keys; the next good one is taken', async (t) => {
+t.test('a failed reload (the manifest names a missing PEM) keeps the current keys; ' +
+  'the next good one is taken', async (t) => {
   const dir = tempKeys(t)
   const good = await initKeyring(dir)
   const redis = await useTestRedis(t)
-  const one = await start(t, { KEYS_DIR: dir, KEYS_RELOAD_INTERVAL: '0', REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix })
+  const one = await start(t,
+    { KEYS_DIR: dir, KEYS_RELOAD_INTERVAL: '0', REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix })
   const active = good.keys.find((k) => k.state === 'active')!.kid
   const before = await published(one.app)
   const oldToken = await accessToken(one.app)
@@ -121,7 +135,8 @@ t.test('a failed reload (the manifest names a missing PEM) keeps the current key
   const rotated = (await rotateKeys(dir)).keys.find((k) => k.state === 'active')!.kid
   await waitFor(async () => (await signingKid(one.app)) === rotated, 5000)
   t.pass('a later good reload is taken')
-  t.ok(await accepts(one.app, await accessToken(one.app)), 'the verifier follows the reload: a token of a key made after start verifies')
+  t.ok(await accepts(one.app, await accessToken(one.app)),
+    'the verifier follows the reload: a token of a key made after start verifies')
   t.ok(await accepts(one.app, oldToken), 'a token of the now retiring key still verifies')
 })
 
@@ -130,8 +145,16 @@ t.test('SIGHUP reloads the keys of a running auth service and does not stop it',
   await initKeyring(dir)
   const redis = await useTestRedis(t)
   const child = spawn(process.execPath, ['--import', 'tsx', 'auth-service/src/server.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, KEYS_DIR: dir, KEYS_RELOAD_INTERVAL: '0', REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix, AUTH_PORT: '0', LOG_LEVEL: 'info' },
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      KEYS_DIR: dir,
+      KEYS_RELOAD_INTERVAL: '0',
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: redis.prefix,
+      AUTH_PORT: '0',
+      LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''

@@ -8,12 +8,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import { buildAuthService } from '../src/app.js'
-import { loadConfig } from '../src/config.js'
-import { rotateKeys } from '../src/keys/rotation.js'
-import { REVOCATION, parseRevocationMessage } from '../src/contract.js'
-import { useTestRedis } from '../../scripts/testing/redis.js'
-import { PASSWORD, testKeyring, uniqueEmail, waitFor } from './helper.js'
+import { buildAuthService } from '../../src/app.js'
+import { loadConfig } from '../../src/config.js'
+import { rotateKeys } from '../../src/keys/rotation.js'
+import { REVOCATION, parseRevocationMessage } from '../../src/contract.js'
+import { useTestRedis } from '../../../scripts/testing/redis.js'
+import { PASSWORD, testKeyring, uniqueEmail } from '../helper.js'
+import { waitFor } from '../../../scripts/testing/wait.js'
 
 /** The value of one sample in Prometheus text (0 when absent). */
 function sample (text: string, name: string, labels: Record<string, string> = {}): number {
@@ -64,7 +65,8 @@ async function scrape (app: FastifyInstance): Promise<string> {
   return res.body
 }
 
-t.test('GET /metrics: logins, refreshes, reuse, revocations and requests move; audit lines say what happened', async (t) => {
+t.test('GET /metrics: logins, refreshes, reuse, revocations and requests move; ' +
+  'audit lines say what happened', async (t) => {
   const { app, logs } = await start(t)
   const before = await scrape(app)
   const res0 = await app.inject('/metrics')
@@ -72,11 +74,24 @@ t.test('GET /metrics: logins, refreshes, reuse, revocations and requests move; a
   t.ok(sample(before, 'auth_published_keys') >= 2, 'published keys gauge (next + active)')
 
   const email = uniqueEmail('metrics')
-  const reg = await app.inject({ method: 'POST', url: '/auth/register', payload: { email, password: PASSWORD, tokenDelivery: 'body' } })
+  const reg = await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { email, password: PASSWORD, tokenDelivery: 'body' },
+  })
   t.equal(reg.statusCode, 201)
-  const bad = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: 'wrong password here' } })
+  const bad = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email, password: 'wrong password here' },
+  })
   t.equal(bad.statusCode, 401)
-  const login = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD, tokenDelivery: 'body' }, headers: { 'user-agent': 'metrics-test/1' } })
+  const login = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email, password: PASSWORD, tokenDelivery: 'body' },
+    headers: { 'user-agent': 'metrics-test/1' },
+  })
   t.equal(login.statusCode, 200)
   const { refreshToken, accessToken } = login.json()
   const rotated = await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken } })
@@ -86,26 +101,48 @@ t.test('GET /metrics: logins, refreshes, reuse, revocations and requests move; a
   t.equal(invalid.json().error, 'invalid_refresh_token')
   // Reuse outside the grace window: REFRESH_REUSE_GRACE defaults to 10 s, so use the grace-free path below.
   const app2 = await start(t, { REFRESH_REUSE_GRACE: '0' })
-  const s2 = await app2.app.inject({ method: 'POST', url: '/auth/register', payload: { email: uniqueEmail('reuse'), password: PASSWORD, tokenDelivery: 'body' } })
+  const s2 = await app2.app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { email: uniqueEmail('reuse'), password: PASSWORD, tokenDelivery: 'body' },
+  })
   const first = s2.json().refreshToken as string
-  t.equal((await app2.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken: first } })).statusCode, 200)
-  const reused = await app2.app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken: first }, headers: { 'user-agent': 'attacker/1' } })
+  t.equal((await app2.app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    payload: { refreshToken: first },
+  })).statusCode, 200)
+  const reused = await app2.app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    payload: { refreshToken: first },
+    headers: { 'user-agent': 'attacker/1' },
+  })
   t.equal(reused.statusCode, 401)
   t.equal(reused.json().error, 'refresh_token_reused')
 
-  const logoutAll = await app.inject({ method: 'POST', url: '/auth/logout-all', headers: { authorization: `Bearer ${accessToken}` } })
+  const logoutAll = await app.inject({
+    method: 'POST',
+    url: '/auth/logout-all',
+    headers: { authorization: `Bearer ${accessToken}` },
+  })
   t.equal(logoutAll.statusCode, 204)
 
   const after = await scrape(app)
-  t.equal(sample(after, 'auth_logins_total', { result: 'success' }) - sample(before, 'auth_logins_total', { result: 'success' }), 1, 'one successful login')
-  t.equal(sample(after, 'auth_logins_total', { result: 'failure' }) - sample(before, 'auth_logins_total', { result: 'failure' }), 1, 'one failed login')
+  t.equal(sample(after, 'auth_logins_total', { result: 'success' }) - sample(before, 'auth_logins_total',
+    { result: 'success' }), 1, 'one successful login')
+  t.equal(sample(after, 'auth_logins_total', { result: 'failure' }) - sample(before, 'auth_logins_total',
+    { result: 'failure' }), 1, 'one failed login')
   t.equal(sample(after, 'auth_refreshes_total', { result: 'rotated' }), 1, 'one rotation')
   t.equal(sample(after, 'auth_refreshes_total', { result: 'invalid' }), 1, 'one invalid refresh token')
   t.equal(sample(after, 'auth_revocations_total', { kind: 'user' }), 1, 'logout-all wrote a user revocation')
-  t.ok(sample(after, 'auth_revocations_total', { kind: 'session' }) >= 2, 'logout-all revoked the sessions (register + login)')
-  t.equal(sample(after, 'auth_requests_total', { route: '/auth/login', method: 'POST', status: '401' }), 1, 'requests by route and status')
+  t.ok(sample(after, 'auth_revocations_total', { kind: 'session' }) >= 2,
+    'logout-all revoked the sessions (register + login)')
+  t.equal(sample(after, 'auth_requests_total', { route: '/auth/login', method: 'POST', status: '401' }), 1,
+    'requests by route and status')
   t.equal(sample(after, 'auth_requests_total', { route: '/auth/login', method: 'POST', status: '200' }), 1)
-  t.ok(sample(after, 'auth_request_duration_seconds_count', { route: '/auth/refresh' }) >= 2, 'latency histogram observed')
+  t.ok(sample(after, 'auth_request_duration_seconds_count', { route: '/auth/refresh' }) >= 2,
+    'latency histogram observed')
 
   const other = await scrape(app2.app)
   t.equal(sample(other, 'auth_refresh_reuse_detected_total'), 1, 'reuse detected once')
@@ -115,7 +152,15 @@ t.test('GET /metrics: logins, refreshes, reuse, revocations and requests move; a
 
   const ok = logs.audits('login_succeeded')
   t.equal(ok.length, 1)
-  t.match(ok[0], { level: 30, email, userId: reg.json().user.id, userAgent: 'metrics-test/1', ip: '127.0.0.1', msg: 'audit: login_succeeded' })
+  t.match(ok[0],
+    {
+      level: 30,
+      email,
+      userId: reg.json().user.id,
+      userAgent: 'metrics-test/1',
+      ip: '127.0.0.1',
+      msg: 'audit: login_succeeded',
+    })
   t.type(ok[0]!.sid, 'string')
   t.type(ok[0]!.reqId, 'string', 'audit lines carry the request id')
   t.match(logs.audits('login_failed'), [{ email, reason: 'invalid_credentials' }])
@@ -132,9 +177,21 @@ t.test('GET /metrics: logins, refreshes, reuse, revocations and requests move; a
 t.test('logout and DELETE /auth/sessions/:id write session_ended', async (t) => {
   const { app, logs } = await start(t)
   const email = uniqueEmail('ended')
-  const a = (await app.inject({ method: 'POST', url: '/auth/register', payload: { email, password: PASSWORD, tokenDelivery: 'body' } })).json()
-  const b = (await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD, tokenDelivery: 'body' } })).json()
-  const del = await app.inject({ method: 'DELETE', url: `/auth/sessions/${b.refreshToken.split('.')[0]}`, headers: { authorization: `Bearer ${a.accessToken}` } })
+  const a = (await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { email, password: PASSWORD, tokenDelivery: 'body' },
+  })).json()
+  const b = (await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email, password: PASSWORD, tokenDelivery: 'body' },
+  })).json()
+  const del = await app.inject({
+    method: 'DELETE',
+    url: `/auth/sessions/${b.refreshToken.split('.')[0]}`,
+    headers: { authorization: `Bearer ${a.accessToken}` },
+  })
   t.equal(del.statusCode, 204)
   const out = await app.inject({ method: 'POST', url: '/auth/logout', payload: { refreshToken: a.refreshToken } })
   t.equal(out.statusCode, 204)
@@ -169,9 +226,17 @@ t.test('revocation messages carry `at` (ms epoch of the revocation); messages wi
   const messages: string[] = []
   sub.on('message', (_channel: string, raw: string) => { messages.push(raw) })
   await sub.subscribe(REVOCATION.channel(redis.prefix))
-  const s = (await app.inject({ method: 'POST', url: '/auth/register', payload: { email: uniqueEmail('at'), password: PASSWORD, tokenDelivery: 'body' } })).json()
+  const s = (await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { email: uniqueEmail('at'), password: PASSWORD, tokenDelivery: 'body' },
+  })).json()
   const before = Date.now()
-  t.equal((await app.inject({ method: 'POST', url: '/auth/logout', payload: { refreshToken: s.refreshToken } })).statusCode, 204)
+  t.equal((await app.inject({
+    method: 'POST',
+    url: '/auth/logout',
+    payload: { refreshToken: s.refreshToken },
+  })).statusCode, 204)
   const after = Date.now()
   await waitFor(async () => messages.length === 1, 5000)
   const m = parseRevocationMessage(messages[0]!)
@@ -179,7 +244,10 @@ t.test('revocation messages carry `at` (ms epoch of the revocation); messages wi
   t.ok(m?.at !== undefined && m.at >= before && m.at <= after, 'at = when the session was revoked')
 
   t.same(parseRevocationMessage('{"type":"session","sid":"s1","until":5}'), { type: 'session', sid: 's1', until: 5 })
-  t.same(parseRevocationMessage('{"type":"session","sid":"s1","until":5,"at":3}'), { type: 'session', sid: 's1', until: 5, at: 3 })
-  t.same(parseRevocationMessage('{"type":"user","sub":"u","notBefore":1,"until":5,"at":2}'), { type: 'user', sub: 'u', notBefore: 1, until: 5, at: 2 })
-  t.same(parseRevocationMessage('{"type":"session","sid":"s1","until":5,"at":"soon"}'), { type: 'session', sid: 's1', until: 5 }, 'a non-numeric at is ignored')
+  t.same(parseRevocationMessage('{"type":"session","sid":"s1","until":5,"at":3}'),
+    { type: 'session', sid: 's1', until: 5, at: 3 })
+  t.same(parseRevocationMessage('{"type":"user","sub":"u","notBefore":1,"until":5,"at":2}'),
+    { type: 'user', sub: 'u', notBefore: 1, until: 5, at: 2 })
+  t.same(parseRevocationMessage('{"type":"session","sid":"s1","until":5,"at":"soon"}'),
+    { type: 'session', sid: 's1', until: 5 }, 'a non-numeric at is ignored')
 })

@@ -1,11 +1,12 @@
 /**
- * Issue 2's promise: a refresh costs ONE Redis round trip (the rotate script). Counted by
+ * The refresh contract: a refresh costs ONE Redis round trip (the rotate script). Counted by
  * Redis itself (MONITOR, which tells a client's commands from those a script runs) on a
  * private redis-server, so no other test's traffic is in the count.
  */
 import t from 'tap'
-import { startRedisServer } from '../../scripts/local-redis/redis-server.js'
-import { build, refreshBody, session, waitFor } from './helper.js'
+import { startRedisServer } from '../../../scripts/local-redis/redis-server.js'
+import { build, refreshBody, session } from '../helper.js'
+import { waitFor } from '../../../scripts/testing/wait.js'
 
 t.test('POST /auth/refresh: one Redis command per refresh', async (t) => {
   const redis = await startRedisServer()

@@ -1,6 +1,6 @@
 import t from 'tap'
-import { COOKIES, REVOCATION, csrfTokenFor } from '../src/contract.js'
-import { build, PASSWORD, refreshBody, session, setCookies, uniqueEmail } from './helper.js'
+import { COOKIES, REVOCATION, csrfTokenFor } from '../../src/contract.js'
+import { build, PASSWORD, refreshBody, session, setCookies, uniqueEmail } from '../helper.js'
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 
@@ -30,7 +30,11 @@ t.test('GET /auth/sessions lists my sessions and marks the current one', async (
   t.equal(anonymous.statusCode, 401)
   t.equal(anonymous.json().error, 'invalid_token')
   t.match(anonymous.headers['www-authenticate'], /^Bearer error="invalid_token"/)
-  const forged = await app.inject({ method: 'GET', url: '/auth/sessions', headers: bearer(`${second.json().accessToken}x`) })
+  const forged = await app.inject({
+    method: 'GET',
+    url: '/auth/sessions',
+    headers: bearer(`${second.json().accessToken}x`),
+  })
   t.equal(forged.statusCode, 401)
   t.equal(forged.json().error, 'invalid_token')
 })
@@ -41,12 +45,20 @@ t.test('DELETE /auth/sessions/:id: only my own sessions', async (t) => {
   const other = await session(app)
   const otherSid = other.refreshToken.split('.')[0]!
 
-  const denied = await app.inject({ method: 'DELETE', url: `/auth/sessions/${otherSid}`, headers: bearer(me.accessToken) })
+  const denied = await app.inject({
+    method: 'DELETE',
+    url: `/auth/sessions/${otherSid}`,
+    headers: bearer(me.accessToken),
+  })
   t.equal(denied.statusCode, 404)
   t.same(denied.json(), { error: 'not_found', message: 'No such session', statusCode: 404 })
   t.equal((await refreshBody(app, other.refreshToken)).statusCode, 200, "the other user's session still works")
 
-  const mine2 = await app.inject({ method: 'POST', url: '/auth/login', payload: { email: me.user.email, password: PASSWORD, tokenDelivery: 'body' } })
+  const mine2 = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email: me.user.email, password: PASSWORD, tokenDelivery: 'body' },
+  })
   const sid2 = mine2.json().refreshToken.split('.')[0]
   const ended = await app.inject({ method: 'DELETE', url: `/auth/sessions/${sid2}`, headers: bearer(me.accessToken) })
   t.equal(ended.statusCode, 204)
@@ -61,7 +73,11 @@ t.test('DELETE /auth/sessions/:id: only my own sessions', async (t) => {
 t.test('POST /auth/logout-all revokes every session of the user', async (t) => {
   const { app, inspect, prefix } = await build(t)
   const a = await session(app)
-  const b = await app.inject({ method: 'POST', url: '/auth/login', payload: { email: a.user.email, password: PASSWORD, tokenDelivery: 'body' } })
+  const b = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email: a.user.email, password: PASSWORD, tokenDelivery: 'body' },
+  })
   const bystander = await session(app)
   const res = await app.inject({ method: 'POST', url: '/auth/logout-all', headers: bearer(a.accessToken) })
   t.equal(res.statusCode, 204)
@@ -73,13 +89,21 @@ t.test('POST /auth/logout-all revokes every session of the user', async (t) => {
   }
   const notBefore = Number(await inspect.zscore(REVOCATION.usersKey(prefix), a.user.id))
   t.ok(notBefore > Date.now() - 10_000 && notBefore <= Date.now(), "the user's not-before is recorded")
-  const fresh = await app.inject({ method: 'POST', url: '/auth/login', payload: { email: a.user.email, password: PASSWORD } })
+  const fresh = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email: a.user.email, password: PASSWORD },
+  })
   t.equal(fresh.statusCode, 200, 'logging in again works')
 })
 
 t.test('cookie-authenticated unsafe requests need the CSRF header', async (t) => {
   const { app, keyring } = await build(t)
-  const reg = await app.inject({ method: 'POST', url: '/auth/register', payload: { email: uniqueEmail(), password: PASSWORD } })
+  const reg = await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { email: uniqueEmail(), password: PASSWORD },
+  })
   const cookies = setCookies(reg)
   const access = cookies.get(COOKIES.accessToken)!.value
   const csrf = cookies.get(COOKIES.csrfToken)!.value
@@ -92,9 +116,17 @@ t.test('cookie-authenticated unsafe requests need the CSRF header', async (t) =>
   const noCsrf = await app.inject({ method: 'DELETE', url: `/auth/sessions/${sid}`, headers: { cookie } })
   t.equal(noCsrf.statusCode, 403)
   t.same(noCsrf.json(), { error: 'csrf_failed', message: 'Missing or wrong CSRF token', statusCode: 403 })
-  const wrong = await app.inject({ method: 'DELETE', url: `/auth/sessions/${sid}`, headers: { cookie, 'x-csrf-token': csrfTokenFor('other', keyring.secrets.csrfSecret) } })
+  const wrong = await app.inject({
+    method: 'DELETE',
+    url: `/auth/sessions/${sid}`,
+    headers: { cookie, 'x-csrf-token': csrfTokenFor('other', keyring.secrets.csrfSecret) },
+  })
   t.equal(wrong.statusCode, 403)
-  const ok = await app.inject({ method: 'DELETE', url: `/auth/sessions/${sid}`, headers: { cookie, 'x-csrf-token': csrf } })
+  const ok = await app.inject({
+    method: 'DELETE',
+    url: `/auth/sessions/${sid}`,
+    headers: { cookie, 'x-csrf-token': csrf },
+  })
   t.equal(ok.statusCode, 204)
   t.match(String(ok.headers['set-cookie']), /access_token=; Max-Age=0/, 'ending my current session clears my cookies')
 })

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { startRedisServer } from '../../scripts/local-redis/redis-server.js'
-import { build, refreshBody, session, uniqueEmail, waitFor, PASSWORD } from './helper.js'
+import { startRedisServer } from '../../../scripts/local-redis/redis-server.js'
+import { build, refreshBody, session, uniqueEmail, PASSWORD } from '../helper.js'
+import { waitFor } from '../../../scripts/testing/wait.js'
 
 t.test('Redis down → 503 JSON, then recovery without restarting the service', async (t) => {
   const first = await startRedisServer()
@@ -21,19 +22,26 @@ t.test('Redis down → 503 JSON, then recovery without restarting the service', 
   for (const call of calls) {
     const res = await call()
     t.equal(res.statusCode, 503, `${res.raw.req.url}: 503 while Redis is down`)
-    t.same(res.json(), { error: 'service_unavailable', message: 'A backing store is unavailable; try again shortly', statusCode: 503 })
+    t.same(res.json(),
+      { error: 'service_unavailable', message: 'A backing store is unavailable; try again shortly', statusCode: 503 })
   }
   const ready = await app.inject('/readyz')
   t.equal(ready.statusCode, 503)
-  t.match(ready.json(), { error: 'service_unavailable', message: /Redis unreachable/, checks: { keys: true, redis: false } })
+  t.match(ready.json(),
+    { error: 'service_unavailable', message: /Redis unreachable/, checks: { keys: true, redis: false } })
   t.equal((await app.inject('/healthz')).statusCode, 200, 'still alive')
   t.equal((await app.inject('/.well-known/jwks.json')).statusCode, 200, 'JWKS does not need Redis')
 
   current = await startRedisServer({ port: first.port, dir: first.dir })
   await waitFor(async () => (await app.inject('/readyz')).statusCode === 200)
-  const again = await app.inject({ method: 'POST', url: '/auth/register', payload: { email: uniqueEmail(), password: PASSWORD, tokenDelivery: 'body' } })
+  const again = await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { email: uniqueEmail(), password: PASSWORD, tokenDelivery: 'body' },
+  })
   t.equal(again.statusCode, 201, 'works again by itself')
-  t.equal((await refreshBody(app, again.json().refreshToken)).statusCode, 200, 'refresh (the Lua script) works after the restart')
+  t.equal((await refreshBody(app, again.json().refreshToken)).statusCode, 200,
+    'refresh (the Lua script) works after the restart')
 })
 
 t.test('a hung Redis command → 503 JSON within REDIS_COMMAND_TIMEOUT instead of hanging, then recovery', async (t) => {
@@ -58,12 +66,18 @@ t.test('a hung Redis command → 503 JSON within REDIS_COMMAND_TIMEOUT instead o
     const res = await call()
     const took = performance.now() - started
     t.equal(res.statusCode, 503, `${res.raw.req.url}: 503 while Redis does not answer`)
-    t.same(res.json(), { error: 'service_unavailable', message: 'A backing store is unavailable; try again shortly', statusCode: 503 })
-    t.ok(took < commandTimeout + 500, `${res.raw.req.url}: answered after ${took.toFixed(0)} ms, not held until Redis answers`)
+    t.same(res.json(),
+      { error: 'service_unavailable', message: 'A backing store is unavailable; try again shortly', statusCode: 503 })
+    t.ok(took < commandTimeout + 500,
+      `${res.raw.req.url}: answered after ${took.toFixed(0)} ms, not held until Redis answers`)
   }
 
   await waitFor(async () => (await app.inject('/readyz')).statusCode === 200)
-  const again = await app.inject({ method: 'POST', url: '/auth/register', payload: { email: uniqueEmail(), password: PASSWORD, tokenDelivery: 'body' } })
+  const again = await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { email: uniqueEmail(), password: PASSWORD, tokenDelivery: 'body' },
+  })
   t.equal(again.statusCode, 201, 'works again once Redis answers')
   t.equal((await refreshBody(app, again.json().refreshToken)).statusCode, 200, 'refresh works again')
 })

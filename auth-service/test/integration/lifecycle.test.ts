@@ -1,7 +1,7 @@
 import t from 'tap'
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
-import { COOKIES, REQUIRED_CLAIMS } from '../src/contract.js'
-import { build, PASSWORD, setCookies, uniqueEmail, type Cookie } from './helper.js'
+import { COOKIES, REQUIRED_CLAIMS } from '../../src/contract.js'
+import { build, PASSWORD, setCookies, uniqueEmail, type Cookie } from '../helper.js'
 
 const cookieHeader = (...cookies: Cookie[]) => cookies.map((c) => `${c.name}=${c.value}`).join('; ')
 
@@ -10,7 +10,11 @@ t.test('cookie mode: register → login → refresh ×3 → logout', async (t) =
   const keySet = createLocalJWKSet(keyring.jwks)
   const email = uniqueEmail()
 
-  const reg = await app.inject({ method: 'POST', url: '/auth/register', payload: { email: `  ${email.toUpperCase()} `, password: PASSWORD, name: 'Ada' } })
+  const reg = await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { email: `  ${email.toUpperCase()} `, password: PASSWORD, name: 'Ada' },
+  })
   t.equal(reg.statusCode, 201)
   const regBody = reg.json()
   t.equal(regBody.user.email, email, 'email normalised (trimmed, lower-cased)')
@@ -32,7 +36,8 @@ t.test('cookie mode: register → login → refresh ×3 → logout', async (t) =
   const csrf = cookies.get(COOKIES.csrfToken)!
   t.equal(access.value, body.accessToken, 'access cookie carries the access token')
   t.match(access.attrs, { httponly: true, secure: true, samesite: 'Strict', path: '/', 'max-age': '900' })
-  t.match(refresh.attrs, { httponly: true, secure: true, samesite: 'Strict', path: '/auth', 'max-age': String(7 * 24 * 3600) })
+  t.match(refresh.attrs,
+    { httponly: true, secure: true, samesite: 'Strict', path: '/auth', 'max-age': String(7 * 24 * 3600) })
   t.match(csrf.attrs, { secure: true, samesite: 'Strict', path: '/' })
   t.notOk(csrf.attrs.httponly, 'CSRF cookie is readable by scripts')
   t.match(refresh.value, /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/, 'refresh token is opaque')
@@ -66,10 +71,18 @@ t.test('cookie mode: register → login → refresh ×3 → logout', async (t) =
 t.test('body mode: refresh token in the body, no cookies', async (t) => {
   const { app } = await build(t)
   const email = uniqueEmail()
-  const reg = await app.inject({ method: 'POST', url: '/auth/register', payload: { email, password: PASSWORD, tokenDelivery: 'body' } })
+  const reg = await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { email, password: PASSWORD, tokenDelivery: 'body' },
+  })
   t.equal(reg.statusCode, 201)
   t.equal(reg.headers['set-cookie'], undefined, 'no cookies')
-  const login = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD, tokenDelivery: 'body' } })
+  const login = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    payload: { email, password: PASSWORD, tokenDelivery: 'body' },
+  })
   t.equal(login.statusCode, 200)
   t.equal(login.headers['set-cookie'], undefined)
   let token = login.json().refreshToken as string
@@ -85,7 +98,8 @@ t.test('body mode: refresh token in the body, no cookies', async (t) => {
   t.equal(out.statusCode, 204)
   const after = await app.inject({ method: 'POST', url: '/auth/refresh', payload: { refreshToken: token } })
   t.equal(after.statusCode, 401)
-  t.same(after.json(), { error: 'invalid_refresh_token', message: 'Refresh token is missing, invalid or expired', statusCode: 401 })
+  t.same(after.json(),
+    { error: 'invalid_refresh_token', message: 'Refresh token is missing, invalid or expired', statusCode: 401 })
 })
 
 t.test('access tokens verify with jose against the served JWKS', async (t) => {
@@ -102,7 +116,12 @@ t.test('access tokens verify with jose against the served JWKS', async (t) => {
   }
 
   const res = await fetch(`${base}/auth/register`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: uniqueEmail(), password: PASSWORD }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      email: uniqueEmail(),
+      password: PASSWORD,
+    }),
   })
   const { accessToken, user } = await res.json() as { accessToken: string, user: { id: string } }
   const header = decodeProtectedHeader(accessToken)
@@ -116,7 +135,12 @@ t.test('access tokens verify with jose against the served JWKS', async (t) => {
   t.equal(payload.exp! - payload.iat!, 900)
 
   const other = await fetch(`${base}/auth/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'nobody@example.test', password: PASSWORD }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      email: 'nobody@example.test',
+      password: PASSWORD,
+    }),
   })
   t.equal(other.status, 401)
 })

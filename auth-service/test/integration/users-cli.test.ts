@@ -1,17 +1,17 @@
 import t from 'tap'
 import { execFile } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { decodeJwt } from 'jose'
-import { build, PASSWORD, refreshBody, session, uniqueEmail } from './helper.js'
+import { REPO_ROOT } from '../../../scripts/testing/node-process.js'
+import { build, PASSWORD, refreshBody, session, uniqueEmail } from '../helper.js'
 
 const run = promisify(execFile)
-const root = fileURLToPath(new URL('../..', import.meta.url))
 
 async function users (env: Record<string, string>, ...args: string[]) {
   return await run(process.execPath, ['--import', 'tsx', 'scripts/users.ts', ...args], {
-    cwd: root, env: { ...process.env, ...env }, timeout: 30_000,
-  }).then(({ stdout }) => ({ code: 0, stdout }), (err: { code: number, stderr: string }) => ({ code: err.code, stdout: err.stderr }))
+    cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: 30_000,
+  }).then(({ stdout }) => ({ code: 0, stdout }),
+    (err: { code: number, stderr: string }) => ({ code: err.code, stdout: err.stderr }))
 }
 
 t.test('npm run users -- create / grant-admin', async (t) => {

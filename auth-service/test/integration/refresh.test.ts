@@ -1,10 +1,12 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
-import { REVOCATION, parseRevocationMessage, type RevocationMessage } from '../src/contract.js'
-import { build, refreshBody, session, sleep } from './helper.js'
+import { REVOCATION, parseRevocationMessage, type RevocationMessage } from '../../src/contract.js'
+import { build, refreshBody, session } from '../helper.js'
+import { sleep, waitFor } from '../../../scripts/testing/wait.js'
 
 t.test('POST /auth/refresh rejects a reused token after the grace and revokes the family', async (t) => {
-  const { app, inspect, prefix, redisUrl } = await build(t, { REFRESH_REUSE_GRACE: '1' })
+  let clock = Date.now()
+  const { app, inspect, prefix, redisUrl } = await build(t, { REFRESH_REUSE_GRACE: '1' }, { now: () => clock })
   const sub = new Redis(redisUrl)
   t.teardown(() => sub.disconnect())
   const messages: RevocationMessage[] = []
@@ -18,12 +20,17 @@ t.test('POST /auth/refresh rejects a reused token after the grace and revokes th
   const first = await refreshBody(app, s.refreshToken)
   t.equal(first.statusCode, 200)
   const newest = first.json().refreshToken as string
-  await sleep(1300)
+  clock += 1300 // past the 1 s grace, on the sessions' clock
 
-  const before = Date.now()
+  const before = clock
   const reused = await refreshBody(app, s.refreshToken)
   t.equal(reused.statusCode, 401)
-  t.same(reused.json(), { error: 'refresh_token_reused', message: 'Refresh token was already used; the session has been revoked', statusCode: 401 })
+  t.same(reused.json(),
+    {
+      error: 'refresh_token_reused',
+      message: 'Refresh token was already used; the session has been revoked',
+      statusCode: 401,
+    })
   t.match(reused.json().message, /revoked/)
 
   t.equal(await inspect.exists(`${prefix}rt:{${sid}}`), 0, 'the family is gone')
@@ -34,7 +41,7 @@ t.test('POST /auth/refresh rejects a reused token after the grace and revokes th
   const score = await inspect.zscore(REVOCATION.sessionsKey(prefix), sid)
   t.ok(score, 'sid is in the revoked-sessions sorted set')
   t.ok(Number(score) >= before + 900_000, 'kept at least as long as the last access token lives')
-  await sleep(200)
+  await waitFor(() => messages.length > 0, 2000, 'the revocation message')
   t.match(messages, [{ type: 'session', sid, until: Number(score) }], 'published on the revocation channel')
 })
 
@@ -65,14 +72,16 @@ t.test('forgery: a made-up secret with a real family id is only a 401', async (t
   const forged = `${sid}.${'A'.repeat(43)}`
   const res = await refreshBody(app, forged)
   t.equal(res.statusCode, 401)
-  t.same(res.json(), { error: 'invalid_refresh_token', message: 'Refresh token is missing, invalid or expired', statusCode: 401 })
+  t.same(res.json(),
+    { error: 'invalid_refresh_token', message: 'Refresh token is missing, invalid or expired', statusCode: 401 })
   const logout = await app.inject({ method: 'POST', url: '/auth/logout', payload: { refreshToken: forged } })
   t.equal(logout.statusCode, 204, 'logout with a forged token answers like any logout')
   t.equal(await inspect.zscore(REVOCATION.sessionsKey(prefix), sid), null, 'nothing revoked')
   const real = await refreshBody(app, s.refreshToken)
   t.equal(real.statusCode, 200, 'the real session still refreshes')
 
-  for (const [d, token] of [['garbage', 'not-a-token'], ['empty', ''], ['unknown family', `${'B'.repeat(22)}.${'C'.repeat(43)}`]]) {
+  for (const [d, token] of [['garbage', 'not-a-token'], ['empty', ''],
+    ['unknown family', `${'B'.repeat(22)}.${'C'.repeat(43)}`]]) {
     const r = await refreshBody(app, token!)
     t.equal(r.statusCode, token === '' ? 400 : 401, d!)
     t.ok(r.json().error, `${d}: JSON error body`)
@@ -120,14 +129,33 @@ t.test('cookie refresh with a bad cookie clears the cookies', async (t) => {
 
 t.test('a cookie refresh with an empty JSON body works; __proto__ bodies are refused', async (t) => {
   const { app } = await build(t)
-  const reg = await app.inject({ method: 'POST', url: '/auth/register', payload: { email: `p-${Date.now()}@example.test`, password: 'correct horse battery' } })
+  const reg = await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { email: `p-${Date.now()}@example.test`, password: 'correct horse battery' },
+  })
   const cookie = String(reg.headers['set-cookie']).match(/refresh_token=[^;]+/)![0]
-  const res = await app.inject({ method: 'POST', url: '/auth/refresh', headers: { cookie, 'content-type': 'application/json' }, payload: '' })
+  const res = await app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    headers: { cookie, 'content-type': 'application/json' },
+    payload: '',
+  })
   t.equal(res.statusCode, 200)
-  const empty = await app.inject({ method: 'POST', url: '/auth/login', headers: { 'content-type': 'application/json' }, payload: '' })
+  const empty = await app.inject({
+    method: 'POST',
+    url: '/auth/login',
+    headers: { 'content-type': 'application/json' },
+    payload: '',
+  })
   t.equal(empty.statusCode, 400)
   t.match(empty.json(), { error: 'invalid_request', message: /email/ })
-  const poisoned = await app.inject({ method: 'POST', url: '/auth/refresh', headers: { 'content-type': 'application/json' }, payload: '{"__proto__":{"x":1}}' })
+  const poisoned = await app.inject({
+    method: 'POST',
+    url: '/auth/refresh',
+    headers: { 'content-type': 'application/json' },
+    payload: '{"__proto__":{"x":1}}',
+  })
   t.equal(poisoned.statusCode, 400)
   t.equal(poisoned.json().error, 'invalid_request')
 })

@@ -1,0 +1,32 @@
+/**
+ * What every way into a session hands back: the session id, a fresh access token and the
+ * refresh token; the routes decide how it travels (body or cookies).
+ */
+import type { AuditLog } from '../audit.js'
+import type { ClientInfo } from '../refresh/families.js'
+import type { AccessTokens } from '../tokens/access-token.js'
+import type { User } from '../users/users-store.js'
+
+export interface IssuedSession {
+  sid: string
+  accessToken: string
+  refreshToken: string
+  /** Register and login only. */
+  user?: User
+}
+
+/** Per-call context of a use case: who is asking, and the request's logger for audit lines. */
+export interface Caller {
+  client: ClientInfo
+  log: AuditLog
+}
+
+export async function issueSession (
+  tokens: Pick<AccessTokens, 'sign'>,
+  s: { sid: string, refreshToken: string, sub: string, roles: string[], user?: User }
+): Promise<IssuedSession> {
+  const accessToken = await tokens.sign({ sub: s.sub, sid: s.sid, roles: s.roles })
+  const issued: IssuedSession = { sid: s.sid, accessToken, refreshToken: s.refreshToken }
+  if (s.user) issued.user = s.user
+  return issued
+}

@@ -1,0 +1,52 @@
+/**
+ * Login: throttle check, password check (constant cost), progressive delay, new session, audit.
+ */
+import { setTimeout } from 'node:timers/promises'
+import type { AuthEvents } from '../audit.js'
+import { InvalidCredentialsError, rateLimitedError } from '../errors.js'
+import { failureDelayMs, type LoginThrottle } from '../login-throttle.js'
+import { verifyPassword } from '../passwords.js'
+import type { Families } from '../refresh/families.js'
+import type { AccessTokens } from '../tokens/access-token.js'
+import { normaliseEmail, type UsersStore } from '../users/users-store.js'
+import { issueSession, type Caller, type IssuedSession } from './issue.js'
+
+export interface LoginDeps {
+  users: Pick<UsersStore, 'findByEmail'>
+  families: Pick<Families, 'create'>
+  throttle: LoginThrottle
+  tokens: Pick<AccessTokens, 'sign'>
+  events: Pick<AuthEvents, 'loginFailed' | 'loginSucceeded'>
+  /** A hash made at start-up: unknown emails are verified against it (createDummyHash). */
+  dummyHash: string
+}
+
+export interface LoginInput extends Caller {
+  email: string
+  password: string
+}
+
+/** Throws AUTH_ERR_RATE_LIMITED (with retryAfter) or AUTH_ERR_INVALID_CREDENTIALS. */
+export async function login (deps: LoginDeps, input: LoginInput): Promise<IssuedSession> {
+  const { client, log } = input
+  const email = normaliseEmail(input.email)
+  const wait = await deps.throttle.retryAfter(email, client.ip)
+  if (wait > 0) {
+    deps.events.loginFailed(log, { email, reason: 'throttled', ...client })
+    throw rateLimitedError(wait)
+  }
+  const user = await deps.users.findByEmail(email)
+  // Unknown email: verify against the start-up dummy hash, so both cases cost the same.
+  const ok = await verifyPassword(user?.passwordHash ?? deps.dummyHash, input.password)
+  if (!user || !ok) {
+    const failures = await deps.throttle.recordFailure(email, client.ip)
+    deps.events.loginFailed(log, { email, reason: 'invalid_credentials', ...client })
+    // Slows guessing down before the hard 429; known and unknown emails wait alike.
+    await setTimeout(failureDelayMs(failures))
+    throw new InvalidCredentialsError()
+  }
+  await deps.throttle.reset(email, client.ip)
+  const { familyId, refreshToken } = await deps.families.create(user.id, user.roles, client)
+  deps.events.loginSucceeded(log, { userId: user.id, email, sid: familyId, ...client })
+  return await issueSession(deps.tokens, { sid: familyId, refreshToken, sub: user.id, roles: user.roles, user })
+}

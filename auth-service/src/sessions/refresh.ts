@@ -1,0 +1,48 @@
+/**
+ * Refresh: rotate the presented token (grace → the same successor, reuse → the family is
+ * revoked and gateways are told), then mint a new access token.
+ */
+import type { AuthEvents } from '../audit.js'
+import { InvalidRefreshTokenError, RefreshReusedError } from '../errors.js'
+import type { Families } from '../refresh/families.js'
+import { parseRefreshToken, successorOf } from '../refresh/refresh-token.js'
+import type { Revocations } from '../refresh/revocations.js'
+import type { AccessTokens } from '../tokens/access-token.js'
+import { issueSession, type Caller, type IssuedSession } from './issue.js'
+
+export interface RefreshDeps {
+  families: Pick<Families, 'rotate' | 'now'>
+  revocations: Pick<Revocations, 'sessions'>
+  tokens: Pick<AccessTokens, 'sign'>
+  events: Pick<AuthEvents, 'refreshed' | 'refreshInvalid' | 'reuseDetected'>
+  refreshTokenSecret: string
+}
+
+export interface RefreshInput extends Caller {
+  /** As presented (body or cookie); anything that is not a refresh token is invalid. */
+  refreshToken: unknown
+}
+
+/** Throws AUTH_ERR_INVALID_REFRESH or AUTH_ERR_REFRESH_REUSED. */
+export async function refresh (deps: RefreshDeps, input: RefreshInput): Promise<IssuedSession> {
+  const parsed = parseRefreshToken(input.refreshToken)
+  if (!parsed) {
+    deps.events.refreshInvalid()
+    throw new InvalidRefreshTokenError()
+  }
+  const successor = successorOf(parsed.token, deps.refreshTokenSecret)
+  const result = await deps.families.rotate(parsed.familyId, parsed.token, successor, input.client)
+  if (result.status === 'reused') {
+    // The script already deleted the family; the gateways drop its access tokens.
+    await deps.revocations.sessions([result.familyId], deps.families.now())
+    deps.events.reuseDetected(input.log, { sid: result.familyId, userId: result.userId, ...input.client })
+    throw new RefreshReusedError()
+  }
+  if (result.status !== 'rotated') {
+    deps.events.refreshInvalid()
+    throw new InvalidRefreshTokenError()
+  }
+  deps.events.refreshed()
+  return await issueSession(deps.tokens,
+    { sid: result.familyId, refreshToken: result.refreshToken, sub: result.userId, roles: result.roles })
+}

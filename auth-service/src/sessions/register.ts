@@ -1,0 +1,34 @@
+/**
+ * Register: a new account (email unique, password per the rule, argon2id) and its first session.
+ */
+import { EmailTakenError, InvalidRequestError, WeakPasswordError } from '../errors.js'
+import { hashPassword, passwordProblem } from '../passwords.js'
+import type { Families } from '../refresh/families.js'
+import type { AccessTokens } from '../tokens/access-token.js'
+import { EMAIL_PATTERN, normaliseEmail, type UsersStore } from '../users/users-store.js'
+import { issueSession, type Caller, type IssuedSession } from './issue.js'
+
+export interface RegisterDeps {
+  users: UsersStore
+  families: Pick<Families, 'create'>
+  tokens: Pick<AccessTokens, 'sign'>
+}
+
+export interface RegisterInput extends Caller {
+  email: string
+  password: string
+  name?: string
+}
+
+export async function register (deps: RegisterDeps, input: RegisterInput): Promise<IssuedSession> {
+  const email = normaliseEmail(input.email)
+  if (!EMAIL_PATTERN.test(email)) throw new InvalidRequestError('email must be a valid email address')
+  const problem = passwordProblem(input.password)
+  if (problem) throw new WeakPasswordError(problem)
+  if (await deps.users.findByEmail(email)) throw new EmailTakenError()
+  const passwordHash = await hashPassword(input.password)
+  const user = await deps.users.create({ email, name: input.name?.trim() ?? '', passwordHash })
+  if (!user) throw new EmailTakenError()
+  const { familyId, refreshToken } = await deps.families.create(user.id, user.roles, input.client)
+  return await issueSession(deps.tokens, { sid: familyId, refreshToken, sub: user.id, roles: user.roles, user })
+}
