@@ -8,7 +8,7 @@ import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { DEFAULT_KEYS_DIR } from '../../auth-service/src/config.js'
-import { runKeysCli } from '../../auth-service/src/keys/cli.js'
+import { runKeysCli } from '../../auth-service/src/cli/keys/index.js'
 import { readSecrets } from '../../auth-service/src/keys/manifest.js'
 import { freePort, pingRedis, startRedisServer, REDIS_MISSING_HELP, type RedisServer } from '../local-redis/redis-server.js'
 

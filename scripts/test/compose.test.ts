@@ -8,7 +8,7 @@
  */
 import t from 'tap'
 import { execFile } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -29,6 +29,7 @@ import { loadConfig as loadWebConfig } from '../../services/web/src/config.js'
 import { STACK } from '../start/stack.js'
 import { GATEWAY_BUNDLE } from '../start/bundle.js'
 import { useTestRedis } from '../testing/redis.js'
+import { loadKeysCliConfig } from '../../auth-service/src/cli/keys/config.js'
 
 const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -105,15 +106,6 @@ const LOADERS: Record<string, (env: NodeJS.ProcessEnv) => unknown> = {
 }
 
 /** The env names the keys CLI (keys-init) reads, from its sources (it takes its env as a plain object). */
-function keysCliEnvNames (): Set<string> {
-  const names = new Set<string>()
-  const dir = join(ROOT, 'auth-service/src/keys')
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
-    for (const m of readFileSync(join(dir, file), 'utf8').matchAll(/\benv\.([A-Z][A-Z0-9_]*)/g)) names.add(m[1]!)
-  }
-  return names
-}
-
 const DOTENV: Env = { CSRF_SECRET: 'c'.repeat(43) }
 const raw = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service>, volumes: Record<string, unknown>, configs: Record<string, { content: string }>, networks: { default: { ipam: { config: Array<{ subnet: string }> } } } }
 const compose = interpolateAll(raw, DOTENV)
@@ -175,7 +167,7 @@ t.test('environment: names the loaders read, required ones set, values accepted'
     t.equal(config.host, '0.0.0.0', `${name}: listens on every interface in its container`)
     t.equal(config.port, healthUrl(name)?.port, `${name}: health check calls the configured port`)
   }
-  const keysNames = keysCliEnvNames()
+  const keysNames = recordReads(loadKeysCliConfig, {}).reads
   t.ok(keysNames.has('KEYS_DIR'), 'keys CLI env names found')
   for (const variable of Object.keys(envOf('keys-init'))) t.ok(keysNames.has(variable), `keys-init: ${variable} is read by the keys CLI`)
 })
