@@ -1,7 +1,11 @@
 /**
  * Password hashing (argon2id, OWASP parameters, off the event loop) and the password rule.
+ * - Any Unicode is allowed; it is NFKC-normalised before it is counted, hashed or verified
+ *   (NIST SP 800-63B 5.1.1.2), so the same password typed on another keyboard still matches.
+ * - A lone surrogate is refused: it is not text and has no UTF-8 form.
  */
 import { hash, verify, type Algorithm, type Options } from '@node-rs/argon2'
+import { hasLoneSurrogate } from './text.js'
 
 /** OWASP Password Storage Cheat Sheet: argon2id, m=19456 KiB, t=2, p=1. */
 export const ARGON2_OPTIONS: Options = {
@@ -15,20 +19,27 @@ export const PASSWORD_MIN = 10
 export const PASSWORD_MAX = 128
 export const PASSWORD_RULE = `Password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters long`
 
-/** The rule's violation message, or null when the password is acceptable. */
-export function passwordProblem (password: string): string | null {
-  const length = [...password].length
-  if (length < PASSWORD_MIN || length > PASSWORD_MAX) return `${PASSWORD_RULE} (got ${length})`
+export interface PasswordProblem {
+  message: string
+  /** true: the rule (weak_password); false: not text at all (invalid_request). */
+  weak: boolean
+}
+
+/** What is wrong with the password, or null when it is acceptable. */
+export function passwordProblem (password: string): PasswordProblem | null {
+  if (hasLoneSurrogate(password)) return { message: 'password must be Unicode text (no lone surrogates)', weak: false }
+  const length = [...password.normalize('NFKC')].length
+  if (length < PASSWORD_MIN || length > PASSWORD_MAX) return { message: `${PASSWORD_RULE} (got ${length})`, weak: true }
   return null
 }
 
 export async function hashPassword (password: string): Promise<string> {
-  return await hash(password, ARGON2_OPTIONS)
+  return await hash(password.normalize('NFKC'), ARGON2_OPTIONS)
 }
 
 export async function verifyPassword (passwordHash: string, password: string): Promise<boolean> {
   try {
-    return await verify(passwordHash, password)
+    return await verify(passwordHash, password.normalize('NFKC'))
   } catch {
     return false
   }

@@ -11,7 +11,8 @@ import { loadConfig, type AuthConfig } from '../config.js'
 import { hashPassword, passwordProblem } from '../passwords.js'
 import { createRedisClient, type RedisClient } from '../redis.js'
 import { createFamilies } from '../refresh/families.js'
-import { EMAIL_PATTERN, createUsersStore, normaliseEmail } from '../users/users-store.js'
+import { checkEmail, normaliseEmail } from '../users/email.js'
+import { createUsersStore } from '../users/users-store.js'
 import { safeUrl, type CliIo } from './io.js'
 
 export const USERS_USAGE = 'usage: npm run users -- create [--admin] EMAIL [--password P]\n' +
@@ -36,7 +37,7 @@ function parseArgs (argv: string[]): Args {
 export async function runUsersCli (argv: string[], io: CliIo): Promise<number> {
   const args = parseArgs(argv)
   const known = args.command === 'create' || args.command === 'grant-admin'
-  if (!known || !EMAIL_PATTERN.test(args.email) || args.positional.length !== 1) {
+  if (!known || !checkEmail(args.email).ok || args.positional.length !== 1) {
     io.err(USERS_USAGE)
     return 2
   }
@@ -75,7 +76,7 @@ async function create (redis: RedisClient, config: Readonly<AuthConfig>, args: A
   const password = args.password ?? randomBytes(12).toString('base64url')
   const problem = passwordProblem(password)
   if (problem) {
-    io.err(problem)
+    io.err(problem.message)
     return 1
   }
   const roles = args.flags.has('--admin') ? ['user', 'admin'] : ['user']

@@ -8,7 +8,8 @@ import { failureDelayMs, type LoginThrottle } from '../login-throttle.js'
 import { verifyPassword } from '../passwords.js'
 import type { Families } from '../refresh/families.js'
 import type { AccessTokens } from '../tokens/access-token.js'
-import { normaliseEmail, type UsersStore } from '../users/users-store.js'
+import { normaliseEmail } from '../users/email.js'
+import type { UsersStore } from '../users/users-store.js'
 import { issueSession, type Caller, type IssuedSession } from './issue.js'
 
 export interface LoginDeps {

@@ -8,22 +8,25 @@
  * @see https://html.spec.whatwg.org/multipage/input.html#valid-e-mail-address
  */
 import { domainToASCII } from 'node:url'
-import { hasLoneSurrogate } from '../text.js'
+import { hasControlCharacter, hasLoneSurrogate } from '../text.js'
 
 export const EMAIL_RULE = 'email must be an address like name@example.com ' +
   '(letters, digits and !#$%&\'*+/=?^_`{|}~- before the @, dots only between them; a domain of dot-separated labels)'
 
 const LOCAL_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+$/
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
-// C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/ // eslint-disable-line no-control-regex
+
+/** Trimmed, NFC, lower case: the form accounts are stored and found by. */
+export function normaliseEmail (email: string): string {
+  return email.trim().normalize('NFC').toLowerCase()
+}
 
 export type EmailCheck = { ok: true, email: string } | { ok: false, problem: string }
 
 export function checkEmail (raw: string): EmailCheck {
   if (hasLoneSurrogate(raw)) return { ok: false, problem: `${EMAIL_RULE}; got text with a lone surrogate` }
-  if (CONTROL.test(raw)) return { ok: false, problem: `${EMAIL_RULE}; got a control character` }
-  const email = raw.trim().normalize('NFC').toLowerCase()
+  if (hasControlCharacter(raw)) return { ok: false, problem: `${EMAIL_RULE}; got a control character` }
+  const email = normaliseEmail(raw)
   const at = email.lastIndexOf('@')
   const local = email.slice(0, at)
   const domain = email.slice(at + 1)

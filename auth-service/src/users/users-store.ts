@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { RedisClient } from '../redis.js'
+import { normaliseEmail } from './email.js'
 
 export interface User {
   id: string
@@ -23,12 +24,6 @@ export interface UsersStore {
   create: (input: { email: string, name: string, passwordHash: string, roles?: string[] }) => Promise<StoredUser | null>
   findByEmail: (email: string) => Promise<StoredUser | null>
   setRoles: (id: string, roles: string[]) => Promise<void>
-}
-
-export const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/
-
-export function normaliseEmail (email: string): string {
-  return email.trim().toLowerCase()
 }
 
 export function publicUser ({ id, email, name, roles, createdAt }: User): User {

@@ -15,8 +15,22 @@ t.test('the password rule counts characters (code points), 10 to 128', async (t)
   for (const row of rows) {
     const problem = passwordProblem(row.password)
     if (row.ok) t.equal(problem, null, row.d)
-    else t.match(problem, /10 to 128 characters long \(got \d+\)/, row.d)
+    else t.match(problem, { message: /10 to 128 characters long \(got \d+\)/, weak: true }, row.d)
   }
+})
+
+t.test('passwords are NFKC-normalised; a lone surrogate is not a password', async (t) => {
+  const composed = 'caf\u00e9-password'
+  const decomposed = 'cafe\u0301-password'
+  const hash = await hashPassword(composed)
+  t.ok(await verifyPassword(hash, decomposed), 'the same password typed as e + combining accent matches')
+  const fullWidth = await hashPassword('\uff21\uff22\uff23-password')
+  t.ok(await verifyPassword(fullWidth, 'ABC-password'), 'full-width letters fold')
+  t.equal(passwordProblem('x'.repeat(9) + '\u0301'), null, 'counted after normalisation (10 code points stay 10)')
+  const notText = { message: 'password must be Unicode text (no lone surrogates)', weak: false }
+  t.same(passwordProblem(`${'x'.repeat(12)}\ud800`), notText)
+  t.same(passwordProblem(`${'x'.repeat(12)}\udc00`), notText)
+  t.equal(passwordProblem('\u{1F511}'.repeat(10)), null, 'a surrogate pair is fine')
 })
 
 t.test('hashes are argon2id with the OWASP parameters and verify only the right password', async (t) => {
