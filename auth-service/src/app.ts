@@ -9,6 +9,7 @@ import cookie from '@fastify/cookie'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
 import { IDENTITY_HEADERS, REQUEST_ID_PATTERN } from '../../gateway/src/contract.js'
+import { rejectMissingHost, SERVER_ERROR_OPTIONS } from '../../services/kernel/http-errors.js'
 import { BODY_LIMIT } from '../../services/kernel/limits.js'
 import { loggerOptions } from '../../services/kernel/logging.js'
 import { closeConnectionsWhenClosing } from '../../services/kernel/shutdown.js'
@@ -54,6 +55,7 @@ export async function buildAuthService (config: Readonly<AuthConfig>, deps: Auth
   const dummyHash = await createDummyHash()
 
   const app = Fastify(serverOptions(config, deps)).withTypeProvider<TypeBoxTypeProvider>()
+  app.addHook('onRequest', rejectMissingHost)
   const redis = useRedis(app, config, deps.redis)
   const metrics = createAuthMetrics({ keyring: () => keys.current })
   const events = createAuthEvents(metrics)
@@ -92,6 +94,7 @@ export async function buildAuthService (config: Readonly<AuthConfig>, deps: Auth
 
 function serverOptions (config: Readonly<AuthConfig>, deps: AuthDeps): FastifyServerOptions {
   return {
+    ...SERVER_ERROR_OPTIONS,
     logger: deps.logger ?? loggerOptions(config.logLevel, deps.logStream),
     trustProxy: config.trustProxy,
     bodyLimit: BODY_LIMIT,
