@@ -25,6 +25,6 @@ t.test('a service entry with bad config exits 1 naming every bad variable', asyn
   // startNode rejects with the exit code and the process's last output lines.
   const err = await started.then(() => null, (e: Error) => e)
   t.match(err?.message, /^orders exited \(1\) before ready/)
-  t.match(err?.message, /ORDERS_PORT must be an integer/)
+  t.match(err?.message, /ORDERS_PORT must be a whole number/)
   t.match(err?.message, /LOG_LEVEL must be one of/)
 })

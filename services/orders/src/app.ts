@@ -6,7 +6,7 @@
 import { createServiceApp, type ServiceApp } from '../../common/app.js'
 import type { ServiceConfig } from '../../common/config.js'
 import { NotFoundError } from '../../common/errors.js'
-import { requireRole } from '../../identity.js'
+import { requireRole } from '../../common/identity.js'
 import { createOrdersStore } from './orders-store.js'
 import { CreateOrderBody, Order, OrderList, OrderParams } from './schemas.js'
 

@@ -15,7 +15,7 @@ t.test('GET /orders without x-user-id is refused with 400 (not through the gatew
   const app = build(t)
   const res = await app.inject({ method: 'GET', url: '/orders' })
   t.equal(res.statusCode, 400)
-  t.same(res.json(), { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway' })
+  t.same(res.json(), { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway', statusCode: 400 })
 })
 
 t.test('POST /orders without x-user-id is refused before the body is read, nothing stored', async (t) => {
@@ -23,7 +23,7 @@ t.test('POST /orders without x-user-id is refused before the body is read, nothi
   // Not even JSON: a parse or validation error would be a 400 too, but with its own message.
   const res = await app.inject({ method: 'POST', url: '/orders', headers: { 'content-type': 'application/json' }, payload: '{"item": ' })
   t.equal(res.statusCode, 400)
-  t.same(res.json(), { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway' })
+  t.same(res.json(), { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway', statusCode: 400 })
   t.same((await app.inject({ method: 'GET', url: '/orders', headers: alice })).json(), { orders: [] })
 })
 
@@ -60,7 +60,7 @@ t.test('users see only their own orders', async (t) => {
 
   const peek = await app.inject({ method: 'GET', url: `/orders/${created.id}`, headers: bob })
   t.equal(peek.statusCode, 404, "another user's order is not found")
-  t.same(peek.json(), { error: 'not_found', message: 'order not found' })
+  t.same(peek.json(), { error: 'not_found', message: 'order not found', statusCode: 404 })
 })
 
 t.test('POST /orders with a bad body is 400 invalid_request and stores nothing', async (t) => {
@@ -114,7 +114,7 @@ t.test('DELETE /orders/:id needs role admin, checked in the service', async (t) 
 
   const own = await app.inject({ method: 'DELETE', url: `/orders/${order.id}`, headers: alice })
   t.equal(own.statusCode, 403, 'the owner without admin cannot delete')
-  t.same(own.json(), { error: 'insufficient_scope', message: 'role "admin" required' })
+  t.same(own.json(), { error: 'insufficient_scope', message: 'role "admin" required', statusCode: 403 })
   t.match(own.headers['www-authenticate'], /insufficient_scope/)
   t.equal((await app.inject({ method: 'GET', url: `/orders/${order.id}`, headers: alice })).statusCode, 200, 'still there')
 
@@ -132,14 +132,14 @@ t.test('DELETE /orders/:id needs role admin, checked in the service', async (t) 
 
   const again = await app.inject({ method: 'DELETE', url: `/orders/${order.id}`, headers: admin })
   t.equal(again.statusCode, 404)
-  t.same(again.json(), { error: 'not_found', message: 'order not found' })
+  t.same(again.json(), { error: 'not_found', message: 'order not found', statusCode: 404 })
 })
 
 t.test('an unknown route is 404 not_found', async (t) => {
   const app = build(t)
   const res = await app.inject({ method: 'GET', url: '/nope?x=1', headers: alice })
   t.equal(res.statusCode, 404)
-  t.same(res.json(), { error: 'not_found', message: 'route GET /nope not found' })
+  t.same(res.json(), { error: 'not_found', message: 'route GET /nope not found', statusCode: 404 })
 })
 
 t.test('over a real connection: identity headers decide, a missing one is 400', async (t) => {
@@ -150,7 +150,7 @@ t.test('over a real connection: identity headers decide, a missing one is 400', 
   const anonymous = await fetch(`${url}/orders`)
   t.equal(anonymous.status, 400)
   t.match(anonymous.headers.get('content-type'), /application\/json/)
-  t.same(await anonymous.json(), { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway' })
+  t.same(await anonymous.json(), { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway', statusCode: 400 })
 
   const created = await fetch(`${url}/orders`, {
     method: 'POST', headers: { ...alice, 'content-type': 'application/json' }, body: JSON.stringify({ item: 'tea', quantity: 2 }),

@@ -50,7 +50,7 @@ t.test('payments refuse calls that did not come through the gateway', async (t) 
   const app = build(t)
   const res = await app.inject({ method: 'POST', url: '/payments', payload: { amount: 100, currency: 'EUR' } })
   t.equal(res.statusCode, 400)
-  t.same(res.json(), { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway' })
+  t.same(res.json(), { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway', statusCode: 400 })
   t.same((await app.inject({ method: 'GET', url: '/payments', headers: alice })).json(), { payments: [] })
 })
 

@@ -20,7 +20,7 @@ t.test('GET /users/me without x-user-id is 400', async (t) => {
   const app = build(t)
   const res = await app.inject({ method: 'GET', url: '/users/me', headers: { 'x-user-roles': 'admin' } })
   t.equal(res.statusCode, 400)
-  t.same(res.json(), { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway' })
+  t.same(res.json(), { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway', statusCode: 400 })
 })
 
 t.test('GET /healthz needs no identity', async (t) => {
