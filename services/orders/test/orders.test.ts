@@ -161,3 +161,13 @@ t.test('over a real connection: identity headers decide, a missing one is 400', 
   t.equal((await list.json()).orders.length, 1)
   t.same(await (await fetch(`${url}/orders`, { headers: bob })).json(), { orders: [] })
 })
+
+t.test('GET /readyz is JSON 200 without identity headers (no dependencies: ready means listening)', async (t) => {
+  const app = buildOrdersService()
+  t.teardown(() => app.close())
+  const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  const res = await fetch(`${url}/readyz`)
+  t.equal(res.status, 200)
+  t.match(res.headers.get('content-type'), /application\/json/)
+  t.same(await res.json(), { status: 'ready', service: 'orders', checks: {} })
+})

@@ -60,3 +60,13 @@ t.test('GET /healthz needs no identity', async (t) => {
   t.equal(res.statusCode, 200)
   t.same(res.json(), { status: 'ok', service: 'payments' })
 })
+
+t.test('GET /readyz is JSON 200 without identity headers (no dependencies: ready means listening)', async (t) => {
+  const app = buildPaymentsService()
+  t.teardown(() => app.close())
+  const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  const res = await fetch(`${url}/readyz`)
+  t.equal(res.status, 200)
+  t.match(res.headers.get('content-type'), /application\/json/)
+  t.same(await res.json(), { status: 'ready', service: 'payments', checks: {} })
+})

@@ -104,6 +104,14 @@ t.test('errors get the public body: a 4xx keeps its message, a 5xx hides it', as
   t.notMatch(busy.body, /db-7/)
 })
 
+t.test('GET /readyz is JSON 200, not the SPA', async (t) => {
+  const url = await start(t)
+  const res = await fetch(`${url}/readyz`)
+  t.equal(res.status, 200)
+  t.match(res.headers.get('content-type'), /application\/json/)
+  t.same(await res.json(), { status: 'ready', checks: { build: true } })
+})
+
 t.test('GET /healthz', async (t) => {
   const url = await start(t)
   const res = await fetch(url + '/healthz')
