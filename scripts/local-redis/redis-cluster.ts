@@ -11,7 +11,8 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import type { ClusterNodeAddress } from '../../services/kernel/redis.js'
-import { freePort, startRedisServer, REDIS_MISSING_HELP, type RedisServer } from './redis-server.js'
+import { freePort } from './ports.js'
+import { startRedisServer, REDIS_MISSING_HELP, type RedisServer } from './redis-server.js'
 
 const run = promisify(execFile)
 

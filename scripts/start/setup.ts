@@ -4,13 +4,13 @@
  */
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { DEFAULT_KEYS_DIR } from '../../auth-service/src/config.js'
 import { runKeysCli } from '../../auth-service/src/keys/cli.js'
 import { readSecrets } from '../../auth-service/src/keys/manifest.js'
-import { freePort, pingRedis, startRedisServer, REDIS_MISSING_HELP, type RedisServer } from '../local-redis/redis-server.js'
+import { freePort, portIsFree } from '../local-redis/ports.js'
+import { pingRedis, startRedisServer, REDIS_MISSING_HELP, type RedisServer } from '../local-redis/redis-server.js'
 
 export type Log = (name: string, message: string) => void
 
@@ -56,14 +56,6 @@ export function safeUrl (url: string): string {
   } catch {
     return '(unparsable URL)'
   }
-}
-
-async function portIsFree (port: number): Promise<boolean> {
-  return await new Promise((resolve) => {
-    const server = createServer()
-    server.once('error', () => resolve(false))
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
-  })
 }
 
 /**

@@ -22,9 +22,8 @@ import { ConfigError as GatewayConfigError, loadConfig as loadGatewayConfig } fr
 import { createRedisClient, scanAll } from '../../services/kernel/redis.js'
 import { ensureRedis } from '../start/setup.js'
 import { startRedisCluster } from '../local-redis/redis-cluster.js'
+import { PASSWORD } from '../testing/stack.js'
 import { waitFor } from '../testing/wait.js'
-
-const PASSWORD = 'correct horse battery'
 
 interface Res { status: number, body: any, headers: Headers }
 

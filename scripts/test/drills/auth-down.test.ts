@@ -5,12 +5,13 @@
  * are not at fault), and recovers by itself once the auth service is back.
  */
 import t from 'tap'
-import { freePort } from '../../local-redis/redis-server.js'
+import { freePort } from '../../testing/ports.js'
 import { useTestRedis } from '../../testing/redis.js'
 import { call } from '../../testing/node-process.js'
 import { waitFor } from '../../testing/wait.js'
 import { startEchoUpstream } from '../../testing/http.js'
-import { PASSWORD, jsonPost, registerUser, startAuth, startGatewayProcess, tempKeysDir, withBearer } from './helpers.js'
+import { PASSWORD, jsonPost, registerUser, withBearer } from '../../testing/stack.js'
+import { startAuth, startGatewayProcess, tempKeysDir } from './helpers.js'
 
 const MAX_STALE_S = 3
 const REFRESH_S = 1

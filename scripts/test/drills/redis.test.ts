@@ -11,10 +11,12 @@ import t from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort, startRedisServer, type RedisServer } from '../../local-redis/redis-server.js'
+import { startRedisServer, type RedisServer } from '../../local-redis/redis-server.js'
+import { freePort } from '../../testing/ports.js'
 import { call } from '../../testing/node-process.js'
 import { waitFor } from '../../testing/wait.js'
-import { PASSWORD, jsonPost, registerUser, startAuth, startGatewayProcess, startOrders, tempKeysDir, withBearer } from './helpers.js'
+import { PASSWORD, jsonPost, registerUser, withBearer } from '../../testing/stack.js'
+import { startAuth, startGatewayProcess, startOrders, tempKeysDir } from './helpers.js'
 
 const redisPort = await freePort()
 const redisDir = mkdtempSync(join(tmpdir(), 'drill-redis-'))

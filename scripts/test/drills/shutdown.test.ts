@@ -5,12 +5,13 @@
  */
 import t from 'tap'
 import Fastify from 'fastify'
-import { freePort } from '../../local-redis/redis-server.js'
+import { freePort } from '../../testing/ports.js'
 import { useTestRedis } from '../../testing/redis.js'
 import { call } from '../../testing/node-process.js'
 import { waitFor } from '../../testing/wait.js'
 import { createSigner, signToken, startJwksServer } from '../../testing/jwt.js'
-import { startGatewayProcess, withBearer } from './helpers.js'
+import { withBearer } from '../../testing/stack.js'
+import { startGatewayProcess } from './helpers.js'
 
 const N = 20
 const UPSTREAM_DELAY_MS = 1000

@@ -6,11 +6,12 @@
  */
 import t from 'tap'
 import Fastify from 'fastify'
-import { freePort } from '../../local-redis/redis-server.js'
+import { freePort } from '../../testing/ports.js'
 import { useTestRedis } from '../../testing/redis.js'
 import { call } from '../../testing/node-process.js'
 import { createSigner, signToken, startJwksServer } from '../../testing/jwt.js'
-import { startGatewayProcess, startOrders, withBearer } from './helpers.js'
+import { withBearer } from '../../testing/stack.js'
+import { startGatewayProcess, startOrders } from './helpers.js'
 
 const UPSTREAM_TIMEOUT_MS = 500
 

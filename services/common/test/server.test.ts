@@ -1,5 +1,5 @@
 import t from 'tap'
-import { freePort } from '../../../scripts/local-redis/redis-server.js'
+import { freePort } from '../../../scripts/testing/ports.js'
 import { startNode } from '../../../scripts/testing/node-process.js'
 
 t.test('a service entry listens, logs one ready line with its URL, and closes on SIGTERM with exit 0', async (t) => {

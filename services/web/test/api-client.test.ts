@@ -1,8 +1,7 @@
 import t from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { ApiError, createApiClient } from '../app/api-client.js'
-
-interface Teardown { teardown: (fn: () => unknown) => void }
+import type { Teardown } from '../../../scripts/testing/wait.js'
 
 const CSRF = 'csrf-value-for-tests'
 

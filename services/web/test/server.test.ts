@@ -5,8 +5,7 @@ import { join } from 'node:path'
 import { buildWebServer } from '../src/app.js'
 import { ConfigError, loadConfig, DEFAULT_WEB_PORT } from '../src/config.js'
 import { staticSecurityHeaders } from '../../kernel/security-policy.js'
-
-interface Teardown { teardown: (fn: () => unknown) => void }
+import type { Teardown } from '../../../scripts/testing/wait.js'
 
 const INDEX = '<!doctype html><html><head><script type="module" src="/assets/index-abc123.js"></script></head><body><div id="root"></div></body></html>'
 
