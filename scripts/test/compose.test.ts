@@ -119,6 +119,8 @@ const raw = parse(read('docker-compose.yml'), { merge: true }) as { services: Re
 const compose = interpolateAll(raw, DOTENV)
 const services = compose.services
 const envOf = (name: string): Env => Object.fromEntries(Object.entries(services[name]?.environment ?? {}).map(([k, v]) => [k, v === null ? '' : String(v)]))
+/** What containers run of scripts/: the keys and users CLIs (thin entries into auth-service/src). */
+const IMAGE_SCRIPTS = ['scripts/keys.ts', 'scripts/users.ts'] as const
 const NODE_SERVICES = [...STACK.map((s) => s.name), 'keys-init']
 const healthUrl = (name: string) => {
   const script = services[name]?.healthcheck?.test.at(-1) ?? ''
@@ -307,12 +309,17 @@ t.test('Dockerfile: build and runtime stages, production install, non-root', asy
   t.ok(JSON.parse(read('package.json')).scripts['build:gateway'], 'npm run build:gateway exists')
   t.ok(runtime!.lines.includes('COPY --from=build /app/dist/gateway ./dist/gateway'), 'runtime: the compiled gateway')
   t.ok(lines.includes(`CMD ${JSON.stringify(['node', ...GATEWAY_BUNDLE.nodeArgs, GATEWAY_BUNDLE.outfile])}`.replaceAll('","', '", "')), 'the image starts the compiled gateway by default')
-  const copied = runtime!.lines.filter((l) => /^COPY (?!--from)/.test(l)).map((l) => l.split(/\s+/)[1]!)
+  // Every source of every COPY from the build context (all words but COPY and the destination).
+  const copied = runtime!.lines.filter((l) => /^COPY (?!--from)/.test(l)).flatMap((l) => l.split(/\s+/).slice(1, -1))
+  const inImage = (file: string) => copied.some((src) => file === src || file.startsWith(`${src}/`))
   for (const name of NODE_SERVICES) {
     if (STACK.find((e) => e.name === name)?.bundle) continue
     const entry = services[name]!.command![3]!
-    t.ok(copied.some((dir) => entry.startsWith(`${dir}/`)), `${name}: ${entry} is copied into the runtime image`)
+    t.ok(inImage(entry), `${name}: ${entry} is copied into the runtime image`)
   }
+  const fromScripts = copied.filter((src) => src === 'scripts' || src.startsWith('scripts/'))
+  t.same(fromScripts.sort(), [...IMAGE_SCRIPTS].sort(), 'of scripts/ the image copies the CLI entries only')
+  for (const entry of IMAGE_SCRIPTS) t.ok(existsSync(join(ROOT, entry)), `${entry} exists`)
   const ignored = read('.dockerignore').split('\n').map((l) => l.trim())
   for (const path of ['node_modules', 'keys', '.env', '.git']) t.ok(ignored.includes(path), `.dockerignore keeps ${path} out of the image`)
 })
