@@ -57,7 +57,12 @@ async function main (): Promise<void> {
   // If this process dies without the clean stop, its private Redis must not outlive it.
   process.once('exit', () => { if (redis?.process.exitCode === null) redis.process.kill('SIGKILL') })
   redis?.process.once('exit', (code, signal) => {
-    if (!stopping) log('redis', `private redis-server exited (${signal ?? `code ${code}`}); restart npm start to get it back`)
+    if (!stopping) {
+      log(
+        'redis',
+      `private redis-server exited (${signal ?? `code ${code}`}); restart npm start to get it back`
+      )
+    }
   })
   if (stopping) return
   const plan = planStack(ROOT, stackEnv(process.env, { REDIS_URL: found.url, ...secrets }))

@@ -120,7 +120,9 @@ t.test('startRedisCluster rejects fewer than 3 masters', async (t) => {
 
 t.test('startRedisCluster says clearly when redis-cli is missing', async (t) => {
   const bin = mkdtempSync(join(tmpdir(), 'jwt-edge-no-cli-'))
-  const serverPath = process.env.PATH?.split(':').map((dir) => join(dir, 'redis-server')).find((path) => existsSync(path))
+  const serverPath = process.env.PATH?.split(':').map((dir) => join(dir, 'redis-server')).find((path) => existsSync(
+    path
+  ))
   t.ok(serverPath, 'redis-server is on PATH')
   symlinkSync(serverPath!, join(bin, 'redis-server'))
   const savedPath = process.env.PATH

@@ -15,7 +15,13 @@ function build (t: Test) {
 t.test('the identity plugin reads subject, roles and session from the gateway headers', async (t) => {
   const app = build(t)
   const res = await app.inject({
-    method: 'GET', url: '/whoami', headers: { 'x-user-id': ' u1 ', 'x-user-roles': 'user, admin,,', 'x-session-id': 's1' },
+    method: 'GET',
+    url: '/whoami',
+    headers: {
+      'x-user-id': ' u1 ',
+      'x-user-roles': 'user, admin,,',
+      'x-session-id': 's1',
+    },
   })
   t.equal(res.statusCode, 200)
   t.same(res.json(), { subject: 'u1', roles: ['user', 'admin'], session: 's1' })
@@ -28,16 +34,27 @@ t.test('an empty x-user-id counts as missing', async (t) => {
   const app = build(t)
   const res = await app.inject({ method: 'GET', url: '/whoami', headers: { 'x-user-id': '  ' } })
   t.equal(res.statusCode, 400)
-  t.same(res.json(), { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway', statusCode: 400 })
+  t.same(
+    res.json(),
+    { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway', statusCode: 400 }
+  )
 })
 
 t.test('requireRole answers 403 insufficient_scope without the role', async (t) => {
   const app = build(t)
-  const denied = await app.inject({ method: 'GET', url: '/admin', headers: { 'x-user-id': 'u1', 'x-user-roles': 'user' } })
+  const denied = await app.inject({
+    method: 'GET',
+    url: '/admin',
+    headers: { 'x-user-id': 'u1', 'x-user-roles': 'user' },
+  })
   t.equal(denied.statusCode, 403)
   t.same(denied.json(), { error: 'insufficient_scope', message: 'role "admin" required', statusCode: 403 })
   t.equal(denied.headers['www-authenticate'], 'Bearer error="insufficient_scope"')
-  const allowed = await app.inject({ method: 'GET', url: '/admin', headers: { 'x-user-id': 'u1', 'x-user-roles': 'admin' } })
+  const allowed = await app.inject({
+    method: 'GET',
+    url: '/admin',
+    headers: { 'x-user-id': 'u1', 'x-user-roles': 'admin' },
+  })
   t.equal(allowed.statusCode, 200)
 })
 
@@ -64,7 +81,10 @@ t.test('toServicePublicError maps by code, then by status', async (t) => {
     {
       d: 'SVC_ERR_FORBIDDEN is insufficient_scope (the services\' own table)',
       err: { code: 'SVC_ERR_FORBIDDEN', statusCode: 403, message: 'role "admin" required' },
-      want: { statusCode: 403, body: { error: 'insufficient_scope', message: 'role "admin" required', statusCode: 403 } },
+      want: {
+        statusCode: 403,
+        body: { error: 'insufficient_scope', message: 'role "admin" required', statusCode: 403 },
+      },
     },
   ]
   for (const c of cases) t.same(toServicePublicError(c.err), c.want, c.d)

@@ -17,11 +17,17 @@ t.test('a service entry listens, logs one ready line with its URL, and closes on
   const health = await fetch(`${payments.url}/healthz`)
   t.equal(health.status, 200)
   t.same(await payments.stop('SIGTERM'), { code: 0, signal: null })
-  t.ok(payments.logs().some((l) => l.signal === 'SIGTERM' && l.msg === 'closing'), 'the close is logged with its signal')
+  t.ok(
+    payments.logs().some((l) => l.signal === 'SIGTERM' && l.msg === 'closing'),
+    'the close is logged with its signal'
+  )
 })
 
 t.test('a service entry with bad config exits 1 naming every bad variable', async (t) => {
-  const started = startNode(t, { name: 'orders', entry: 'services/orders/src/server.ts', env: { ORDERS_PORT: 'abc', LOG_LEVEL: 'loud' } })
+  const started = startNode(
+    t,
+    { name: 'orders', entry: 'services/orders/src/server.ts', env: { ORDERS_PORT: 'abc', LOG_LEVEL: 'loud' } }
+  )
   // startNode rejects with the exit code and the process's last output lines.
   const err = await started.then(() => null, (e: Error) => e)
   t.match(err?.message, /^orders exited \(1\) before ready/)

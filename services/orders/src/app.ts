@@ -31,7 +31,10 @@ export function buildOrdersService (config: Partial<ServiceConfig> = {}): Servic
     return order
   })
 
-  app.delete('/orders/:id', { schema: { params: OrderParams }, preHandler: requireRole('admin') }, async (request, reply) => {
+  app.delete('/orders/:id', { schema: { params: OrderParams }, preHandler: requireRole('admin') }, async (
+    request,
+    reply
+  ) => {
     if (!store.remove(request.params.id)) throw new NotFoundError('order')
     request.log.info({ orderId: request.params.id }, 'order deleted')
     return reply.code(204).send()

@@ -15,15 +15,26 @@ t.test('GET /orders without x-user-id is refused with 400 (not through the gatew
   const app = build(t)
   const res = await app.inject({ method: 'GET', url: '/orders' })
   t.equal(res.statusCode, 400)
-  t.same(res.json(), { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway', statusCode: 400 })
+  t.same(
+    res.json(),
+    { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway', statusCode: 400 }
+  )
 })
 
 t.test('POST /orders without x-user-id is refused before the body is read, nothing stored', async (t) => {
   const app = build(t)
   // Not even JSON: a parse or validation error would be a 400 too, but with its own message.
-  const res = await app.inject({ method: 'POST', url: '/orders', headers: { 'content-type': 'application/json' }, payload: '{"item": ' })
+  const res = await app.inject({
+    method: 'POST',
+    url: '/orders',
+    headers: { 'content-type': 'application/json' },
+    payload: '{"item": ',
+  })
   t.equal(res.statusCode, 400)
-  t.same(res.json(), { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway', statusCode: 400 })
+  t.same(
+    res.json(),
+    { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway', statusCode: 400 }
+  )
   t.same((await app.inject({ method: 'GET', url: '/orders', headers: alice })).json(), { orders: [] })
 })
 
@@ -36,7 +47,12 @@ t.test('GET /healthz answers without identity headers', async (t) => {
 
 t.test('POST /orders creates an order of the caller', async (t) => {
   const app = build(t)
-  const res = await app.inject({ method: 'POST', url: '/orders', headers: alice, payload: { item: 'tea', quantity: 3 } })
+  const res = await app.inject({
+    method: 'POST',
+    url: '/orders',
+    headers: alice,
+    payload: { item: 'tea', quantity: 3 },
+  })
   t.equal(res.statusCode, 201)
   const order = res.json()
   t.match(order, { item: 'tea', quantity: 3, userId: 'user-alice', id: String, createdAt: String })
@@ -50,7 +66,9 @@ t.test('POST /orders creates an order of the caller', async (t) => {
 
 t.test('users see only their own orders', async (t) => {
   const app = build(t)
-  const created = (await app.inject({ method: 'POST', url: '/orders', headers: alice, payload: { item: 'tea', quantity: 1 } })).json()
+  const created = (
+    await app.inject({ method: 'POST', url: '/orders', headers: alice, payload: { item: 'tea', quantity: 1 } })
+  ).json()
   await app.inject({ method: 'POST', url: '/orders', headers: bob, payload: { item: 'coffee', quantity: 2 } })
 
   const bobs = (await app.inject({ method: 'GET', url: '/orders', headers: bob })).json()
@@ -90,13 +108,22 @@ t.test('POST /orders with a bad body is 400 invalid_request and stores nothing',
 t.test('POST /orders with malformed JSON, a wrong media type or a huge body', async (t) => {
   const app = build(t)
   const malformed = await app.inject({
-    method: 'POST', url: '/orders', headers: { ...alice, 'content-type': 'application/json' }, payload: '{"item": "tea",',
+    method: 'POST',
+    url: '/orders',
+    headers: { ...alice, 'content-type': 'application/json' },
+    payload: '{"item": ' +
+      '"tea",',
   })
   t.equal(malformed.statusCode, 400)
   t.equal(malformed.json().error, 'invalid_request')
   t.match(malformed.json().message, /JSON/)
 
-  const text = await app.inject({ method: 'POST', url: '/orders', headers: { ...alice, 'content-type': 'text/plain' }, payload: 'tea' })
+  const text = await app.inject({
+    method: 'POST',
+    url: '/orders',
+    headers: { ...alice, 'content-type': 'text/plain' },
+    payload: 'tea',
+  })
   t.equal(text.statusCode, 415)
   t.equal(text.json().error, 'unsupported_media_type')
 
@@ -110,13 +137,19 @@ t.test('POST /orders with malformed JSON, a wrong media type or a huge body', as
 
 t.test('DELETE /orders/:id needs role admin, checked in the service', async (t) => {
   const app = build(t)
-  const order = (await app.inject({ method: 'POST', url: '/orders', headers: alice, payload: { item: 'tea', quantity: 1 } })).json()
+  const order = (
+    await app.inject({ method: 'POST', url: '/orders', headers: alice, payload: { item: 'tea', quantity: 1 } })
+  ).json()
 
   const own = await app.inject({ method: 'DELETE', url: `/orders/${order.id}`, headers: alice })
   t.equal(own.statusCode, 403, 'the owner without admin cannot delete')
   t.same(own.json(), { error: 'insufficient_scope', message: 'role "admin" required', statusCode: 403 })
   t.match(own.headers['www-authenticate'], /insufficient_scope/)
-  t.equal((await app.inject({ method: 'GET', url: `/orders/${order.id}`, headers: alice })).statusCode, 200, 'still there')
+  t.equal(
+    (await app.inject({ method: 'GET', url: `/orders/${order.id}`, headers: alice })).statusCode,
+    200,
+    'still there'
+  )
 
   const adminOnlyInName = await app.inject({
     method: 'DELETE', url: `/orders/${order.id}`, headers: { ...alice, 'x-user-roles': 'administrator,admins' },
@@ -150,10 +183,18 @@ t.test('over a real connection: identity headers decide, a missing one is 400', 
   const anonymous = await fetch(`${url}/orders`)
   t.equal(anonymous.status, 400)
   t.match(anonymous.headers.get('content-type'), /application\/json/)
-  t.same(await anonymous.json(), { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway', statusCode: 400 })
+  t.same(
+    await anonymous.json(),
+    { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway', statusCode: 400 }
+  )
 
   const created = await fetch(`${url}/orders`, {
-    method: 'POST', headers: { ...alice, 'content-type': 'application/json' }, body: JSON.stringify({ item: 'tea', quantity: 2 }),
+    method: 'POST',
+    headers: { ...alice, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      item: 'tea',
+      quantity: 2,
+    }),
   })
   t.equal(created.status, 201)
   const list = await fetch(`${url}/orders`, { headers: alice })

@@ -12,7 +12,12 @@ function build (t: Test) {
 
 t.test('POST /payments records a payment of the caller; GET lists only the caller\'s', async (t) => {
   const app = build(t)
-  const res = await app.inject({ method: 'POST', url: '/payments', headers: alice, payload: { amount: 1999, currency: 'EUR' } })
+  const res = await app.inject({
+    method: 'POST',
+    url: '/payments',
+    headers: alice,
+    payload: { amount: 1999, currency: 'EUR' },
+  })
   t.equal(res.statusCode, 201)
   const payment = res.json()
   t.match(payment, { id: String, amount: 1999, currency: 'EUR', userId: 'user-alice', createdAt: String })
@@ -43,14 +48,21 @@ t.test('POST /payments with a bad body is 400 invalid_request and stores nothing
     t.equal(res.json().error, 'invalid_request', c.d)
     t.match(res.json().message, /body/, c.d)
   }
-  t.same((await app.inject({ method: 'GET', url: '/payments', headers: alice })).json(), { payments: [] }, 'nothing stored')
+  t.same(
+    (await app.inject({ method: 'GET', url: '/payments', headers: alice })).json(),
+    { payments: [] },
+    'nothing stored'
+  )
 })
 
 t.test('payments refuse calls that did not come through the gateway', async (t) => {
   const app = build(t)
   const res = await app.inject({ method: 'POST', url: '/payments', payload: { amount: 100, currency: 'EUR' } })
   t.equal(res.statusCode, 400)
-  t.same(res.json(), { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway', statusCode: 400 })
+  t.same(
+    res.json(),
+    { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway', statusCode: 400 }
+  )
   t.same((await app.inject({ method: 'GET', url: '/payments', headers: alice })).json(), { payments: [] })
 })
 

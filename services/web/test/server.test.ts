@@ -7,7 +7,8 @@ import { ConfigError, loadConfig, DEFAULT_WEB_PORT } from '../src/config.js'
 import { staticSecurityHeaders } from '../../kernel/security-policy.js'
 import type { Teardown } from '../../../scripts/testing/wait.js'
 
-const INDEX = '<!doctype html><html><head><script type="module" src="/assets/index-abc123.js"></script></head><body><div id="root"></div></body></html>'
+const INDEX = '<!doctype html><html><head><script type="module" ' +
+  'src="/assets/index-abc123.js"></script></head><body><div id="root"></div></body></html>'
 
 /** A fake Vite build in a temp dir, and the server listening on a free port. */
 async function start (t: Teardown) {
@@ -77,7 +78,10 @@ t.test('missing files and API paths are a JSON 404, not the SPA', async (t) => {
     t.equal(body.error, 'not_found', path)
     t.type(body.message, 'string')
   }
-  const post = await fetch(url + '/orders', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })
+  const post = await fetch(
+    url + '/orders',
+    { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }
+  )
   t.equal(post.status, 404, 'only GET/HEAD get the SPA')
   t.same(await post.json(), { error: 'not_found', message: 'no such file: POST /orders', statusCode: 404 })
 })

@@ -52,7 +52,9 @@ export async function startStack (opts: StackOptions): Promise<Stack> {
   const collect = (chunk: Buffer) => { output = (output + chunk.toString()).slice(-20_000) }
   child.stdout?.on('data', collect)
   child.stderr?.on('data', collect)
-  const gone = () => child.exitCode === null ? undefined : `the stack exited with code ${child.exitCode} before it was ready`
+  const gone = () => child.exitCode === null
+    ? undefined
+    : `the stack exited with code ${child.exitCode} before it was ready`
 
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
