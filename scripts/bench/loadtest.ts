@@ -19,7 +19,7 @@ import {
 } from './loadtest-scenarios.js'
 
 const RAISED_LIMITS = 'RATE_LIMIT_AUTH=1000000 RATE_LIMIT_API=1000000 npm start'
-const root = fileURLToPath(new URL('../', import.meta.url))
+const root = fileURLToPath(new URL('../../', import.meta.url))
 
 async function main (): Promise<number> {
   const args = parseArgs(process.argv.slice(2))
@@ -30,7 +30,7 @@ async function main (): Promise<number> {
   for (const s of scenarios) {
     if (!(SCENARIOS as readonly string[]).includes(s)) {
       throw new Error(
-    `unknown scenario "${s}" (known: ${SCENARIOS.join(', ')})`
+        `unknown scenario "${s}" (known: ${SCENARIOS.join(', ')})`
       )
     }
   }
@@ -133,7 +133,7 @@ async function registerUsers (base: string, count: number): Promise<LoadUser[]> 
       })
       if (res.status === 429) {
         throw new Error(
-        `registration was rate limited (429). Start the stack with raised limits:\n  ${RAISED_LIMITS}`
+          `registration was rate limited (429). Start the stack with raised limits:\n  ${RAISED_LIMITS}`
         )
       }
       if (res.status !== 201) throw new Error(`POST /auth/register answered ${res.status}: ${await res.text()}`)

@@ -68,7 +68,7 @@ t.test('npm run bench:refresh ends with its figures as one JSON line (npm run be
   for (const name of ['refreshesPerS', 'signsPerS', 'redisRoundTripsPerRefresh']) {
     t.ok(
       figures[name] > 0,
-    `${name} in the JSON line`
+      `${name} in the JSON line`
     )
   }
 })

@@ -103,7 +103,7 @@ t.test('10 concurrent 401s cause exactly one refresh and every request is replay
     t.equal(
       backend.state.hits.get(String(i)),
       2,
-    `request ${i} sent twice (original + one replay)`
+      `request ${i} sent twice (original + one replay)`
     )
   }
   t.equal(client.accessToken(), 'token-3')
