@@ -89,7 +89,9 @@ export function formatTable (header: string[], rows: Array<Array<string | number
     const s = String(c ?? '')
     return i === 0 ? s.padEnd(widths[i] as number) : s.padStart(widths[i] as number)
   }).join('  ')
-  return [line(cells[0] as string[]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n')
+  return [line(cells[0] as string[]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join(
+    '\n'
+  )
 }
 
 export function fmt (n: number): string {
@@ -112,8 +114,12 @@ export function parseArgs (argv: string[]): Map<string, string> {
     if (!a.startsWith('--')) continue
     const eq = a.indexOf('=')
     if (eq !== -1) out.set(a.slice(2, eq), a.slice(eq + 1))
-    else if (argv[i + 1] !== undefined && !(argv[i + 1] as string).startsWith('--')) out.set(a.slice(2), argv[++i] as string)
-    else out.set(a.slice(2), 'true')
+    else if (argv[i + 1] !== undefined && !(argv[i + 1] as string).startsWith('--')) {
+      out.set(
+        a.slice(2),
+        argv[++i] as string
+      )
+    } else out.set(a.slice(2), 'true')
   }
   return out
 }
@@ -131,7 +137,9 @@ export function assertLoopback (url: string): URL {
   const u = new URL(url)
   const host = u.hostname.replace(/^\[|\]$/g, '')
   if (!(host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host))) {
-    throw new Error(`refusing to generate load against ${u.origin}: only loopback addresses (127.0.0.0/8, ::1, localhost)`)
+    throw new Error(
+      `refusing to generate load against ${u.origin}: only loopback addresses (127.0.0.0/8, ::1, localhost)`
+    )
   }
   return u
 }

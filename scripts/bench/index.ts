@@ -11,7 +11,7 @@
  * BENCH_PROFILE_DIR=dir: a CPU profile of each target over its measured window (the
  * profiler costs CPU too: do not compare figures of a profiled run).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
@@ -21,7 +21,19 @@ import { Redis } from 'ioredis'
 import { GATEWAY_BUNDLE, bundle } from '../start/bundle.js'
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, REVOCATION } from '../../auth-service/src/contract.js'
 import { startRedisServer } from '../local-redis/redis-server.js'
-import { cpuSeconds, fmt, formatTable, parseArgs, percentile, positiveNumber, ratio, rssMb, runLoad, type LoadOptions, type LoadResult } from './bench-lib.js'
+import {
+  cpuSeconds,
+  fmt,
+  formatTable,
+  parseArgs,
+  percentile,
+  positiveNumber,
+  ratio,
+  rssMb,
+  runLoad,
+  type LoadOptions,
+  type LoadResult,
+} from './bench-lib.js'
 
 const ALL_TARGETS = ['direct', 'bare', 'gateway-noauth', 'gateway', 'gateway-cold', 'seed'] as const
 type Target = typeof ALL_TARGETS[number]
@@ -40,8 +52,13 @@ const args = parseArgs(process.argv.slice(2))
 const duration = positiveNumber(args, 'duration', 5)
 const connections = Math.round(positiveNumber(args, 'connections', 50))
 const withMicro = !args.has('no-micro')
-const targets = (args.get('targets') ?? ALL_TARGETS.join(',')).split(',').map((s) => s.trim()).filter(Boolean) as Target[]
-for (const t of targets) if (!(ALL_TARGETS as readonly string[]).includes(t)) throw new Error(`unknown target "${t}" (known: ${ALL_TARGETS.join(', ')})`)
+const targets = (args.get('targets') ?? ALL_TARGETS.join(',')).split(',')
+  .map((s) => s.trim()).filter(Boolean) as Target[]
+for (const t of targets) {
+  if (!(ALL_TARGETS as readonly string[]).includes(t)) {
+    throw new Error(`unknown target "${t}" (known: ${ALL_TARGETS.join(', ')})`)
+  }
+}
 
 const hasTaskset = spawnSync('taskset', ['-V']).status === 0
 // Decided before this script pins itself to one core (then it sees only that one).
@@ -49,7 +66,15 @@ const pin = process.env.BENCH_PINNED === '1' || (hasTaskset && availableParallel
 const cores = Number(process.env.BENCH_CORES ?? availableParallelism())
 // Re-run this script on core 1, so the load generator never shares a core with a target.
 if (pin && process.env.BENCH_PINNED !== '1') {
-  const r = spawnSync('taskset', ['-c', '1', process.execPath, '--import', 'tsx', fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+  const r = spawnSync('taskset', [
+    '-c',
+    '1',
+    process.execPath,
+    '--import',
+    'tsx',
+    fileURLToPath(import.meta.url),
+    ...process.argv.slice(2),
+  ], {
     stdio: 'inherit', cwd: root, env: { ...process.env, BENCH_PINNED: '1', BENCH_CORES: String(cores) },
   })
   process.exit(r.status ?? 1)
@@ -63,12 +88,16 @@ function startChild (file: string, core: string, env: Record<string, string>, ip
   const run = file === TARGET.entry ? [TARGET.outfile] : ['--import', 'tsx', file]
   const cmd = [process.execPath, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...run]
   const [bin, ...argv] = pin ? ['taskset', '-c', core, ...cmd] : cmd
-  const child = spawn(bin as string, argv, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', ipc ? 'ignore' : 'pipe', 'pipe', ...(ipc ? ['ipc' as const] : [])] })
+  const stdio: StdioOptions = ['ignore', ipc ? 'ignore' : 'pipe', 'pipe', ...(ipc ? ['ipc' as const] : [])]
+  const child = spawn(bin as string, argv, { cwd: root, env: { ...process.env, ...env }, stdio })
   children.add(child)
   child.once('exit', () => children.delete(child))
   let stderr = ''
   child.stderr?.on('data', (d) => { stderr = (stderr + String(d)).slice(-4000) })
-  child.once('exit', (code) => { if (code && code !== 0 && !stopping) console.error(`${file} exited ${code}: ${stderr}`) })
+  child.once(
+    'exit',
+    (code) => { if (code && code !== 0 && !stopping) console.error(`${file} exited ${code}: ${stderr}`) }
+  )
   return child
 }
 let stopping = false
@@ -99,7 +128,9 @@ function message<T> (child: ChildProcess, pick: (m: any) => T | undefined, timeo
   })
 }
 
-async function startTarget (kind: string, core: string, env: Record<string, string>): Promise<{ child: ChildProcess, url: string }> {
+interface StartedTarget { child: ChildProcess, url: string }
+
+async function startTarget (kind: string, core: string, env: Record<string, string>): Promise<StartedTarget> {
   const child = startChild(TARGET.entry, core, { BENCH_KIND: kind, ...env }, true)
   const port = await message(child, (m) => typeof m?.port === 'number' ? m.port as number : undefined)
   return { child, url: `http://127.0.0.1:${port}` }
@@ -107,7 +138,11 @@ async function startTarget (kind: string, core: string, env: Record<string, stri
 
 async function get (url: string, headers: Record<string, string> = {}, agent?: http.Agent): Promise<number> {
   return await new Promise((resolve, reject) => {
-    const req = http.get(url, { headers, agent }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)) })
+    const req = http.get(
+      url,
+      { headers, agent },
+      (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)) }
+    )
     req.on('error', reject)
   })
 }
@@ -128,16 +163,25 @@ const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
 const header = b64({ alg: 'RS256', kid, typ: 'at+jwt' })
 function makeToken (sub: string, sid = `sid-${randomUUID()}`): string {
   const now = Math.floor(Date.now() / 1000)
-  const input = `${header}.${b64({ iss: DEFAULT_ISSUER, aud: DEFAULT_AUDIENCE, sub, sid, jti: randomUUID(), roles: ['user'], iat: now, exp: now + 3600 })}`
+  const claims = { iss: DEFAULT_ISSUER, aud: DEFAULT_AUDIENCE, sub, sid, jti: randomUUID(), roles: ['user'] }
+  const input = `${header}.${b64({ ...claims, iat: now, exp: now + 3600 })}`
   return `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`
 }
 
 console.log(`bench: ${duration} s per target, ${connections} connections, targets: ${targets.join(', ')}`)
-console.log(`machine: ${cores} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}, ${pin ? 'targets pinned to core 0, load + upstream to core 1' : 'no pinning (taskset missing or 1 core)'}`)
+const pinning = pin ? 'targets pinned to core 0, load + upstream to core 1' : 'no pinning (taskset missing or 1 core)'
+console.log(`machine: ${cores} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}, ${pinning}`)
 
 await bundle(root, TARGET.entry, TARGET.outfile)
 const redisServer = await startRedisServer()
-const results: Record<string, unknown> = { startedAt: new Date().toISOString(), duration, connections, node: process.version, cores, pinned: pin }
+const results: Record<string, unknown> = {
+  startedAt: new Date().toISOString(),
+  duration,
+  connections,
+  node: process.version,
+  cores,
+  pinned: pin,
+}
 const rows: Array<{ target: Target, load: LoadResult, cpuS: number | null, rssMb: number | null }> = []
 try {
   const upstream = await startTarget('upstream', '1', { BENCH_JWKS: jwks })
@@ -170,7 +214,15 @@ try {
   // (round robin, `duration` rounds), so a machine that gets busier or quieter during the
   // run affects them alike. Requests and CPU seconds add up over the slices; latency is the
   // median over the slices of each slice's percentile.
-  interface Running { target: Target, child: ChildProcess, url: string, load: Omit<LoadOptions, 'title' | 'duration'>, slices: LoadResult[], cpuS: number }
+  interface Running {
+    target: Target,
+    child: ChildProcess,
+    url: string,
+    load: Omit<LoadOptions,
+    'title' | 'duration'>,
+    slices: LoadResult[],
+    cpuS: number,
+  }
   const running: Running[] = []
   for (const target of targets) {
     let url: string
@@ -180,11 +232,16 @@ try {
     } else if (target === 'bare') {
       ({ child, url } = await startTarget('bare', '0', { BENCH_UPSTREAM: upstream.url }))
     } else if (target === 'seed') {
-      ({ child, url } = await startTarget('seed', '0', { BENCH_UPSTREAM: upstream.url, BENCH_PUBLIC_PEM: publicKey.export({ format: 'pem', type: 'spki' }) as string }))
+      ({ child, url } = await startTarget(
+        'seed',
+        '0',
+        { BENCH_UPSTREAM: upstream.url, BENCH_PUBLIC_PEM: publicKey.export({ format: 'pem', type: 'spki' }) as string }
+      ))
     } else {
       const kind = target === 'gateway-noauth' ? 'gateway-noauth' : 'gateway'
       // Cold: the cache holds fewer entries than the rotation, oldest out first, so every token misses.
-      const cache: Record<string, string> = target === 'gateway-cold' ? { TOKEN_CACHE_MAX: process.env.BENCH_COLD_CACHE_MAX ?? String(Math.floor(coldTokens.length / 4)) } : {}
+      const coldMax = process.env.BENCH_COLD_CACHE_MAX ?? String(Math.floor(coldTokens.length / 4))
+      const cache: Record<string, string> = target === 'gateway-cold' ? { TOKEN_CACHE_MAX: coldMax } : {}
       ;({ child, url } = await startTarget(kind, '0', { ...gatewayEnv, ...cache }))
       await waitReady(url)
     }
@@ -226,7 +283,9 @@ try {
   for (let round = 1; round <= rounds; round++) {
     for (const r of running) {
       const cpu0 = cpuSeconds(r.child.pid as number)
-      r.slices.push(await runLoad({ ...r.load, title: `${r.target} (round ${round}/${rounds})`, duration: slice }, true))
+      r.slices.push(
+        await runLoad({ ...r.load, title: `${r.target} (round ${round}/${rounds})`, duration: slice }, true)
+      )
       const cpu1 = cpuSeconds(r.child.pid as number)
       r.cpuS += cpu0 === null || cpu1 === null ? NaN : cpu1 - cpu0
     }
@@ -240,8 +299,15 @@ try {
     }
   }
   for (const r of running) {
-    rows.push({ target: r.target, load: combine(r.target, r.slices), cpuS: Number.isNaN(r.cpuS) ? null : r.cpuS, rssMb: rssMb(r.child.pid as number) })
-    if (r.target === 'gateway' && withMicro) results.revocation = await revocationLag(r.url, Math.max(10, Math.min(50, Math.round(duration * 10))))
+    rows.push({
+      target: r.target,
+      load: combine(r.target, r.slices),
+      cpuS: Number.isNaN(r.cpuS) ? null : r.cpuS,
+      rssMb: rssMb(r.child.pid as number),
+    })
+    if (r.target === 'gateway' && withMicro) {
+      results.revocation = await revocationLag(r.url, Math.max(10, Math.min(50, Math.round(duration * 10))))
+    }
     await stopChild(r.child)
   }
 
@@ -250,18 +316,37 @@ try {
     const rss: Array<Record<string, unknown>> = []
     for (const nodeOptions of [GATEWAY_BUNDLE.nodeArgs.join(' '), '']) {
       process.stderr.write(`RSS with 100k cached tokens (${nodeOptions || 'V8 defaults'})...\n`)
-      const { child, url } = await startTarget('gateway', '0', { ...gatewayEnv, TOKEN_CACHE_MAX: '100000', NODE_OPTIONS: nodeOptions })
+      const { child, url } = await startTarget(
+        'gateway',
+        '0',
+        { ...gatewayEnv, TOKEN_CACHE_MAX: '100000', NODE_OPTIONS: nodeOptions }
+      )
       await waitReady(url)
       const traffic = async () => {
-        await runLoad({ url: `${url}/api/orders`, connections, duration: 1, title: 'rss traffic', setupClient: (c) => c.setHeaders({ authorization: `Bearer ${warmTokens[Math.floor(Math.random() * warmTokens.length)]}` }) }, false)
+        const anyToken = () => warmTokens[Math.floor(Math.random() * warmTokens.length)]
+        const setupClient: LoadOptions['setupClient'] = (c) => c.setHeaders({ authorization: `Bearer ${anyToken()}` })
+        await runLoad({ url: `${url}/api/orders`, connections, duration: 1, title: 'rss traffic', setupClient }, false)
       }
       await traffic()
       child.send({ fill: 0 })
-      const empty = await message(child, (m) => typeof m?.size === 'number' ? m as { heapUsedMb: number, rssMb: number } : undefined)
+      const empty = await message(
+        child,
+        (m) => typeof m?.size === 'number' ? m as { heapUsedMb: number, rssMb: number } : undefined
+      )
       child.send({ fill: 100_000 })
-      const full = await message(child, (m) => typeof m?.size === 'number' ? m as { size: number, heapUsedMb: number } : undefined)
+      const full = await message(
+        child,
+        (m) => typeof m?.size === 'number' ? m as { size: number, heapUsedMb: number } : undefined
+      )
       await traffic()
-      rss.push({ nodeOptions, entries: full.size, beforeMb: empty.rssMb, afterMb: rssMb(child.pid as number), heapBeforeMb: empty.heapUsedMb, heapAfterMb: full.heapUsedMb })
+      rss.push({
+        nodeOptions,
+        entries: full.size,
+        beforeMb: empty.rssMb,
+        afterMb: rssMb(child.pid as number),
+        heapBeforeMb: empty.heapUsedMb,
+        heapAfterMb: full.heapUsedMb,
+      })
       await stopChild(child)
     }
     results.rssCache = rss
@@ -287,17 +372,30 @@ const perCpu = (t: Target) => {
 const micro = results.micro as Record<string, number> | undefined
 const rev = results.revocation as { p50: number, p99: number, samples: number } | undefined
 const refresh = results.refresh as { refreshesPerS: number, signsPerS: number } | undefined
-const rssCache = results.rssCache as Array<{ nodeOptions: string, entries: number, beforeMb: number | null, afterMb: number | null, heapBeforeMb: number, heapAfterMb: number }> | undefined
+const rssCache = results.rssCache as Array<{
+  nodeOptions: string,
+  entries: number,
+  beforeMb: number | null,
+  afterMb: number | null,
+  heapBeforeMb: number,
+  heapAfterMb: number,
+}> | undefined
 
 const ratioRows: Array<[string, string, string]> = []
-const addRatio = (what: string, value: string, target: string) => { if (!value.startsWith('-')) ratioRows.push([what, value, target]) }
+const addRatio = (what: string, value: string, target: string) => {
+  if (!value.startsWith('-')) ratioRows.push([what, value, target])
+}
 addRatio('full gateway / bare proxy (req per CPU-s)', ratio(perCpu('gateway'), perCpu('bare')), '>= 1.00x')
 addRatio('gateway auth on / auth off (req per CPU-s)', ratio(perCpu('gateway'), perCpu('gateway-noauth')), '>= 0.95x')
 addRatio("full gateway / seeds' stack (req per CPU-s)", ratio(perCpu('gateway'), perCpu('seed')), '>= 6x')
 addRatio('cold gateway / warm gateway (req per CPU-s)', ratio(perCpu('gateway-cold'), perCpu('gateway')), '')
 addRatio('bare proxy / direct (req per CPU-s)', ratio(perCpu('bare'), perCpu('direct')), '')
 if (micro) {
-  addRatio('gateway verify path (fast, no cache) / raw node:crypto verify', ratio(micro.gatewayFast, micro.rawVerify), '>= 0.50x')
+  addRatio(
+    'gateway verify path (fast, no cache) / raw node:crypto verify',
+    ratio(micro.gatewayFast, micro.rawVerify),
+    '>= 0.50x'
+  )
   addRatio('jose jwtVerify / raw node:crypto verify', ratio(micro.joseVerify, micro.rawVerify), '')
   addRatio('gateway verify path (jose) / raw node:crypto verify', ratio(micro.gatewayJose, micro.rawVerify), '')
   addRatio('gateway cache hit / raw node:crypto verify', ratio(micro.gatewayCacheHit, micro.rawVerify), '')
@@ -307,7 +405,8 @@ if (refresh) addRatio('refreshes/s / raw RSA-2048 signs/s', ratio(refresh.refres
 console.log('\nRatios')
 console.log(formatTable(['', 'ratio', 'target'], ratioRows))
 console.log('\nTargets (same upstream, same client)')
-console.log(formatTable(['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU s', 'req/CPU-s', 'RSS MB', 'non-2xx', 'errors'], rows.map((r) => [
+const TARGET_COLUMNS = ['target', 'req/s', 'p50 ms', 'p99 ms', 'CPU s', 'req/CPU-s', 'RSS MB', 'non-2xx', 'errors']
+console.log(formatTable(TARGET_COLUMNS, rows.map((r) => [
   r.target, r.load.requestsPerSecond, r.load.latency.p50, r.load.latency.p99, r.cpuS ?? NaN,
   r.cpuS ? r.load.total / r.cpuS : NaN, r.rssMb ?? NaN, String(r.load.non2xx), String(r.load.errors),
 ])))
@@ -320,14 +419,25 @@ if (micro) {
     ['gateway authenticate(), fast path, no cache', micro.gatewayFast as number],
     ['gateway authenticate(), jose, no cache', micro.gatewayJose as number],
     ['gateway authenticate(), cache hit', micro.gatewayCacheHit as number],
-    ...(refresh ? [['auth refreshes (refresh.ts, per wall-clock s)', refresh.refreshesPerS], ['raw RSA-2048 signs (refresh.ts, per wall-clock s)', refresh.signsPerS]] as Array<[string, number]> : []),
+    ...(refresh
+      ? [
+          ['auth refreshes (refresh.ts, per wall-clock s)', refresh.refreshesPerS],
+          ['raw RSA-2048 signs (refresh.ts, per wall-clock s)', refresh.signsPerS],
+        ] as Array<[string, number]>
+      : []),
   ]))
 }
-if (rev) console.log(`\nRevocation propagation (ZADD+PUBLISH -> first 401, ${rev.samples} sessions): p50 ${fmt(rev.p50)} ms, p99 ${fmt(rev.p99)} ms`)
+if (rev) {
+  console.log(`\nRevocation propagation (ZADD+PUBLISH -> first 401, ${rev.samples} sessions): ` +
+    `p50 ${fmt(rev.p50)} ms, p99 ${fmt(rev.p99)} ms`)
+}
 for (const r of rssCache ?? []) {
   const how = r.nodeOptions ? `as npm start runs it, ${r.nodeOptions}` : 'V8 defaults'
-  console.log(`Gateway RSS with ${r.entries} cached tokens (${how}): ${fmt(r.afterMb ?? NaN)} MB (empty cache, same process: ${fmt(r.beforeMb ?? NaN)} MB; target <= 150 MB)`)
-  console.log(`  V8 heap used after a full GC: ${fmt(r.heapBeforeMb)} MB empty -> ${fmt(r.heapAfterMb)} MB full = ${fmt((r.heapAfterMb - r.heapBeforeMb) * 2 ** 20 / Math.max(1, r.entries))} bytes per entry`)
+  console.log(`Gateway RSS with ${r.entries} cached tokens (${how}): ${fmt(r.afterMb ?? NaN)} MB ` +
+    `(empty cache, same process: ${fmt(r.beforeMb ?? NaN)} MB; target <= 150 MB)`)
+  const perEntry = (r.heapAfterMb - r.heapBeforeMb) * 2 ** 20 / Math.max(1, r.entries)
+  console.log(`  V8 heap used after a full GC: ${fmt(r.heapBeforeMb)} MB empty -> ${fmt(r.heapAfterMb)} MB full ` +
+    `= ${fmt(perEntry)} bytes per entry`)
 }
 
 results.targets = rows
@@ -348,7 +458,9 @@ async function revocationLag (url: string, samples: number): Promise<{ p50: numb
       const sid = `rev-${randomUUID()}`
       const token = makeToken(`rev-user-${i}`, sid)
       const auth = { authorization: `Bearer ${token}` }
-      if (await get(`${url}/api/orders`, auth, agent) !== 200) throw new Error('revocation probe: token refused before revocation')
+      if (await get(`${url}/api/orders`, auth, agent) !== 200) {
+        throw new Error('revocation probe: token refused before revocation')
+      }
       const until = Date.now() + 60_000
       const start = performance.now()
       await redis.zadd(REVOCATION.sessionsKey('bench:'), until, sid)
@@ -371,7 +483,10 @@ async function runMicro (seconds: number): Promise<Record<string, number>> {
 }
 
 async function runRefresh (seconds: number): Promise<{ refreshesPerS: number, signsPerS: number }> {
-  return await lastJsonLine('scripts/bench/refresh.ts', { BENCH_SIGN_SECONDS: String(Math.min(2, seconds)), BENCH_REFRESH_SECONDS: String(seconds) })
+  return await lastJsonLine(
+    'scripts/bench/refresh.ts',
+    { BENCH_SIGN_SECONDS: String(Math.min(2, seconds)), BENCH_REFRESH_SECONDS: String(seconds) }
+  )
 }
 
 /** Runs a figures script (pinned to the target core) and parses the JSON line it ends with. */
@@ -388,7 +503,9 @@ async function lastJsonLine<T> (script: string, env: Record<string, string>): Pr
 function combine (title: string, slices: LoadResult[]): LoadResult {
   const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50)
   const statusCodes: Record<string, number> = {}
-  for (const sl of slices) for (const [code, n] of Object.entries(sl.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n
+  for (const sl of slices) {
+    for (const [code, n] of Object.entries(sl.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n
+  }
   const total = slices.reduce((a, sl) => a + sl.total, 0)
   const durationS = slices.reduce((a, sl) => a + sl.durationS, 0)
   return {

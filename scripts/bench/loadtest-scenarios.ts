@@ -25,8 +25,10 @@ export const SCENARIO_TITLES: Record<Exclude<Scenario, 'reads-during-login'>, st
 type Options = Omit<autocannon.Options, 'url' | 'duration'>
 const JSON_HEADERS = { 'content-type': 'application/json' }
 
+type RequestsOf = (user: LoadUser) => autocannon.Request[]
+
 /** One user per connection, round robin. */
-function perConnection (users: LoadUser[], requests: (user: LoadUser) => autocannon.Request[]): Pick<Options, 'setupClient'> {
+function perConnection (users: LoadUser[], requests: RequestsOf): Pick<Options, 'setupClient'> {
   let next = 0
   return {
     setupClient: (client) => {
@@ -39,7 +41,10 @@ function perConnection (users: LoadUser[], requests: (user: LoadUser) => autocan
 export function readsOptions (users: LoadUser[], connections: number): Options {
   return {
     connections,
-    ...perConnection(users, (u) => [{ method: 'GET', path: '/api/orders', headers: { authorization: `Bearer ${u.accessToken}` } }]),
+    ...perConnection(
+      users,
+      (u) => [{ method: 'GET', path: '/api/orders', headers: { authorization: `Bearer ${u.accessToken}` } }]
+    ),
   }
 }
 
@@ -50,7 +55,12 @@ export function mixedOptions (users: LoadUser[], connections: number): Options {
       const auth = { authorization: `Bearer ${u.accessToken}` }
       return [
         { method: 'GET', path: '/api/orders', headers: auth },
-        { method: 'POST', path: '/api/orders', headers: { ...auth, ...JSON_HEADERS }, body: JSON.stringify({ item: 'load test item', quantity: 1 }) },
+        {
+          method: 'POST',
+          path: '/api/orders',
+          headers: { ...auth, ...JSON_HEADERS },
+          body: JSON.stringify({ item: 'load test item', quantity: 1 }),
+        },
         { method: 'GET', path: '/api/users/me', headers: auth },
         { method: 'GET', path: '/api/payments', headers: auth },
       ]
@@ -103,6 +113,13 @@ export function bogusOptions (users: LoadUser[], connections: number): Options {
   })
   return {
     connections,
-    ...perConnection(users, () => [{ method: 'GET', path: '/api/orders', headers: { authorization: `Bearer ${bogus[Math.floor(Math.random() * bogus.length)]}` } }]),
+    ...perConnection(
+      users,
+      () => [{
+        method: 'GET',
+        path: '/api/orders',
+        headers: { authorization: `Bearer ${bogus[Math.floor(Math.random() * bogus.length)]}` },
+      }]
+    ),
   }
 }

@@ -19,19 +19,27 @@ import {
 } from './loadtest-scenarios.js'
 
 const RAISED_LIMITS = 'RATE_LIMIT_AUTH=1000000 RATE_LIMIT_API=1000000 npm start'
-const root = fileURLToPath(new URL('../', import.meta.url))
+const root = fileURLToPath(new URL('../../', import.meta.url))
 
 async function main (): Promise<number> {
   const args = parseArgs(process.argv.slice(2))
   const duration = positiveNumber(args, 'duration', 10)
   const connections = Math.round(positiveNumber(args, 'connections', 20))
-  const scenarios = (args.get('scenarios') ?? SCENARIOS.join(',')).split(',').map((s) => s.trim()).filter(Boolean) as Scenario[]
-  for (const s of scenarios) if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario "${s}" (known: ${SCENARIOS.join(', ')})`)
+  const scenarios = (args.get('scenarios') ?? SCENARIOS.join(',')).split(',')
+    .map((s) => s.trim()).filter(Boolean) as Scenario[]
+  for (const s of scenarios) {
+    if (!(SCENARIOS as readonly string[]).includes(s)) {
+      throw new Error(
+        `unknown scenario "${s}" (known: ${SCENARIOS.join(', ')})`
+      )
+    }
+  }
   const base = assertLoopback(process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080').origin
 
   const ready = await fetch(`${base}/readyz`).then((r) => r.status, () => 0)
   if (ready !== 200) {
-    console.error(`The gateway at ${base} is not ready (GET /readyz: ${ready || 'no answer'}). Start the stack first, with raised limits:\n  ${RAISED_LIMITS}`)
+    console.error(`The gateway at ${base} is not ready (GET /readyz: ${ready || 'no answer'}). ` +
+      `Start the stack first, with raised limits:\n  ${RAISED_LIMITS}`)
     return 1
   }
 
@@ -67,7 +75,8 @@ async function main (): Promise<number> {
     rows.map(({ scenario, result: r }) => [
       r.title === scenario && scenario !== 'reads-during-login' ? SCENARIO_TITLES[scenario] : r.title,
       r.requestsPerSecond, r.latency.p50, r.latency.p90, r.latency.p99,
-      String(count(r, (c) => c >= 200 && c < 300)), String(count(r, (c) => c < 200 || c >= 300)), String(count(r, (c) => c === 429)), String(r.errors),
+      String(count(r, (c) => c >= 200 && c < 300)), String(count(r, (c) => c < 200 || c >= 300)),
+      String(count(r, (c) => c === 429)), String(r.errors),
     ])
   ))
 
@@ -77,11 +86,13 @@ async function main (): Promise<number> {
   if (alone && during) {
     const ratio = during.latency.p99 / alone.latency.p99
     summary.loginStormP99Ratio = ratio
-    console.log(`\nprotected-read p99: alone ${fmt(alone.latency.p99)} ms, during a login storm ${fmt(during.latency.p99)} ms -> ${ratio.toFixed(2)}x (target <= 2x)`)
+    console.log(`\nprotected-read p99: alone ${fmt(alone.latency.p99)} ms, ` +
+      `during a login storm ${fmt(during.latency.p99)} ms -> ${ratio.toFixed(2)}x (target <= 2x)`)
   }
   const limited = rows.filter(({ result }) => (result.statusCodes['429'] ?? 0) > 0)
   if (limited.length > 0) {
-    console.log(`\nWARNING: ${limited.map((x) => x.result.title).join(', ')} got 429 rate_limited answers: the figures measure the rate limiter, not the service.`)
+    console.log(`\nWARNING: ${limited.map((x) => x.result.title).join(', ')} got 429 rate_limited answers: ` +
+      'the figures measure the rate limiter, not the service.')
     console.log(`Start the stack with raised limits for load tests:\n  ${RAISED_LIMITS}`)
   }
   const bogus = rows.find((x) => x.scenario === 'bogus')?.result
@@ -89,7 +100,10 @@ async function main (): Promise<number> {
 
   mkdirSync(`${root}bench-results`, { recursive: true })
   const file = `${root}bench-results/loadtest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`
-  writeFileSync(file, JSON.stringify({ base, duration, connections, users: users.length, summary, scenarios: rows }, null, 2))
+  writeFileSync(
+    file,
+    JSON.stringify({ base, duration, connections, users: users.length, summary, scenarios: rows }, null, 2)
+  )
   console.log(`raw results: ${file.slice(root.length)}`)
   return 0
 }
@@ -98,7 +112,8 @@ async function main (): Promise<number> {
 function bogusVerdict (statusCodes: Record<string, number>): string {
   const other = Object.entries(statusCodes).filter(([code]) => code !== '401')
   if (other.length === 0) return '(bogus-token flood: its non-2xx are the expected 401s)'
-  return `\nWARNING: the bogus-token flood got answers other than 401 (${other.map(([code, n]) => `${n}x ${code}`).join(', ')}): bad signatures must be refused.`
+  const answers = other.map(([code, n]) => `${n}x ${code}`).join(', ')
+  return `\nWARNING: the bogus-token flood got answers other than 401 (${answers}): bad signatures must be refused.`
 }
 
 async function registerUsers (base: string, count: number): Promise<LoadUser[]> {
@@ -116,7 +131,11 @@ async function registerUsers (base: string, count: number): Promise<LoadUser[]> 
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ email, password, name: `Load ${n}`, tokenDelivery: 'body' }),
       })
-      if (res.status === 429) throw new Error(`registration was rate limited (429). Start the stack with raised limits:\n  ${RAISED_LIMITS}`)
+      if (res.status === 429) {
+        throw new Error(
+          `registration was rate limited (429). Start the stack with raised limits:\n  ${RAISED_LIMITS}`
+        )
+      }
       if (res.status !== 201) throw new Error(`POST /auth/register answered ${res.status}: ${await res.text()}`)
       const body = await res.json() as { accessToken: string, refreshToken: string }
       users.push({ email, password, accessToken: body.accessToken, refreshToken: body.refreshToken })

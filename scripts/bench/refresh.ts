@@ -61,10 +61,18 @@ try {
   const app = await buildAuthService(config, { redis, keyring: await loadKeyring(keysDir), logger: false })
   await app.ready()
 
-  const res = await app.inject({ method: 'POST', url: '/auth/register', payload: { email: 'bench@example.test', password: 'bench password 123', tokenDelivery: 'body' } })
+  const res = await app.inject({
+    method: 'POST',
+    url: '/auth/register',
+    payload: { email: 'bench@example.test', password: 'bench password 123', tokenDelivery: 'body' },
+  })
   const tokens: string[] = [res.json().refreshToken]
   for (let i = 1; i < CHAINS; i++) {
-    const login = await app.inject({ method: 'POST', url: '/auth/login', payload: { email: 'bench@example.test', password: 'bench password 123', tokenDelivery: 'body' } })
+    const login = await app.inject({
+      method: 'POST',
+      url: '/auth/login',
+      payload: { email: 'bench@example.test', password: 'bench password 123', tokenDelivery: 'body' },
+    })
     tokens.push(login.json().refreshToken)
   }
   const refresh = async (i: number) => {
@@ -98,8 +106,17 @@ try {
   console.log(`refreshes/s (one core):        ${rate.toFixed(0)}`)
   console.log(`raw RSA-2048 signs/s:          ${signRate.toFixed(0)}`)
   console.log(`refresh / raw sign:            ${(rate / signRate * 100).toFixed(0)} %`)
-  console.log(`Redis round trips per refresh: ${roundTrips.toFixed(2)} (client commands: ${counter.count}; server EVALSHA+EVAL: ${(evalDelta / done).toFixed(2)}/refresh; ${done} refreshes)`)
-  console.log(JSON.stringify({ refreshesPerS: rate, signsPerS: signRate, redisRoundTripsPerRefresh: roundTrips, evalsPerRefresh: evalDelta / done, refreshes: done }))
+  console.log(`Redis round trips per refresh: ${roundTrips.toFixed(2)} (client commands: ${counter.count}; ` +
+    `server EVALSHA+EVAL: ${(evalDelta / done).toFixed(2)}/refresh; ${done} refreshes)`)
+  console.log(
+    JSON.stringify({
+      refreshesPerS: rate,
+      signsPerS: signRate,
+      redisRoundTripsPerRefresh: roundTrips,
+      evalsPerRefresh: evalDelta / done,
+      refreshes: done,
+    })
+  )
   await app.close()
 } finally {
   redis.disconnect()

@@ -25,7 +25,11 @@ export function buildSeedStack (opts: SeedStackOptions): http.Server {
       res.status(401).json({ error: 'invalid_token', message: 'missing token' })
       return
     }
-    jwt.verify(header.slice(7), opts.publicKeyPem, { algorithms: ['RS256'], issuer: opts.issuer, audience: opts.audience }, (err, payload) => {
+    jwt.verify(header.slice(7), opts.publicKeyPem, {
+      algorithms: ['RS256'],
+      issuer: opts.issuer,
+      audience: opts.audience,
+    }, (err, payload) => {
       if (err || typeof payload !== 'object' || payload === null) {
         res.status(401).json({ error: 'invalid_token', message: 'invalid token' })
         return
@@ -38,6 +42,12 @@ export function buildSeedStack (opts: SeedStackOptions): http.Server {
       next()
     })
   })
-  app.use(createProxyMiddleware({ target: opts.upstream, pathFilter: '/api/orders', pathRewrite: { '^/api/orders': '/orders' } }))
+  app.use(
+    createProxyMiddleware({
+      target: opts.upstream,
+      pathFilter: '/api/orders',
+      pathRewrite: { '^/api/orders': '/orders' },
+    })
+  )
   return http.createServer(app)
 }

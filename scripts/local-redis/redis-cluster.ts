@@ -11,7 +11,8 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import type { ClusterNodeAddress } from '../../services/kernel/redis.js'
-import { freePort, startRedisServer, REDIS_MISSING_HELP, type RedisServer } from './redis-server.js'
+import { freePort } from './ports.js'
+import { startRedisServer, REDIS_MISSING_HELP, type RedisServer } from './redis-server.js'
 
 const run = promisify(execFile)
 
@@ -77,8 +78,15 @@ export async function startRedisCluster (opts: StartRedisClusterOptions = {}): P
     const nodes = servers.map((server) => ({ host: HOST, port: server.port }))
     const addresses = nodes.map((node) => `${node.host}:${node.port}`)
     try {
-      await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicas), '--cluster-yes'],
-        { timeout: 30_000 })
+      await run('redis-cli', [
+        '--cluster',
+        'create',
+        ...addresses,
+        '--cluster-replicas',
+        String(replicas),
+        '--cluster-yes',
+      ],
+      { timeout: 30_000 })
     } catch (err) {
       const { stdout = '', stderr = '' } = err as { stdout?: string, stderr?: string }
       throw new Error(`redis-cli --cluster create failed: ${(stderr || stdout).trim().slice(-500) || String(err)}`)
@@ -139,7 +147,9 @@ async function waitForClusterOk (nodes: ClusterNodeAddress[], replicas: number, 
         String(await client.call('CLUSTER', 'INFO')) + (replicas > 0 ? await client.info('replication') : '')))
       const pending = infos.findIndex((info) =>
         !info.includes('cluster_state:ok') || !info.includes(`cluster_known_nodes:${nodes.length}\r\n`) ||
-        (replicas > 0 && !(info.includes(`connected_slaves:${replicas}\r\n`) || info.includes('master_link_status:up'))))
+        (
+          replicas > 0 && !(info.includes(`connected_slaves:${replicas}\r\n`) || info.includes('master_link_status:up'))
+        ))
       if (pending === -1) return
       last = `${nodes[pending]?.port}: ${infos[pending]?.split('\r\n').slice(0, 6).join(' ')}`
       if (Date.now() > deadline) throw new Error(`Redis Cluster not ready after ${timeoutMs} ms (${last})`)

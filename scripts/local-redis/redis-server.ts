@@ -4,9 +4,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer, Socket } from 'node:net'
+import { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from './ports.js'
+
+// Kept for importers outside scripts/ that have not moved to scripts/testing/ports.ts yet (gateway tests).
+export { freePort }
 
 export const REDIS_MISSING_HELP =
   'No Redis found. Set REDIS_URL to a running Redis, or install redis-server ' +
@@ -27,18 +31,6 @@ export interface StartRedisOptions {
   dir?: string
   appendOnly?: boolean
   extraArgs?: string[]
-}
-
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')))
-    })
-  })
 }
 
 /** Resolves true when something answers PING at host:port within `timeoutMs`. */

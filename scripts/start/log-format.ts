@@ -33,7 +33,9 @@ export function formatLogLine (line: string): string {
   const level = (LEVELS[entry.level] ?? String(entry.level)).padEnd(5)
   const msg = typeof entry.msg === 'string' ? entry.msg : ''
   const parts = [`${clock(entry.time)}${level} ${msg}`.trimEnd()]
-  if (isObj(entry.req) && typeof entry.req.method === 'string') parts.push(`${entry.req.method} ${String(entry.req.url)}`)
+  if (isObj(entry.req) && typeof entry.req.method === 'string') {
+    parts.push(`${entry.req.method} ${String(entry.req.url)}`)
+  }
   if (isObj(entry.res) && entry.res.statusCode !== undefined) parts.push(String(entry.res.statusCode))
   if (typeof entry.responseTime === 'number') parts.push(`${Math.round(entry.responseTime)}ms`)
   let fields = 0

@@ -13,7 +13,7 @@ import { bundle } from './bundle.js'
 import { StartError, buildWebIfNeeded, ensureKeys, ensureRedis } from './setup.js'
 import { Supervisor, formatPrefix } from './supervisor.js'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const OWN_NAMES = ['start', 'keys', 'redis', 'build']
 const WIDTH = Math.max(...[...STACK.map((e) => e.name), ...OWN_NAMES].map((n) => n.length))
 /** Longest a clean stop may take before we give up and exit 1 (children get 10 s, then SIGKILL). */
@@ -57,7 +57,10 @@ async function main (): Promise<void> {
   // If this process dies without the clean stop, its private Redis must not outlive it.
   process.once('exit', () => { if (redis?.process.exitCode === null) redis.process.kill('SIGKILL') })
   redis?.process.once('exit', (code, signal) => {
-    if (!stopping) log('redis', `private redis-server exited (${signal ?? `code ${code}`}); restart npm start to get it back`)
+    if (!stopping) {
+      const how = signal ?? `code ${code}`
+      log('redis', `private redis-server exited (${how}); restart npm start to get it back`)
+    }
   })
   if (stopping) return
   const plan = planStack(ROOT, stackEnv(process.env, { REDIS_URL: found.url, ...secrets }))

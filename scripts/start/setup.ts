@@ -4,13 +4,13 @@
  */
 import { spawn } from 'node:child_process'
 import { existsSync, mkdirSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { DEFAULT_KEYS_DIR } from '../../auth-service/src/config.js'
 import { runKeysCli } from '../../auth-service/src/cli/keys/index.js'
 import { readSecrets } from '../../auth-service/src/keys/manifest.js'
-import { freePort, pingRedis, startRedisServer, REDIS_MISSING_HELP, type RedisServer } from '../local-redis/redis-server.js'
+import { freePort, portIsFree } from '../local-redis/ports.js'
+import { pingRedis, startRedisServer, REDIS_MISSING_HELP, type RedisServer } from '../local-redis/redis-server.js'
 
 export type Log = (name: string, message: string) => void
 
@@ -22,7 +22,13 @@ export class StartError extends Error {
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
 
 /** Runs a command to completion, its output prefixed with `name`; resolves the exit code. */
-export async function runStep (name: string, command: string, args: string[], opts: { cwd: string, env: NodeJS.ProcessEnv }, log: Log): Promise<number> {
+export async function runStep (
+  name: string,
+  command: string,
+  args: string[],
+  opts: { cwd: string, env: NodeJS.ProcessEnv },
+  log: Log
+): Promise<number> {
   return await new Promise((resolve) => {
     const child = spawn(command, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] })
     for (const stream of [child.stdout, child.stderr]) {
@@ -33,12 +39,14 @@ export async function runStep (name: string, command: string, args: string[], op
   })
 }
 
+export interface StackSecrets { REFRESH_TOKEN_SECRET: string, CSRF_SECRET: string }
+
 /**
  * The keys CLI's `init` (idempotent: one active and one next key, plus secrets.json), run in
  * this process with its output as [keys] lines; resolves the secrets for the stack's env.
  * A relative KEYS_DIR counts from the repo root, where the stack's processes run.
  */
-export async function ensureKeys (root: string, env: NodeJS.ProcessEnv, log: Log): Promise<{ REFRESH_TOKEN_SECRET: string, CSRF_SECRET: string }> {
+export async function ensureKeys (root: string, env: NodeJS.ProcessEnv, log: Log): Promise<StackSecrets> {
   const dir = resolve(root, env.KEYS_DIR || DEFAULT_KEYS_DIR)
   const print = (line: string) => log('keys', line)
   const code = await runKeysCli(['init'], { env: { ...env, KEYS_DIR: dir }, out: print, err: print })
@@ -58,20 +66,17 @@ export function safeUrl (url: string): string {
   }
 }
 
-async function portIsFree (port: number): Promise<boolean> {
-  return await new Promise((resolve) => {
-    const server = createServer()
-    server.once('error', () => resolve(false))
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
-  })
-}
+/** The Redis to use, and the private server when npm start started one. */
+export interface FoundRedis { url: string, server?: RedisServer }
 
 /**
  * The Redis at REDIS_URL (default 127.0.0.1:6379), or, when REDIS_URL is not set and
  * nothing answers there, a private redis-server whose data persists in <root>/.run/redis.
  * With REDIS_CLUSTER_NODES set, that cluster (nothing is started).
  */
-export async function ensureRedis (root: string, env: NodeJS.ProcessEnv, log: Log, defaultUrl = DEFAULT_REDIS_URL): Promise<{ url: string, server?: RedisServer }> {
+export async function ensureRedis (
+  root: string, env: NodeJS.ProcessEnv, log: Log, defaultUrl = DEFAULT_REDIS_URL
+): Promise<FoundRedis> {
   const url = env.REDIS_URL || defaultUrl
   // A Redis Cluster is used as given (the processes inherit REDIS_CLUSTER_NODES); never a private server.
   if (env.REDIS_CLUSTER_NODES?.trim()) {
@@ -84,7 +89,8 @@ export async function ensureRedis (root: string, env: NodeJS.ProcessEnv, log: Lo
   }
   if (env.REDIS_URL) {
     throw new StartError(`REDIS_URL=${safeUrl(url)} does not answer. Start that Redis, or unset REDIS_URL ` +
-      'so npm start runs its own redis-server (it must be installed: Debian/Ubuntu apt-get install redis-server; macOS brew install redis).')
+      'so npm start runs its own redis-server (it must be installed: Debian/Ubuntu apt-get install redis-server; ' +
+        'macOS brew install redis).')
   }
   const dir = join(root, '.run', 'redis')
   mkdirSync(dir, { recursive: true })

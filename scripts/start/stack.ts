@@ -37,13 +37,66 @@ export interface StackEntry {
 // orders, users and payments keep their port literal in their server.ts, which starts the
 // service when imported: start-setup.test.ts checks these copies against it.
 export const STACK: readonly StackEntry[] = [
-  { name: 'auth', entry: 'auth-service/src/server.ts', hostVar: 'AUTH_HOST', portVar: 'AUTH_PORT', defaultPort: AUTH_PORT, readyPath: '/readyz', urlVar: 'AUTH_URL', secrets: true },
-  { name: 'orders', entry: 'services/orders/src/server.ts', hostVar: 'ORDERS_HOST', portVar: 'ORDERS_PORT', defaultPort: 4101, readyPath: '/readyz', urlVar: 'ORDERS_URL' },
-  { name: 'users', entry: 'services/users/src/server.ts', hostVar: 'USERS_HOST', portVar: 'USERS_PORT', defaultPort: 4102, readyPath: '/readyz', urlVar: 'USERS_URL' },
-  { name: 'payments', entry: 'services/payments/src/server.ts', hostVar: 'PAYMENTS_HOST', portVar: 'PAYMENTS_PORT', defaultPort: 4103, readyPath: '/readyz', urlVar: 'PAYMENTS_URL' },
-  { name: 'web', entry: 'services/web/src/server.ts', hostVar: 'WEB_HOST', portVar: 'WEB_PORT', defaultPort: DEFAULT_WEB_PORT, readyPath: '/readyz', urlVar: 'WEB_URL', optional: true },
+  {
+    name: 'auth',
+    entry: 'auth-service/src/server.ts',
+    hostVar: 'AUTH_HOST',
+    portVar: 'AUTH_PORT',
+    defaultPort: AUTH_PORT,
+    readyPath: '/readyz',
+    urlVar: 'AUTH_URL',
+    secrets: true,
+  },
+  {
+    name: 'orders',
+    entry: 'services/orders/src/server.ts',
+    hostVar: 'ORDERS_HOST',
+    portVar: 'ORDERS_PORT',
+    defaultPort: 4101,
+    readyPath: '/readyz',
+    urlVar: 'ORDERS_URL',
+  },
+  {
+    name: 'users',
+    entry: 'services/users/src/server.ts',
+    hostVar: 'USERS_HOST',
+    portVar: 'USERS_PORT',
+    defaultPort: 4102,
+    readyPath: '/readyz',
+    urlVar: 'USERS_URL',
+  },
+  {
+    name: 'payments',
+    entry: 'services/payments/src/server.ts',
+    hostVar: 'PAYMENTS_HOST',
+    portVar: 'PAYMENTS_PORT',
+    defaultPort: 4103,
+    readyPath: '/readyz',
+    urlVar: 'PAYMENTS_URL',
+  },
+  {
+    name: 'web',
+    entry: 'services/web/src/server.ts',
+    hostVar: 'WEB_HOST',
+    portVar: 'WEB_PORT',
+    defaultPort: DEFAULT_WEB_PORT,
+    readyPath: '/readyz',
+    urlVar: 'WEB_URL',
+    optional: true,
+  },
   // Last: it fetches the auth service's JWKS to become ready.
-  { name: 'gateway', entry: GATEWAY_BUNDLE.entry, bundle: GATEWAY_BUNDLE.outfile, nodeArgs: GATEWAY_BUNDLE.nodeArgs, hostVar: 'GATEWAY_HOST', portVar: 'GATEWAY_PORT', defaultPort: GATEWAY_PORT, readyPath: '/readyz', after: ['auth'], secrets: true },
+  {
+    name: 'gateway',
+    entry: GATEWAY_BUNDLE.entry,
+    bundle: GATEWAY_BUNDLE.outfile,
+    nodeArgs: GATEWAY_BUNDLE.nodeArgs,
+    hostVar: 'GATEWAY_HOST',
+    portVar: 'GATEWAY_PORT',
+    defaultPort: GATEWAY_PORT,
+    readyPath: '/readyz',
+    after: ['auth'],
+    secrets: true,
+  },
 ]
 
 const SECRET_VARS = ['REFRESH_TOKEN_SECRET', 'CSRF_SECRET'] as const

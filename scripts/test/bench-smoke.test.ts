@@ -9,8 +9,14 @@ import { join } from 'node:path'
 import { assertLoopback, formatTable, parseArgs, percentile, ratio } from '../bench/bench-lib.js'
 import { REPO_ROOT } from '../testing/node-process.js'
 
-async function run (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null, stdout: string, stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+interface RunResult { code: number | null, stdout: string, stderr: string }
+
+async function run (args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', ...args],
+    { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }
+  )
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d) => { stdout += String(d) })
@@ -20,7 +26,16 @@ async function run (args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code
 }
 
 t.test('npm run bench -- --duration 1 --targets direct,gateway prints its table', async (t) => {
-  const { code, stdout, stderr } = await run(['scripts/bench/index.ts', '--duration', '1', '--connections', '10', '--targets', 'direct,gateway', '--no-micro'])
+  const { code, stdout, stderr } = await run([
+    'scripts/bench/index.ts',
+    '--duration',
+    '1',
+    '--connections',
+    '10',
+    '--targets',
+    'direct,gateway',
+    '--no-micro',
+  ])
   t.equal(code, 0, `exits 0 (stderr: ${stderr.slice(-500)})`)
   t.match(stdout, /^target\s+req\/s\s+p50 ms\s+p99 ms\s+CPU s\s+req\/CPU-s\s+RSS MB/m, 'the targets table header')
   t.match(stdout, /^direct\s+\d/m, 'a row for direct')
@@ -30,7 +45,9 @@ t.test('npm run bench -- --duration 1 --targets direct,gateway prints its table'
   const file = /raw results: (\S+)/.exec(stdout)?.[1]
   t.ok(file && existsSync(join(REPO_ROOT, file)), 'raw JSON written')
   if (file) {
-    const json = JSON.parse(readFileSync(join(REPO_ROOT, file), 'utf8')) as { targets: Array<{ target: string, load: { total: number, non2xx: number } }> }
+    const json = JSON.parse(readFileSync(join(REPO_ROOT, file), 'utf8')) as {
+      targets: Array<{ target: string, load: { total: number, non2xx: number } }>,
+    }
     t.same(json.targets.map((x) => x.target), ['direct', 'gateway'])
     for (const x of json.targets) {
       t.ok(x.load.total > 0, `${x.target}: requests were answered`)
@@ -41,11 +58,19 @@ t.test('npm run bench -- --duration 1 --targets direct,gateway prints its table'
 })
 
 t.test('npm run bench:refresh ends with its figures as one JSON line (npm run bench reads that)', async (t) => {
-  const { code, stdout, stderr } = await run(['scripts/bench/refresh.ts'], { BENCH_SIGN_SECONDS: '0.2', BENCH_REFRESH_SECONDS: '0.3' })
+  const { code, stdout, stderr } = await run(
+    ['scripts/bench/refresh.ts'],
+    { BENCH_SIGN_SECONDS: '0.2', BENCH_REFRESH_SECONDS: '0.3' }
+  )
   t.equal(code, 0, `exits 0 (stderr: ${stderr.slice(-500)})`)
   t.match(stdout, /^refreshes\/s \(one core\):\s+\d+$/m, 'the figures for people')
   const figures = JSON.parse(stdout.trim().split('\n').pop()!)
-  for (const name of ['refreshesPerS', 'signsPerS', 'redisRoundTripsPerRefresh']) t.ok(figures[name] > 0, `${name} in the JSON line`)
+  for (const name of ['refreshesPerS', 'signsPerS', 'redisRoundTripsPerRefresh']) {
+    t.ok(
+      figures[name] > 0,
+      `${name} in the JSON line`
+    )
+  }
 })
 
 t.test('a bad target name is refused', async (t) => {
@@ -64,7 +89,10 @@ t.test('npm run loadtest refuses a non-loopback GATEWAY_URL and a gateway that i
 })
 
 t.test('bench-lib helpers', async (t) => {
-  t.same([...parseArgs(['--duration', '3', '--no-micro', '--targets=a,b'])], [['duration', '3'], ['no-micro', 'true'], ['targets', 'a,b']])
+  t.same(
+    [...parseArgs(['--duration', '3', '--no-micro', '--targets=a,b'])],
+    [['duration', '3'], ['no-micro', 'true'], ['targets', 'a,b']]
+  )
   t.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 50), 5)
   t.equal(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 99), 10)
   t.equal(ratio(3, 2), '1.50x')

@@ -22,17 +22,21 @@ import { ConfigError as GatewayConfigError, loadConfig as loadGatewayConfig } fr
 import { createRedisClient, scanAll } from '../../services/kernel/redis.js'
 import { ensureRedis } from '../start/setup.js'
 import { startRedisCluster } from '../local-redis/redis-cluster.js'
+import { PASSWORD } from '../testing/stack.js'
 import { waitFor } from '../testing/wait.js'
-
-const PASSWORD = 'correct horse battery'
 
 interface Res { status: number, body: any, headers: Headers }
 
-async function call (base: string, method: string, path: string, opts: { body?: unknown, token?: string } = {}): Promise<Res> {
+interface CallOptions { body?: unknown, token?: string }
+
+async function call (base: string, method: string, path: string, opts: CallOptions = {}): Promise<Res> {
   const headers: Record<string, string> = {}
   if (opts.body !== undefined) headers['content-type'] = 'application/json'
   if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`
-  const res = await fetch(base + path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) })
+  const res = await fetch(
+    base + path,
+    { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) }
+  )
   const text = await res.text()
   let body: unknown = null
   try { body = JSON.parse(text) } catch { body = text }
@@ -48,7 +52,10 @@ t.test('REDIS_CLUSTER_NODES is validated by both config loaders', async (t) => {
   t.throws(() => loadAuthConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', REDIS_URL: 'redis://127.0.0.1:6379/3' }), /must not select a database/)
   t.equal(loadAuthConfig({ REDIS_CLUSTER_NODES: ' 127.0.0.1:7000 ' }).redisClusterNodes, '127.0.0.1:7000')
   t.equal(loadAuthConfig({ REDIS_CLUSTER_NODES: '' }).redisClusterNodes, undefined, 'empty means standalone')
-  t.equal(loadGatewayConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', CSRF_SECRET: 'x'.repeat(43) }).redisClusterNodes, '127.0.0.1:7000')
+  t.equal(
+    loadGatewayConfig({ REDIS_CLUSTER_NODES: '127.0.0.1:7000', CSRF_SECRET: 'x'.repeat(43) }).redisClusterNodes,
+    '127.0.0.1:7000'
+  )
   const plain = createAuthRedis('redis://127.0.0.1:1', 500, undefined)
   t.notOk(plain instanceof Cluster, 'no cluster nodes: a plain client')
   plain.disconnect()
@@ -61,7 +68,11 @@ t.test('npm start uses the cluster as given and starts no Redis of its own', asy
   const root = mkdtempSync(join(tmpdir(), 'cluster-start-'))
   t.teardown(() => rmSync(root, { recursive: true, force: true }))
   const lines: string[] = []
-  const found = await ensureRedis(root, { REDIS_CLUSTER_NODES: '127.0.0.1:1,127.0.0.1:2' }, (_name, line) => { lines.push(line) })
+  const found = await ensureRedis(
+    root,
+    { REDIS_CLUSTER_NODES: '127.0.0.1:1,127.0.0.1:2' },
+    (_name, line) => { lines.push(line) }
+  )
   t.equal(found.server, undefined, 'no private redis-server')
   t.same(lines, ['using the Redis Cluster at 127.0.0.1:1,127.0.0.1:2 (REDIS_CLUSTER_NODES)'])
   t.notOk(existsSync(join(root, '.run')), 'nothing written')
@@ -82,7 +93,13 @@ t.test('auth service and gateway on a 3-master Redis Cluster', async (t) => {
     CSRF_SECRET: keyring.secrets.csrfSecret,
   }
 
-  const authConfig = loadAuthConfig({ ...common, KEYS_DIR: keysDir, AUTH_PORT: '0', REFRESH_REUSE_GRACE: '0', LOGIN_MAX_FAILURES: '2' })
+  const authConfig = loadAuthConfig({
+    ...common,
+    KEYS_DIR: keysDir,
+    AUTH_PORT: '0',
+    REFRESH_REUSE_GRACE: '0',
+    LOGIN_MAX_FAILURES: '2',
+  })
   t.equal(authConfig.redisClusterNodes, cluster.nodesEnv)
   const auth = await buildAuthService(authConfig, { keyring, logger: false })
   t.teardown(() => auth.close())
@@ -90,7 +107,14 @@ t.test('auth service and gateway on a 3-master Redis Cluster', async (t) => {
   await waitFor(async () => (await call(authUrl, 'GET', '/readyz')).status === 200, 10_000, 'auth /readyz')
 
   const upstream = Fastify()
-  upstream.all('/*', async (request) => ({ url: request.url, userId: request.headers['x-user-id'] ?? null, sid: request.headers['x-session-id'] ?? null }))
+  upstream.all(
+    '/*',
+    async (request) => ({
+      url: request.url,
+      userId: request.headers['x-user-id'] ?? null,
+      sid: request.headers['x-session-id'] ?? null,
+    })
+  )
   const upstreamUrl = await upstream.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => upstream.close())
 
@@ -110,7 +134,12 @@ t.test('auth service and gateway on a 3-master Redis Cluster', async (t) => {
   t.pass('both apps ready on the cluster')
 
   const email = `cluster-${randomBytes(4).toString('hex')}@example.test`
-  const reg = await call(gw, 'POST', '/auth/register', { body: { email, password: PASSWORD, name: 'Clu', tokenDelivery: 'body' } })
+  const reg = await call(
+    gw,
+    'POST',
+    '/auth/register',
+    { body: { email, password: PASSWORD, name: 'Clu', tokenDelivery: 'body' } }
+  )
   t.equal(reg.status, 201, 'register through the gateway')
   t.equal(reg.body.user.email, email)
   const dup = await call(gw, 'POST', '/auth/register', { body: { email, password: PASSWORD } })
@@ -139,9 +168,17 @@ t.test('auth service and gateway on a 3-master Redis Cluster', async (t) => {
 
   const reused = await call(gw, 'POST', '/auth/refresh', { body: { refreshToken: login.body.refreshToken } })
   t.equal(reused.status, 401, 'reuse detected')
-  t.same(reused.body, { error: 'refresh_token_reused', message: 'Refresh token was already used; the session has been revoked', statusCode: 401 })
+  t.same(
+    reused.body,
+    {
+      error: 'refresh_token_reused',
+      message: 'Refresh token was already used; the session has been revoked',
+      statusCode: 401,
+    }
+  )
   await waitFor(async () =>
-    (await call(gw, 'GET', '/api/orders', { token: again.body.accessToken })).status === 401, 10_000, 'gateway refuses the reused family\'s token')
+    (await call(gw, 'GET', '/api/orders', { token: again.body.accessToken })).status === 401, 10_000, 'gateway ' +
+      'refuses the reused family\'s token')
   const refused = await call(gw, 'GET', '/api/orders', { token: again.body.accessToken })
   t.equal(refused.body.error, 'invalid_token', 'revoked session → invalid_token')
   t.match(refused.headers.get('www-authenticate'), /Bearer error="invalid_token"/)
@@ -154,17 +191,23 @@ t.test('auth service and gateway on a 3-master Redis Cluster', async (t) => {
   const out = await call(gw, 'POST', '/auth/logout', { body: { refreshToken: reg.body.refreshToken } })
   t.equal(out.status, 204, 'logout')
   await waitFor(async () =>
-    (await call(gw, 'GET', '/api/payments', { token: reg.body.accessToken })).status === 401, 10_000, 'gateway refuses the logged-out token')
-  t.equal((await call(gw, 'POST', '/auth/refresh', { body: { refreshToken: reg.body.refreshToken } })).body.error, 'invalid_refresh_token')
+    (await call(gw, 'GET', '/api/payments', { token: reg.body.accessToken })).status === 401, 10_000, 'gateway ' +
+      'refuses the logged-out token')
+  t.equal(
+    (await call(gw, 'POST', '/auth/refresh', { body: { refreshToken: reg.body.refreshToken } })).body.error,
+    'invalid_refresh_token'
+  )
 
   // Logout-all: a user-wide "not before", published through the cluster.
   const s1 = await call(gw, 'POST', '/auth/login', { body: { email, password: PASSWORD, tokenDelivery: 'body' } })
   const s2 = await call(gw, 'POST', '/auth/login', { body: { email, password: PASSWORD, tokenDelivery: 'body' } })
   t.equal((await call(gw, 'GET', '/api/orders', { token: s2.body.accessToken })).status, 200)
-  await new Promise((resolve) => setTimeout(resolve, 1100)) // iat is in seconds: a logout-all revokes tokens issued before its second
+  // iat is in seconds: a logout-all revokes tokens issued before its second
+  await new Promise((resolve) => setTimeout(resolve, 1100))
   t.equal((await call(gw, 'POST', '/auth/logout-all', { token: s1.body.accessToken })).status, 204, 'logout-all')
   await waitFor(async () =>
-    (await call(gw, 'GET', '/api/orders', { token: s2.body.accessToken })).status === 401, 10_000, 'gateway refuses every token of the user')
+    (await call(gw, 'GET', '/api/orders', { token: s2.body.accessToken })).status === 401, 10_000, 'gateway refuses ' +
+      'every token of the user')
   t.equal((await call(gw, 'POST', '/auth/refresh', { body: { refreshToken: s2.body.refreshToken } })).status, 401)
 
   // Login throttling: MULTI INCR/EXPIRE on one key.
@@ -180,7 +223,11 @@ t.test('auth service and gateway on a 3-master Redis Cluster', async (t) => {
 
   // The gateway's per-IP limit on /auth/register counts in the cluster: 2 calls so far, limit 8.
   const statuses: number[] = []
-  for (let i = 0; i < 7; i++) statuses.push((await call(gw, 'POST', '/auth/register', { body: { email, password: PASSWORD } })).status)
+  for (let i = 0; i < 7; i++) {
+    statuses.push(
+      (await call(gw, 'POST', '/auth/register', { body: { email, password: PASSWORD } })).status
+    )
+  }
   t.same(statuses, [409, 409, 409, 409, 409, 409, 429], 'the 9th registration from this IP is limited')
   const limited = await call(gw, 'POST', '/auth/register', { body: { email, password: PASSWORD } })
   t.equal(limited.body.error, 'rate_limited')

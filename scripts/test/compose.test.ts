@@ -76,8 +76,10 @@ function interpolateAll<T> (value: T, env: Env): T {
   return value
 }
 
+interface RecordedReads<C> { reads: Set<string>, config?: C, error?: Error & { problems?: string[] } }
+
 /** Calls a config loader with an env Proxy; returns the names it read and what it returned or threw. */
-function recordReads<C> (loader: (env: NodeJS.ProcessEnv) => C, env: Env): { reads: Set<string>, config?: C, error?: Error & { problems?: string[] } } {
+function recordReads<C> (loader: (env: NodeJS.ProcessEnv) => C, env: Env): RecordedReads<C> {
   const reads = new Set<string>()
   const proxy = new Proxy({ ...env }, {
     get (target, prop) {
@@ -107,10 +109,22 @@ const LOADERS: Record<string, (env: NodeJS.ProcessEnv) => unknown> = {
 
 /** The env names the keys CLI (keys-init) reads, from its sources (it takes its env as a plain object). */
 const DOTENV: Env = { CSRF_SECRET: 'c'.repeat(43) }
-const raw = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service>, volumes: Record<string, unknown>, configs: Record<string, { content: string }>, networks: { default: { ipam: { config: Array<{ subnet: string }> } } } }
+const raw = parse(read('docker-compose.yml'), { merge: true }) as {
+  services: Record<string,
+  Service>,
+  volumes: Record<string,
+  unknown>,
+  configs: Record<string,
+  { content: string }>,
+  networks: { default: { ipam: { config: Array<{ subnet: string }> } } },
+}
 const compose = interpolateAll(raw, DOTENV)
 const services = compose.services
-const envOf = (name: string): Env => Object.fromEntries(Object.entries(services[name]?.environment ?? {}).map(([k, v]) => [k, v === null ? '' : String(v)]))
+const envOf = (name: string): Env => Object.fromEntries(
+  Object.entries(services[name]?.environment ?? {}).map(([k, v]) => [k, v === null ? '' : String(v)])
+)
+/** What containers run of scripts/: the keys and users CLIs (thin entries into auth-service/src). */
+const IMAGE_SCRIPTS = ['scripts/keys.ts', 'scripts/users.ts'] as const
 const NODE_SERVICES = [...STACK.map((s) => s.name), 'keys-init']
 const healthUrl = (name: string) => {
   const script = services[name]?.healthcheck?.test.at(-1) ?? ''
@@ -135,7 +149,11 @@ t.test('every process of the stack is a service started from its real entry file
     const bundled = stackEntry?.bundle
     if (bundled) {
       // Compiled in the image's build stage (checked with the Dockerfile below) from its entry.
-      t.same(s.command, ['node', ...stackEntry.nodeArgs ?? [], bundled], `${name}: node ${bundled}, with the flags npm start uses`)
+      t.same(
+        s.command,
+        ['node', ...stackEntry.nodeArgs ?? [], bundled],
+        `${name}: node ${bundled}, with the flags npm start uses`
+      )
       t.ok(existsSync(join(ROOT, expected[name]!)), `${name}: ${expected[name]} exists`)
     } else {
       const [node, flag, loader, entry] = s.command ?? []
@@ -143,7 +161,11 @@ t.test('every process of the stack is a service started from its real entry file
       t.equal(entry, expected[name], `${name}: runs ${expected[name]}`)
       t.ok(existsSync(join(ROOT, entry!)), `${name}: ${entry} exists`)
     }
-    t.same(s.build, { context: '.', dockerfile: 'scripts/docker/Dockerfile', target: 'runtime' }, `${name}: built from the runtime stage of the one Dockerfile`)
+    t.same(
+      s.build,
+      { context: '.', dockerfile: 'scripts/docker/Dockerfile', target: 'runtime' },
+      `${name}: built from the runtime stage of the one Dockerfile`
+    )
     t.equal(s.image, 'jwt-edge:local', `${name}: one image for all`)
     t.equal(s.read_only, true, `${name}: read-only root filesystem`)
   }
@@ -157,7 +179,9 @@ t.test('environment: names the loaders read, required ones set, values accepted'
     t.notOk(loaded.error, `${name}: the compose environment is valid (${loaded.error?.message ?? 'ok'})`)
     const empty = recordReads(LOADERS[name]!, {})
     const known = new Set([...loaded.reads, ...empty.reads])
-    for (const variable of Object.keys(env)) t.ok(known.has(variable), `${name}: ${variable} is read by its config loader`)
+    for (const variable of Object.keys(env)) {
+      t.ok(known.has(variable), `${name}: ${variable} is read by its config loader`)
+    }
     // Reverse: whatever the loader refuses to start without must be in the compose file.
     for (const problem of empty.error?.problems ?? []) {
       const variable = /^([A-Z][A-Z0-9_]+)/.exec(problem)?.[1]
@@ -169,7 +193,9 @@ t.test('environment: names the loaders read, required ones set, values accepted'
   }
   const keysNames = recordReads(loadKeysCliConfig, {}).reads
   t.ok(keysNames.has('KEYS_DIR'), 'keys CLI env names found')
-  for (const variable of Object.keys(envOf('keys-init'))) t.ok(keysNames.has(variable), `keys-init: ${variable} is read by the keys CLI`)
+  for (const variable of Object.keys(envOf('keys-init'))) {
+    t.ok(keysNames.has(variable), `keys-init: ${variable} is read by the keys CLI`)
+  }
 })
 
 t.test('URLs between services use service names and the ports those services listen on', async (t) => {
@@ -201,14 +227,27 @@ t.test('Redis, keys volume, replicas, start order and load balancer', async (t) 
 
   const keysDir = envOf('keys-init').KEYS_DIR
   t.ok(services['keys-init']!.volumes!.includes(`keys:${keysDir}`), 'keys-init writes the keys volume at KEYS_DIR')
-  t.ok(services.auth!.volumes!.includes(`keys:${loadAuthConfig(envOf('auth')).keysDir}:ro`), 'auth reads the same volume at its KEYS_DIR')
+  t.ok(
+    services.auth!.volumes!.includes(`keys:${loadAuthConfig(envOf('auth')).keysDir}:ro`),
+    'auth reads the same volume at its KEYS_DIR'
+  )
   t.ok('keys' in compose.volumes)
-  t.same(services.auth!.depends_on!['keys-init'], { condition: 'service_completed_successfully' }, 'auth starts after keys-init')
+  t.same(
+    services.auth!.depends_on!['keys-init'],
+    { condition: 'service_completed_successfully' },
+    'auth starts after keys-init'
+  )
   t.same(services.auth!.depends_on!.redis, { condition: 'service_healthy' })
-  t.same(services.gateway!.depends_on!.auth, { condition: 'service_healthy' }, 'the gateway starts once the JWKS is served')
+  t.same(
+    services.gateway!.depends_on!.auth,
+    { condition: 'service_healthy' },
+    'the gateway starts once the JWKS is served'
+  )
   t.ok((services.auth!.deploy?.replicas ?? 1) >= 2, 'two auth services')
   t.ok((services.gateway!.deploy?.replicas ?? 1) >= 2, 'two gateways')
-  for (const name of NODE_SERVICES.filter((n) => n !== 'keys-init')) t.notOk(services[name]!.ports, `${name}: no published port`)
+  for (const name of NODE_SERVICES.filter((n) => n !== 'keys-init')) {
+    t.notOk(services[name]!.ports, `${name}: no published port`)
+  }
 
   const lb = services.lb!
   t.same(lb.ports, ['127.0.0.1:8080:8080'], 'only the load balancer is published (loopback by default)')
@@ -224,16 +263,25 @@ t.test('health checks: node one-liners on routes the apps really have', async (t
   const r = await useTestRedis(t)
   const keysDir = mkdtempSync(join(tmpdir(), 'compose-keys-'))
   const distDir = mkdtempSync(join(tmpdir(), 'compose-dist-'))
-  t.teardown(() => { rmSync(keysDir, { recursive: true, force: true }); rmSync(distDir, { recursive: true, force: true }) })
+  t.teardown(() => {
+    rmSync(keysDir, { recursive: true, force: true })
+    rmSync(distDir, { recursive: true, force: true })
+  })
   mkdirSync(join(distDir, 'assets'))
   writeFileSync(join(distDir, 'index.html'), '<!doctype html><title>t</title>')
   const keyring = await loadKeyring(keysDir)
   const apps: Record<string, () => Promise<FastifyInstance> | FastifyInstance> = {
-    auth: () => buildAuthService(loadAuthConfig({ ...envOf('auth'), KEYS_DIR: keysDir, REDIS_URL: r.url, REDIS_PREFIX: r.prefix }), { keyring, redis: r.client, logger: false }),
+    auth: () => buildAuthService(
+      loadAuthConfig({ ...envOf('auth'), KEYS_DIR: keysDir, REDIS_URL: r.url, REDIS_PREFIX: r.prefix }),
+      { keyring, redis: r.client, logger: false }
+    ),
     gateway: () => buildGateway({ ...loadGatewayConfig(envOf('gateway')), redisPrefix: r.prefix, jwksUrl: 'http://127.0.0.1:9/jwks' }, { redis: r.client, logStream: { write: () => {} } }),
     orders: () => buildOrdersService({ ...loadServiceConfig(envOf('orders'), 'ORDERS', 4101), logLevel: 'silent' }),
     users: () => buildUsersService({ ...loadServiceConfig(envOf('users'), 'USERS', 4102), logLevel: 'silent' }),
-    payments: () => buildPaymentsService({ ...loadServiceConfig(envOf('payments'), 'PAYMENTS', 4103), logLevel: 'silent' }),
+    payments: () => buildPaymentsService({
+      ...loadServiceConfig(envOf('payments'), 'PAYMENTS', 4103),
+      logLevel: 'silent',
+    }),
     web: () => buildWebServer({ ...loadWebConfig(envOf('web')), distDir }, { logger: false }),
   }
   const scripts = new Set<string>()
@@ -276,7 +324,8 @@ t.test('health checks: node one-liners on routes the apps really have', async (t
 t.test('Dockerfile: build and runtime stages, production install, non-root', async (t) => {
   const dockerfile = (compose.services.gateway?.build as { dockerfile?: string } | undefined)?.dockerfile
   t.equal(dockerfile, 'scripts/docker/Dockerfile', 'compose builds from the one Dockerfile')
-  const lines = read(dockerfile ?? 'scripts/docker/Dockerfile').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
+  const lines = read(dockerfile ?? 'scripts/docker/Dockerfile').split('\n')
+    .map((l) => l.trim()).filter((l) => l && !l.startsWith('#'))
   const stages: Array<{ name: string, lines: string[] }> = []
   for (const line of lines) {
     const from = /^FROM\s+\S+(?:\s+AS\s+(\S+))?$/i.exec(line)
@@ -290,21 +339,36 @@ t.test('Dockerfile: build and runtime stages, production install, non-root', asy
   t.ok(JSON.parse(read('package.json')).scripts.build, 'npm run build exists')
   t.ok(runtime!.lines.some((l) => /^RUN npm ci --omit=dev\b/.test(l)), 'runtime: npm ci --omit=dev')
   t.ok(JSON.parse(read('package.json')).dependencies.tsx, 'tsx is a production dependency (it runs the sources)')
-  t.ok(runtime!.lines.includes('COPY --from=build /app/services/web/dist ./services/web/dist'), 'runtime: the built web app')
+  t.ok(
+    runtime!.lines.includes('COPY --from=build /app/services/web/dist ./services/web/dist'),
+    'runtime: the built web app'
+  )
   const users = runtime!.lines.filter((l) => l.startsWith('USER '))
   t.ok(users.length > 0, 'runtime sets USER')
   t.notOk(['root', '0'].includes(users.at(-1)!.slice(5).trim()), `runtime runs as ${users.at(-1)}`)
-  t.ok(runtime!.lines.findIndex((l) => l.startsWith('USER ')) < runtime!.lines.findIndex((l) => l.startsWith('CMD ')), 'USER before CMD')
+  t.ok(
+    runtime!.lines.findIndex((l) => l.startsWith('USER ')) < runtime!.lines.findIndex((l) => l.startsWith('CMD ')),
+    'USER before CMD'
+  )
   t.ok(build!.lines.includes('RUN npm run build:gateway'), 'build: the gateway is compiled')
   t.ok(JSON.parse(read('package.json')).scripts['build:gateway'], 'npm run build:gateway exists')
   t.ok(runtime!.lines.includes('COPY --from=build /app/dist/gateway ./dist/gateway'), 'runtime: the compiled gateway')
-  t.ok(lines.includes(`CMD ${JSON.stringify(['node', ...GATEWAY_BUNDLE.nodeArgs, GATEWAY_BUNDLE.outfile])}`.replaceAll('","', '", "')), 'the image starts the compiled gateway by default')
-  const copied = runtime!.lines.filter((l) => /^COPY (?!--from)/.test(l)).map((l) => l.split(/\s+/)[1]!)
+  const argv = JSON.stringify(['node', ...GATEWAY_BUNDLE.nodeArgs, GATEWAY_BUNDLE.outfile])
+  const cmd = `CMD ${argv}`.replaceAll('","', '", "')
+  t.ok(lines.includes(cmd), 'the image starts the compiled gateway by default')
+  // Every source of every COPY from the build context (all words but COPY and the destination).
+  const copied = runtime!.lines.filter((l) => /^COPY (?!--from)/.test(l)).flatMap((l) => l.split(/\s+/).slice(1, -1))
+  const inImage = (file: string) => copied.some((src) => file === src || file.startsWith(`${src}/`))
   for (const name of NODE_SERVICES) {
     if (STACK.find((e) => e.name === name)?.bundle) continue
     const entry = services[name]!.command![3]!
-    t.ok(copied.some((dir) => entry.startsWith(`${dir}/`)), `${name}: ${entry} is copied into the runtime image`)
+    t.ok(inImage(entry), `${name}: ${entry} is copied into the runtime image`)
   }
+  const fromScripts = copied.filter((src) => src === 'scripts' || src.startsWith('scripts/'))
+  t.same(fromScripts.sort(), [...IMAGE_SCRIPTS].sort(), 'of scripts/ the image copies the CLI entries only')
+  for (const entry of IMAGE_SCRIPTS) t.ok(existsSync(join(ROOT, entry)), `${entry} exists`)
   const ignored = read('.dockerignore').split('\n').map((l) => l.trim())
-  for (const path of ['node_modules', 'keys', '.env', '.git']) t.ok(ignored.includes(path), `.dockerignore keeps ${path} out of the image`)
+  for (const path of ['node_modules', 'keys', '.env', '.git']) {
+    t.ok(ignored.includes(path), `.dockerignore keeps ${path} out of the image`)
+  }
 })

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { LoadResult } from '../bench/bench-lib.js'
-import { freePort } from '../local-redis/redis-server.js'
+import { freePort } from '../testing/ports.js'
 import { STACK } from '../start/stack.js'
 import { useTestRedis } from '../testing/redis.js'
 import { REPO_ROOT } from '../testing/node-process.js'
@@ -38,7 +38,11 @@ t.test('npm run loadtest -- --duration 1 against a running stack', async (t) => 
   }
   for (const name of ['JWKS_URL', 'REFRESH_TOKEN_SECRET', 'CSRF_SECRET', 'GATEWAY_WORKERS']) delete env[name]
 
-  const stack = spawn(process.execPath, ['--import', 'tsx', 'scripts/start/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const stack = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/start/main.ts'],
+    { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }
+  )
   const lines: string[] = []
   for (const stream of [stack.stdout, stack.stderr]) createInterface({ input: stream }).on('line', (l) => lines.push(l))
   const exited = new Promise((resolve) => stack.once('exit', resolve))
@@ -49,10 +53,19 @@ t.test('npm run loadtest -- --duration 1 against a running stack', async (t) => 
     }
   })
   const deadline = Date.now() + 120_000
-  while (!lines.some((l) => l.includes('jwt-edge is up at')) && stack.exitCode === null && Date.now() < deadline) await sleep(200)
+  const starting = () => !lines.some((l) => l.includes('jwt-edge is up at')) && stack.exitCode === null
+  while (starting() && Date.now() < deadline) await sleep(200)
   t.ok(lines.some((l) => l.includes('jwt-edge is up at')), 'the stack is up')
 
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/loadtest.ts', '--duration', '1', '--connections', '4'], {
+  const child = spawn(process.execPath, [
+    '--import',
+    'tsx',
+    'scripts/bench/loadtest.ts',
+    '--duration',
+    '1',
+    '--connections',
+    '4',
+  ], {
     cwd: REPO_ROOT, env: { ...process.env, GATEWAY_URL: `http://127.0.0.1:${env.GATEWAY_PORT}` }, stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''
@@ -64,7 +77,16 @@ t.test('npm run loadtest -- --duration 1 against a running stack', async (t) => 
   t.match(stderr, /registering 4 users/)
   t.match(stderr, /reads: 1\/1 s, \d+ requests/, 'a progress line while it runs')
   t.match(stdout, /^scenario\s+req\/s\s+p50 ms\s+p90 ms\s+p99 ms\s+2xx\s+non-2xx\s+of which 429\s+errors$/m, 'one table')
-  for (const row of ['protected reads', 'mixed reads and writes', 'refresh storm', 'login storm', 'bogus-token flood', 'reads \\(during login storm\\)']) {
+  for (
+    const row of [
+      'protected reads',
+      'mixed reads and writes',
+      'refresh storm',
+      'login storm',
+      'bogus-token flood',
+      'reads \\(during login storm\\)',
+    ]
+  ) {
     t.match(stdout, new RegExp(`^${row}.*\\s\\d+\\s+\\d+\\s+\\d+\\s+\\d+$`, 'm'), `a row for ${row.replace(/\\/g, '')}`)
   }
   t.match(stdout, /protected-read p99: alone [\d.]+ ms, during a login storm [\d.]+ ms -> [\d.]+x/)
@@ -75,7 +97,9 @@ t.test('npm run loadtest -- --duration 1 against a running stack', async (t) => 
   const file = /raw results: (\S+)/.exec(stdout)?.[1]
   t.ok(file && existsSync(join(REPO_ROOT, file)), 'raw JSON written')
   if (file) {
-    const json = JSON.parse(readFileSync(join(REPO_ROOT, file), 'utf8')) as { scenarios: Array<{ scenario: string, result: LoadResult }> }
+    const json = JSON.parse(readFileSync(join(REPO_ROOT, file), 'utf8')) as {
+      scenarios: Array<{ scenario: string, result: LoadResult }>,
+    }
     t.equal(json.scenarios.length, 7, 'six scenarios, the login storm in the background counted too')
     const flood = json.scenarios.find((x) => x.scenario === 'bogus')?.result
     t.same(Object.keys(flood?.statusCodes ?? {}), ['401'], 'the bogus-token flood got 401s and nothing else')

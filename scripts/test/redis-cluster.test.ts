@@ -1,3 +1,7 @@
+/**
+ * The kernel's Redis factory on a real local Redis Cluster (started here from redis-server and
+ * redis-cli), and the cluster starter itself. The unit parts are in services/kernel/test/redis.test.ts.
+ */
 import t from 'tap'
 import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -6,9 +10,9 @@ import { once } from 'node:events'
 import { Cluster, Redis } from 'ioredis'
 import { startRedisCluster, REDIS_CLI_MISSING_HELP } from '../local-redis/redis-cluster.js'
 import {
-  createRedisClient, createSubscriber, deleteMatching, isCluster, parseClusterNodes, scanAll, type RedisClient,
+  createRedisClient, createSubscriber, deleteMatching, isCluster, scanAll, type RedisClient,
 } from '../../services/kernel/redis.js'
-import { pingRedis, startRedisServer } from '../local-redis/redis-server.js'
+import { pingRedis } from '../local-redis/redis-server.js'
 import { isAlive } from '../testing/node-process.js'
 
 const MOVE_LUA = `
@@ -25,65 +29,6 @@ async function collect (iterable: AsyncIterable<string>): Promise<string[]> {
   for await (const item of iterable) out.push(item)
   return out.sort()
 }
-
-t.test('parseClusterNodes accepts host:port lists', async (t) => {
-  t.same(parseClusterNodes('127.0.0.1:7000, localhost:7001,[::1]:7002'), [
-    { host: '127.0.0.1', port: 7000 },
-    { host: 'localhost', port: 7001 },
-    { host: '::1', port: 7002 },
-  ])
-})
-
-t.test('parseClusterNodes rejects bad input with a clear message', async (t) => {
-  const cases: Array<[string, RegExp]> = [
-    ['', /cluster nodes are empty: expected a comma-separated host:port list/],
-    ['   ', /cluster nodes are empty/],
-    ['127.0.0.1', /"127.0.0.1" is not host:port/],
-    ['127.0.0.1:0', /"127.0.0.1:0" is not host:port with a port 1-65535/],
-    ['127.0.0.1:70000', /"127.0.0.1:70000" is not host:port/],
-    ['127.0.0.1:12ab', /"127.0.0.1:12ab" is not host:port/],
-    [':7000', /":7000" is not host:port/],
-    ['bad_host!:7000', /"bad_host!:7000" is not host:port/],
-    ['redis://127.0.0.1:7000', /"redis:\/\/127.0.0.1:7000" is not host:port/],
-    ['127.0.0.1:7000,,127.0.0.1:7001', /node #2 is empty/],
-    ['127.0.0.1:7000,127.0.0.1:7000', /"127.0.0.1:7000" is listed twice/],
-  ]
-  for (const [input, message] of cases) t.throws(() => parseClusterNodes(input), message, JSON.stringify(input))
-})
-
-t.test('createRedisClient picks Redis or Cluster', async (t) => {
-  const plain = createRedisClient({ url: 'redis://127.0.0.1:1', clusterNodes: ' ', lazyConnect: true })
-  t.ok(plain instanceof Redis, 'blank clusterNodes gives a plain Redis')
-  t.equal(isCluster(plain), false)
-  plain.disconnect()
-  const cluster = createRedisClient({ url: 'redis://u:p%40ss@x:1', clusterNodes: '127.0.0.1:1', lazyConnect: true, commandTimeout: 500 })
-  t.ok(cluster instanceof Cluster, 'clusterNodes gives a Cluster')
-  t.equal(isCluster(cluster), true)
-  t.match((cluster as Cluster).options.redisOptions, { username: 'u', password: 'p@ss', commandTimeout: 500 })
-  cluster.disconnect()
-  const retryStrategy = (times: number) => Math.min(50 * times, 1000)
-  const plainRetry = createRedisClient({ url: 'redis://127.0.0.1:1', lazyConnect: true, retryStrategy }) as Redis
-  t.equal(plainRetry.options.retryStrategy, retryStrategy, 'retryStrategy: the plain client reconnects with it')
-  plainRetry.disconnect()
-  const clusterRetry = createRedisClient({ url: 'redis://127.0.0.1:1', clusterNodes: '127.0.0.1:1', lazyConnect: true, retryStrategy }) as Cluster
-  t.equal(clusterRetry.options.clusterRetryStrategy, retryStrategy, 'retryStrategy: the cluster reconnects with it')
-  clusterRetry.disconnect()
-  t.throws(() => createRedisClient({ url: 'redis://x:1', clusterNodes: 'nope' }), /"nope" is not host:port/)
-  t.throws(() => createRedisClient({ url: 'redis://x:1/2', clusterNodes: '127.0.0.1:1' }), /only database 0/)
-})
-
-t.test('scanAll and deleteMatching on a standalone Redis', async (t) => {
-  const server = await startRedisServer()
-  t.teardown(() => server.stop({ removeDir: true }))
-  const client = createRedisClient({ url: server.url, maxRetriesPerRequest: 1 })
-  t.teardown(() => client.disconnect())
-  const keys = Array.from({ length: 30 }, (_, i) => `solo:${i}`)
-  for (const key of keys) await client.set(key, '1')
-  await client.set('other', '1')
-  t.same(await collect(scanAll(client, 'solo:*', 7)), [...keys].sort())
-  t.equal(await deleteMatching(client, 'solo:*'), 30)
-  t.equal(await client.dbsize(), 1, 'only the non-matching key is left')
-})
 
 t.test('a 3-master cluster through createRedisClient', async (t) => {
   const cluster = await startRedisCluster({ masters: 3 })
@@ -175,7 +120,9 @@ t.test('startRedisCluster rejects fewer than 3 masters', async (t) => {
 
 t.test('startRedisCluster says clearly when redis-cli is missing', async (t) => {
   const bin = mkdtempSync(join(tmpdir(), 'jwt-edge-no-cli-'))
-  const serverPath = process.env.PATH?.split(':').map((dir) => join(dir, 'redis-server')).find((path) => existsSync(path))
+  const serverPath = process.env.PATH?.split(':').map((dir) => join(dir, 'redis-server')).find((path) => existsSync(
+    path
+  ))
   t.ok(serverPath, 'redis-server is on PATH')
   symlinkSync(serverPath!, join(bin, 'redis-server'))
   const savedPath = process.env.PATH

@@ -7,7 +7,8 @@ import { loadConfig as loadGatewayConfig } from '../../gateway/src/config.js'
 import { loadServiceConfig } from '../../services/common/config.js'
 import type { RunServiceOptions } from '../../services/common/server.js'
 import { loadConfig as loadWebConfig } from '../../services/web/src/config.js'
-import { freePort, pingRedis, REDIS_MISSING_HELP } from '../local-redis/redis-server.js'
+import { pingRedis, REDIS_MISSING_HELP } from '../local-redis/redis-server.js'
+import { freePort } from '../testing/ports.js'
 import { STACK, localUrl, planStack, stackEnv, type StackEntry } from '../start/stack.js'
 import { StartError, ensureKeys, ensureRedis, runStep, safeUrl, webBuildCommand } from '../start/setup.js'
 import { REPO_ROOT } from '../testing/node-process.js'
@@ -32,14 +33,27 @@ async function defaultPortOf (t: Test, entry: StackEntry): Promise<number> {
   // A demo service's server.ts passes its port to runService when imported: captured, not
   // started (the mock names the module as tsx resolves it, .ts).
   let options: RunServiceOptions | undefined
-  await t.mockImport(`../../${entry.entry}`, { '../../services/common/server.ts': { runService: async (o: RunServiceOptions) => { options = o } } })
+  await t.mockImport(
+    `../../${entry.entry}`,
+    { '../../services/common/server.ts': { runService: async (o: RunServiceOptions) => { options = o } } }
+  )
   if (!options) throw new Error(`${entry.entry} did not call runService`)
-  t.equal(`${options.envPrefix}_PORT`, entry.portVar, `${entry.name}: ${entry.portVar} is the variable its server reads`)
+  t.equal(
+    `${options.envPrefix}_PORT`,
+    entry.portVar,
+    `${entry.name}: ${entry.portVar} is the variable its server reads`
+  )
   return loadServiceConfig({}, options.envPrefix, options.defaultPort).port
 }
 
 t.test('the stack table follows the ports the servers default to', async (t) => {
-  for (const entry of STACK) t.equal(entry.defaultPort, await defaultPortOf(t, entry), `${entry.name}: ${entry.defaultPort}`)
+  for (const entry of STACK) {
+    t.equal(
+      entry.defaultPort,
+      await defaultPortOf(t, entry),
+    `${entry.name}: ${entry.defaultPort}`
+    )
+  }
   t.equal(STACK.at(-1)!.name, 'gateway', 'the gateway comes last')
   t.same(STACK.at(-1)!.after, ['auth'])
   t.ok(STACK.every((e) => e.readyPath === '/readyz'), 'every process is ready when its /readyz says so')
@@ -64,7 +78,8 @@ t.test('stackEnv keeps what is set, fills secrets and Redis, and points the gate
   t.equal(localUrl(STACK.find((e) => e.name === 'users')!, { USERS_HOST: '::' }), 'http://[::1]:4102')
 })
 
-t.test('planStack builds specs from the table, leaves out a missing optional entry, lists missing required ones', async (t) => {
+t.test('planStack builds specs from the table, leaves out a missing optional entry, ' +
+  'lists missing required ones', async (t) => {
   const root = tempRoot(t)
   for (const entry of STACK.filter((e) => e.name !== 'web' && e.name !== 'auth')) {
     mkdirSync(join(root, entry.entry, '..'), { recursive: true })
@@ -75,7 +90,11 @@ t.test('planStack builds specs from the table, leaves out a missing optional ent
   t.same(plan.specs.map((s) => s.name), ['orders', 'users', 'payments', 'gateway'])
   t.equal(plan.gatewayUrl, 'http://127.0.0.1:18080')
   const gateway = plan.specs.find((s) => s.name === 'gateway')!
-  t.same(gateway.args, ['--max-semi-space-size=8', 'dist/gateway/server.js'], 'the gateway runs compiled (npm start builds it)')
+  t.same(
+    gateway.args,
+    ['--max-semi-space-size=8', 'dist/gateway/server.js'],
+    'the gateway runs compiled (npm start builds it)'
+  )
   t.same(plan.specs.find((s) => s.name === 'orders')!.args, ['--import', 'tsx', 'services/orders/src/server.ts'])
   t.equal(gateway.cwd, root)
   t.equal(gateway.readyUrl, 'http://127.0.0.1:18080/readyz')
@@ -93,7 +112,11 @@ t.test('ensureKeys creates the keys and secrets.json once, keeps them, refuses a
   const secrets = await ensureKeys(root, { KEYS_DIR: 'keys' }, first.log)
   const dir = join(root, 'keys')
   const file = JSON.parse(readFileSync(join(dir, 'secrets.json'), 'utf8'))
-  t.same(secrets, { REFRESH_TOKEN_SECRET: file.refreshTokenSecret, CSRF_SECRET: file.csrfSecret }, 'a relative KEYS_DIR counts from the root')
+  t.same(
+    secrets,
+    { REFRESH_TOKEN_SECRET: file.refreshTokenSecret, CSRF_SECRET: file.csrfSecret },
+    'a relative KEYS_DIR counts from the root'
+  )
   t.equal(first.lines[0], `[keys] keys in ${dir}`)
   t.equal(first.lines.filter((l) => / (active|next) /.test(l)).length, 2, 'one active and one next key listed')
   const manifest = readFileSync(join(dir, 'manifest.json'), 'utf8')
@@ -108,7 +131,10 @@ t.test('ensureKeys creates the keys and secrets.json once, keeps them, refuses a
 t.test('webBuildCommand: npm run build, only without dist/index.html', async (t) => {
   const root = tempRoot(t)
   t.same(webBuildCommand(root), { cwd: root, args: ['run', 'build'] })
-  t.ok(JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).scripts.build, 'the root package.json has that script')
+  t.ok(
+    JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).scripts.build,
+    'the root package.json has that script'
+  )
   mkdirSync(join(root, 'services', 'web', 'dist'), { recursive: true })
   writeFileSync(join(root, 'services', 'web', 'dist', 'index.html'), '<!doctype html>')
   t.equal(webBuildCommand(root), null, 'already built')
@@ -116,7 +142,13 @@ t.test('webBuildCommand: npm run build, only without dist/index.html', async (t)
 
 t.test('runStep prefixes the output of a command and resolves its exit code', async (t) => {
   const { lines, log } = collect()
-  const code = await runStep('keys', process.execPath, ['-e', 'console.log("one"); console.error("two"); process.exit(3)'], { cwd: tmpdir(), env: process.env }, log)
+  const code = await runStep(
+    'keys',
+    process.execPath,
+    ['-e', 'console.log("one"); console.error("two"); process.exit(3)'],
+    { cwd: tmpdir(), env: process.env },
+    log
+  )
   t.equal(code, 3)
   t.same(lines.sort(), ['[keys] one', '[keys] two'])
   t.equal(await runStep('x', '/nonexistent/cmd', [], { cwd: tmpdir(), env: process.env }, collect().log), 1)

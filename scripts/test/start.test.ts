@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { freePort } from '../local-redis/redis-server.js'
+import { freePort } from '../testing/ports.js'
 import { STACK } from '../start/stack.js'
 import { isAlive, REPO_ROOT } from '../testing/node-process.js'
 import { useTestRedis } from '../testing/redis.js'
@@ -13,7 +13,8 @@ import { sleep } from '../testing/wait.js'
 /** A deadline for Promise.race that does not keep the process alive once the race is won. */
 const deadline = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms).unref())
 
-t.test('npm start runs the whole stack, serves the lifecycle through the gateway, and Ctrl-C stops every process', async (t) => {
+t.test('npm start runs the whole stack, serves the lifecycle through the gateway, ' +
+  'and Ctrl-C stops every process', async (t) => {
   const required = STACK.filter((e) => !e.optional).map((e) => e.entry)
   t.same(required.filter((entry) => !existsSync(join(REPO_ROOT, entry))), [], 'every entry file exists')
 
@@ -28,10 +29,17 @@ t.test('npm start runs the whole stack, serves the lifecycle through the gateway
   }
   for (const name of ['JWKS_URL', 'REFRESH_TOKEN_SECRET', 'CSRF_SECRET']) delete env[name]
 
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start/main.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'scripts/start/main.ts'],
+    { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }
+  )
   const lines: string[] = []
   let exit: { code: number | null, signal: string | null } | undefined
-  const exited = new Promise<void>((resolve) => child.once('exit', (code, signal) => { exit = { code, signal }; resolve() }))
+  const exited = new Promise<void>((resolve) => child.once(
+    'exit',
+    (code, signal) => { exit = { code, signal }; resolve() }
+  ))
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => lines.push(line))
   }
@@ -78,7 +86,11 @@ t.test('npm start runs the whole stack, serves the lifecycle through the gateway
 
 /** register → proxied calls → refresh → logout, all through the gateway of the running stack. */
 async function runLifecycle (t: Test, gateway: string): Promise<void> {
-  const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  const json = (body: unknown) => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
   const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } })
   const registered = await fetch(`${gateway}/auth/register`, json({
     email: `start-${Date.now()}@example.test`, password: 'correct horse battery', tokenDelivery: 'body',
@@ -86,10 +98,17 @@ async function runLifecycle (t: Test, gateway: string): Promise<void> {
   t.equal(registered.status, 201, 'register through the gateway')
   const session = await registered.json() as { accessToken: string, refreshToken: string, user: { id: string } }
 
-  const me = await fetch(`${gateway}/api/users/me`, { headers: { authorization: `Bearer ${session.accessToken}`, 'x-user-id': 'spoofed' } })
+  const me = await fetch(
+    `${gateway}/api/users/me`,
+    { headers: { authorization: `Bearer ${session.accessToken}`, 'x-user-id': 'spoofed' } }
+  )
   t.equal((await me.json() as { id: string }).id, session.user.id, 'the users service sees the verified identity')
   const order = await fetch(`${gateway}/api/orders`, {
-    ...json({ item: 'coffee', quantity: 1 }), headers: { 'content-type': 'application/json', authorization: `Bearer ${session.accessToken}` },
+    ...json({ item: 'coffee', quantity: 1 }),
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${session.accessToken}`,
+    },
   })
   t.equal(order.status, 201, 'an order is created through the gateway')
 

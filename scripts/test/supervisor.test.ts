@@ -2,8 +2,10 @@ import t, { type Test } from 'tap'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { freePort } from '../local-redis/redis-server.js'
-import { Supervisor, backoffDelay, formatPrefix, type ProcessSpec, type SupervisorOptions } from '../start/supervisor.js'
+import { freePort } from '../testing/ports.js'
+import {
+  Supervisor, backoffDelay, formatPrefix, type ProcessSpec, type SupervisorOptions,
+} from '../start/supervisor.js'
 import { formatLogLine } from '../start/log-format.js'
 import { isAlive } from '../testing/node-process.js'
 import { waitFor } from '../testing/wait.js'
@@ -11,7 +13,9 @@ import { waitFor } from '../testing/wait.js'
 const dir = mkdtempSync(join(tmpdir(), 'jwt-edge-supervisor-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 
-/** An HTTP server on PORT: /healthz is 200 after READY_AFTER_MS; prints a plain and a pino line; starts a grandchild. */
+/**
+ * An HTTP server on PORT: /healthz is 200 after READY_AFTER_MS; prints a plain and a pino line; starts a grandchild.
+ */
 writeFileSync(join(dir, 'server.mjs'), `
 import { createServer } from 'node:http'
 import { spawn } from 'node:child_process'
@@ -23,7 +27,16 @@ const server = createServer((req, res) => {
 const helper = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' })
 server.listen(Number(process.env.PORT), '127.0.0.1', () => {
   console.log('hello plain line')
-  console.log(JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, hostname: 'h', port: Number(process.env.PORT), msg: 'listening' }))
+  console.log(
+    JSON.stringify({
+      level: 30,
+      time: Date.now(),
+      pid: process.pid,
+      hostname: 'h',
+      port: Number(process.env.PORT),
+      msg: 'listening',
+    })
+  )
   console.error('helper pid=' + helper.pid)
 })
 process.on('SIGTERM', () => { console.log('got SIGTERM'); helper.kill(); server.close(() => process.exit(0)) })
@@ -40,7 +53,11 @@ setTimeout(() => process.exit(1), Number(process.env.UP_MS ?? 0))
 /** Ignores SIGTERM: only SIGKILL ends it, and it leaves a helper of its own behind unless its group is killed. */
 writeFileSync(join(dir, 'stubborn.mjs'), `
 import { spawn } from 'node:child_process'
-const helper = spawn(process.execPath, ['-e', 'process.on("SIGTERM", () => {}); setInterval(() => {}, 1000)'], { stdio: 'ignore' })
+const helper = spawn(
+  process.execPath,
+  ['-e', 'process.on("SIGTERM", () => {}); setInterval(() => {}, 1000)'],
+  { stdio: 'ignore' }
+)
 process.on('SIGTERM', () => console.log('ignoring SIGTERM'))
 console.log('stubborn helper pid=' + helper.pid)
 console.log('up')
@@ -66,10 +83,29 @@ t.test('formatLogLine makes pino lines short and leaves other lines alone', asyn
   t.equal(formatLogLine('{"a":1}'), '{"a":1}', 'JSON without a pino level passes unchanged')
   const time = Date.UTC(2026, 0, 2, 3, 4, 5)
   t.equal(
-    formatLogLine(JSON.stringify({ level: 30, time, pid: 1, hostname: 'h', reqId: 'req-1', req: { method: 'GET', url: '/orders', remoteAddress: '127.0.0.1' }, msg: 'incoming request' })),
+    formatLogLine(
+      JSON.stringify({
+        level: 30,
+        time,
+        pid: 1,
+        hostname: 'h',
+        reqId: 'req-1',
+        req: { method: 'GET', url: '/orders', remoteAddress: '127.0.0.1' },
+        msg: 'incoming request',
+      })
+    ),
     '03:04:05 INFO  incoming request GET /orders reqId=req-1')
   t.equal(
-    formatLogLine(JSON.stringify({ level: 30, time, reqId: 'req-1', res: { statusCode: 201 }, responseTime: 3.7, msg: 'request completed' })),
+    formatLogLine(
+      JSON.stringify({
+        level: 30,
+        time,
+        reqId: 'req-1',
+        res: { statusCode: 201 },
+        responseTime: 3.7,
+        msg: 'request completed',
+      })
+    ),
     '03:04:05 INFO  request completed 201 4ms reqId=req-1')
   t.equal(
     formatLogLine(JSON.stringify({ level: 40, time, url: 'http://127.0.0.1:4101', msg: 'orders ready' })),
@@ -77,7 +113,14 @@ t.test('formatLogLine makes pino lines short and leaves other lines alone', asyn
   t.equal(
     formatLogLine(JSON.stringify({ level: 30, time, url: 'http://127.0.0.1:4101', msg: 'orders ready at http://127.0.0.1:4101' })),
     '03:04:05 INFO  orders ready at http://127.0.0.1:4101', 'a field already in the message is not repeated')
-  const error = formatLogLine(JSON.stringify({ level: 50, time, err: { type: 'Error', message: 'db down', stack: 'Error: db down\n    at x (y.ts:1:1)' }, msg: 'request failed' }))
+  const error = formatLogLine(
+    JSON.stringify({
+      level: 50,
+      time,
+      err: { type: 'Error', message: 'db down', stack: 'Error: db down\n    at x (y.ts:1:1)' },
+      msg: 'request failed',
+    })
+  )
   t.equal(error, '03:04:05 ERROR request failed err="Error: db down"\n    at x (y.ts:1:1)')
 })
 
@@ -92,7 +135,10 @@ t.test('prefixed output and one ready line when the readiness URL answers 200', 
   const prefix = '[srv     ] '
   t.ok(lines.every((l) => l.startsWith(prefix)), 'every line carries the padded name')
   t.ok(lines.some((l) => l === `${prefix}hello plain line`), 'plain stdout line')
-  t.ok(lines.some((l) => new RegExp(`^\\[srv {5}\\] \\d\\d:\\d\\d:\\d\\d INFO  listening port=${port}$`).test(l)), 'pino line made short')
+  t.ok(
+    lines.some((l) => new RegExp(`^\\[srv {5}\\] \\d\\d:\\d\\d:\\d\\d INFO  listening port=${port}$`).test(l)),
+    'pino line made short'
+  )
   t.ok(lines.some((l) => l.startsWith(`${prefix}helper pid=`)), 'stderr is shown too')
   t.match(lines.find((l) => l.includes('started pid=')), /started pid=\d+: node /)
   t.equal(lines.filter((l) => l.includes(' ready (')).length, 1, 'one ready line')
@@ -124,7 +170,12 @@ t.test('a crashed process is restarted with exponential backoff', async (t) => {
   sup.start()
   const count = () => existsSync(starts) ? readFileSync(starts, 'utf8').trim().split('\n').length : 0
   await waitFor(() => count() >= 5, 15_000, '5 starts', 25)
-  await waitFor(() => lines.filter((l) => l.includes('restarting in')).length >= 4, 15_000, 'the 4th restart notice', 25)
+  await waitFor(
+    () => lines.filter((l) => l.includes('restarting in')).length >= 4,
+    15_000,
+    'the 4th restart notice',
+    25
+  )
   await sup.stop()
 
   const notices = lines.filter((l) => l.includes('restarting in')).slice(0, 4)
@@ -134,7 +185,10 @@ t.test('a crashed process is restarted with exponential backoff', async (t) => {
   const times = readFileSync(starts, 'utf8').trim().split('\n').map(Number)
   const gaps = times.slice(1, 5).map((time, i) => time - times[i]!)
   // Lower bounds only: each restart waited at least its backoff delay.
-  ;[100, 200, 400, 400].forEach((ms, i) => t.ok(gaps[i]! >= ms - 10, `restart ${i + 1} waited ≥ ${ms} ms (${gaps[i]} ms)`))
+  ;[100, 200, 400, 400].forEach((ms, i) => t.ok(
+    gaps[i]! >= ms - 10,
+    `restart ${i + 1} waited ≥ ${ms} ms (${gaps[i]} ms)`
+  ))
   const after = count()
   await new Promise((resolve) => setTimeout(resolve, 600))
   t.equal(count(), after, 'no restart after stop')

@@ -42,7 +42,14 @@ export async function signToken (signer: Signer, opts: TokenOptions = {}): Promi
     .sign(signer.privateKey)
 }
 
-export interface JwksServer { url: string, port: number, fetches: () => number, setKeys: (keys: JWK[]) => void, close: () => Promise<void>, restart: () => Promise<void> }
+export interface JwksServer {
+  url: string,
+  port: number,
+  fetches: () => number,
+  setKeys: (keys: JWK[]) => void,
+  close: () => Promise<void>,
+  restart: () => Promise<void>,
+}
 
 export async function startJwksServer (t: Teardown, keys: JWK[]): Promise<JwksServer> {
   let current = keys

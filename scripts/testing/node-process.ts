@@ -78,9 +78,14 @@ export async function startNode (t: Teardown, opts: StartNodeOptions): Promise<N
   let timer: NodeJS.Timeout | undefined
   const url = await Promise.race([
     ready,
-    exited.then((e) => { throw new Error(`${opts.name} exited (${e.code ?? e.signal}) before ready:\n${lines.slice(-20).join('\n')}`) }),
+    exited.then((e) => {
+      throw new Error(`${opts.name} exited (${e.code ?? e.signal}) before ready:\n${lines.slice(-20).join('\n')}`)
+    }),
     new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`${opts.name} not ready after ${timeoutMs} ms:\n${lines.slice(-20).join('\n')}`)), timeoutMs)
+      timer = setTimeout(
+        () => reject(new Error(`${opts.name} not ready after ${timeoutMs} ms:\n${lines.slice(-20).join('\n')}`)),
+        timeoutMs
+      )
     }),
   ]).finally(() => clearTimeout(timer))
   return {
@@ -104,8 +109,10 @@ export async function startNode (t: Teardown, opts: StartNodeOptions): Promise<N
   }
 }
 
+export interface CallResult { status: number, json: any, headers: Headers }
+
 /** fetch that never throws: status 0 when nothing answered. */
-export async function call (url: string, init: RequestInit = {}): Promise<{ status: number, json: any, headers: Headers }> {
+export async function call (url: string, init: RequestInit = {}): Promise<CallResult> {
   try {
     const res = await fetch(url, { ...init, signal: init.signal ?? AbortSignal.timeout(10_000) })
     const text = await res.text()

@@ -6,8 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { pingRedis, startRedisServer, REDIS_MISSING_HELP } from '../local-redis/redis-server.js'
-
-interface Teardown { teardown: (fn: () => unknown) => void }
+import type { Teardown } from './wait.js'
 
 export interface TestRedis {
   url: string

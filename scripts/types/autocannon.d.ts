@@ -3,14 +3,26 @@ declare module 'autocannon' {
   import type { EventEmitter } from 'node:events'
 
   namespace autocannon {
-    interface Histogram { average: number, mean: number, stddev: number, min: number, max: number, p50: number, p90: number, p99: number, p99_9: number }
+    interface Histogram {
+      average: number,
+      mean: number,
+      stddev: number,
+      min: number,
+      max: number,
+      p50: number,
+      p90: number,
+      p99: number,
+      p99_9: number,
+    }
     interface Request {
       method?: string
       path?: string
       headers?: Record<string, string>
       body?: string | Buffer
       setupRequest?: (request: Request, context: Record<string, unknown>) => Request | null | undefined
-      onResponse?: (status: number, body: string, context: Record<string, unknown>, headers: Record<string, string>) => void
+      onResponse?: (
+        status: number, body: string, context: Record<string, unknown>, headers: Record<string, string>
+      ) => void
     }
     interface Client extends EventEmitter {
       setHeaders: (headers: Record<string, string>) => void

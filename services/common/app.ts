@@ -8,7 +8,7 @@ import Fastify, {
 } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { IDENTITY_HEADERS } from '../../gateway/src/contract.js'
-import { identityPlugin } from '../identity.js'
+import { identityPlugin } from './identity.js'
 import { errorHandler, notFoundHandler } from './errors.js'
 import { closeConnectionsWhenClosing } from '../kernel/shutdown.js'
 import { BODY_LIMIT } from '../kernel/limits.js'

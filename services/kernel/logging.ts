@@ -7,9 +7,10 @@ import type { DestinationStream, LoggerOptions } from 'pino'
 
 /** Credential headers, and tokens, cookies and passwords at the top level or one level down. */
 export const LOG_REDACT_PATHS: readonly string[] = Object.freeze([
-  'req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]',
-  'res.headers["set-cookie"]', 'headers.authorization', 'headers.cookie', 'headers["set-cookie"]',
-  'authorization', 'cookie', 'token', 'accessToken', 'refreshToken', 'password',
+  'req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]', 'res.headers["set-cookie"]',
+  'authorization', 'cookie', '["set-cookie"]', '["proxy-authorization"]',
+  'token', 'accessToken', 'refreshToken', 'password',
+  '*.authorization', '*.cookie', '*["set-cookie"]', '*["proxy-authorization"]',
   '*.token', '*.accessToken', '*.refreshToken', '*.password',
 ])
 

@@ -69,7 +69,8 @@ export function createRedisClient (opts: RedisClientOptions): RedisClient {
     commandTimeout: opts.commandTimeout,
   })
   if (opts.clusterNodes === undefined || opts.clusterNodes.trim() === '') {
-    return new Redis(opts.url, definedOnly({ ...common, enableOfflineQueue: opts.enableOfflineQueue, retryStrategy: opts.retryStrategy }))
+    const standalone = { ...common, enableOfflineQueue: opts.enableOfflineQueue, retryStrategy: opts.retryStrategy }
+    return new Redis(opts.url, definedOnly(standalone))
   }
   const nodes = parseClusterNodes(opts.clusterNodes)
   const { lazyConnect, ...perNode } = common
@@ -92,7 +93,8 @@ export function createRedisClient (opts: RedisClientOptions): RedisClient {
 export function createSubscriber (client: RedisClient): RedisClient {
   // The SUBSCRIBE sent right after creation must wait for the connection, even when the
   // parent fails fast (enableOfflineQueue: false); ioredis re-subscribes after reconnects.
-  return isCluster(client) ? client.duplicate([], { enableOfflineQueue: true }) : client.duplicate({ enableOfflineQueue: true })
+  const options = { enableOfflineQueue: true }
+  return isCluster(client) ? client.duplicate([], options) : client.duplicate(options)
 }
 
 /**
@@ -141,7 +143,9 @@ function credentialsFromUrl (url: string): Partial<RedisOptions> {
     return {}
   }
   const db = parsed.pathname.replace(/^\//, '')
-  if (db !== '' && db !== '0') throw new Error(`Redis Cluster supports only database 0, but the URL selects database ${db}`)
+  if (db !== '' && db !== '0') {
+    throw new Error(`Redis Cluster supports only database 0, but the URL selects database ${db}`)
+  }
   return definedOnly({
     username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
     password: parsed.password ? decodeURIComponent(parsed.password) : undefined,

@@ -36,8 +36,14 @@ export const HELMET_OPTIONS: HelmetOptions = {
   strictTransportSecurity: false,
 }
 
+/** A response header as [lower-case name, value]. */
+export type HeaderPair = readonly [string, string]
+
+/** Writes the policy's headers on a reply; HSTS too when the request came over HTTPS. */
+export type SecurityHeadersWriter = (reply: FastifyReply, https: boolean) => void
+
 /** What helmet writes with these options, as [name, value] pairs (lower-case names). */
-export function staticSecurityHeaders (options: HelmetOptions = HELMET_OPTIONS): ReadonlyArray<readonly [string, string]> {
+export function staticSecurityHeaders (options: HelmetOptions = HELMET_OPTIONS): readonly HeaderPair[] {
   const written = new Map<string, string>()
   const res = {
     setHeader: (name: string, value: string | number) => { written.set(name.toLowerCase(), String(value)) },
@@ -50,7 +56,7 @@ export function staticSecurityHeaders (options: HelmetOptions = HELMET_OPTIONS):
 }
 
 /** Writes the security headers on a reply (onSend: after any upstream headers were copied in). */
-export function createSecurityHeaders (options: HelmetOptions = HELMET_OPTIONS): (reply: FastifyReply, https: boolean) => void {
+export function createSecurityHeaders (options: HelmetOptions = HELMET_OPTIONS): SecurityHeadersWriter {
   const headers = staticSecurityHeaders(options)
   return (reply, https) => {
     for (const [name, value] of headers) reply.header(name, value)

@@ -1,24 +1,18 @@
 /**
- * The stack for failure drills, as real processes started as `npm start` starts them (the
- * auth and orders services `node --import tsx <entry>`, the gateway compiled): on free
- * loopback ports, fixed per drill so a process can be stopped and started again at the same
- * address.
+ * The stack for failure drills, as real processes started as `npm start` starts them.
+ * - The auth and orders services as `node --import tsx <entry>`, the gateway compiled.
+ * - Free loopback ports, fixed per drill, so a process can be stopped and started again at the same address.
+ * - What whole-stack tests share (PASSWORD, limits, registering a user) is in scripts/testing/stack.ts.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { GATEWAY_BUNDLE, bundle } from '../../start/bundle.js'
-import { freePort } from '../../local-redis/redis-server.js'
-import { REPO_ROOT, call, startNode, type NodeProcess } from '../../testing/node-process.js'
-import { waitFor } from '../../testing/wait.js'
-
-interface Teardown { teardown: (fn: () => unknown) => void }
-
-export const PASSWORD = 'correct horse battery'
-
-/** Generous limits: drills measure failure behaviour, not rate limiting. */
-const NO_RATE_LIMITS = { RATE_LIMIT_AUTH: '100000', RATE_LIMIT_API: '100000', RATE_LIMIT_NOT_FOUND: '100000' }
+import { freePort } from '../../testing/ports.js'
+import { REPO_ROOT, startNode, type NodeProcess } from '../../testing/node-process.js'
+import { NO_RATE_LIMITS, localUrl, waitForOk } from '../../testing/stack.js'
+import type { Teardown } from '../../testing/wait.js'
 
 /** One pair per drill file, given to the auth service and the gateway alike (as npm start does). */
 export const SECRETS = {
@@ -34,7 +28,9 @@ export function tempKeysDir (t: Teardown): string {
 
 export interface RedisTarget { url: string, prefix: string }
 
-export async function startAuth (t: Teardown, opts: { redis: RedisTarget, keysDir: string, port: number, env?: Record<string, string> }): Promise<NodeProcess> {
+export interface AuthOptions { redis: RedisTarget, keysDir: string, port: number, env?: Record<string, string> }
+
+export async function startAuth (t: Teardown, opts: AuthOptions): Promise<NodeProcess> {
   return await startNode(t, {
     name: 'auth',
     entry: 'auth-service/src/server.ts',
@@ -51,10 +47,25 @@ export async function startAuth (t: Teardown, opts: { redis: RedisTarget, keysDi
 }
 
 export async function startOrders (t: Teardown, port: number): Promise<NodeProcess> {
-  return await startNode(t, { name: 'orders', entry: 'services/orders/src/server.ts', env: { ORDERS_PORT: String(port) } })
+  const env = { ORDERS_PORT: String(port) }
+  return await startNode(t, { name: 'orders', entry: 'services/orders/src/server.ts', env })
 }
 
-export interface GatewayUpstreams { auth: string, orders?: string, users?: string, payments?: string, web?: string, jwks?: string }
+export interface GatewayUpstreams {
+  auth: string
+  orders?: string
+  users?: string
+  payments?: string
+  web?: string
+  jwks?: string
+}
+
+export interface GatewayOptions {
+  redis: RedisTarget
+  upstreams: GatewayUpstreams
+  port?: number
+  env?: Record<string, string>
+}
 
 // The drill files run in parallel and next to npm start's tests, which rebuild the shared
 // GATEWAY_BUNDLE.outfile: each drill file compiles its own copy beside it, once.
@@ -72,8 +83,8 @@ function buildGatewayOnce (): Promise<unknown> {
 }
 
 /** The compiled gateway with npm start's node flags; resolves once its /readyz answers 200. */
-export async function startGatewayProcess (t: Teardown, opts: { redis: RedisTarget, upstreams: GatewayUpstreams, port?: number, env?: Record<string, string> }): Promise<NodeProcess> {
-  const dead = `http://127.0.0.1:${await freePort()}`
+export async function startGatewayProcess (t: Teardown, opts: GatewayOptions): Promise<NodeProcess> {
+  const dead = localUrl(await freePort())
   const u = opts.upstreams
   await buildGatewayOnce()
   const gateway = await startNode(t, {
@@ -95,25 +106,6 @@ export async function startGatewayProcess (t: Teardown, opts: { redis: RedisTarg
       ...opts.env,
     },
   })
-  await waitFor(async () => (await call(`${gateway.url}/readyz`)).status === 200, 15_000, 'gateway ready')
+  await waitForOk(`${gateway.url}/readyz`, { timeoutMs: 15_000, what: 'gateway ready' })
   return gateway
 }
-
-export interface Session { accessToken: string, refreshToken: string, email: string, userId: string }
-
-/** Registers a user through `base` (the gateway) in body mode: tokens come back in the body. */
-export async function registerUser (base: string, tag = 'drill'): Promise<Session> {
-  const email = `${tag}-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.test`
-  const res = await call(`${base}/auth/register`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password: PASSWORD, tokenDelivery: 'body' }),
-  })
-  if (res.status !== 201) throw new Error(`register answered ${res.status}: ${JSON.stringify(res.json)}`)
-  return { accessToken: res.json.accessToken, refreshToken: res.json.refreshToken, email, userId: res.json.user.id }
-}
-
-export const jsonPost = (body: unknown, headers: Record<string, string> = {}): RequestInit =>
-  ({ method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
-
-export const withBearer = (token: string): RequestInit => ({ headers: { authorization: `Bearer ${token}` } })

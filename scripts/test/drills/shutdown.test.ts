@@ -5,12 +5,13 @@
  */
 import t from 'tap'
 import Fastify from 'fastify'
-import { freePort } from '../../local-redis/redis-server.js'
+import { freePort } from '../../testing/ports.js'
 import { useTestRedis } from '../../testing/redis.js'
 import { call } from '../../testing/node-process.js'
 import { waitFor } from '../../testing/wait.js'
 import { createSigner, signToken, startJwksServer } from '../../testing/jwt.js'
-import { startGatewayProcess, withBearer } from './helpers.js'
+import { withBearer } from '../../testing/stack.js'
+import { startGatewayProcess } from './helpers.js'
 
 const N = 20
 const UPSTREAM_DELAY_MS = 1000
@@ -50,11 +51,20 @@ t.test(`SIGTERM with ${N} requests in flight: all complete 200, the gateway exit
   const exitedAfter = performance.now() - signalAt
 
   t.same(results.map((res) => res.status), Array(N).fill(200), 'every in-flight request completed with 200')
-  t.same(results.filter((_, i) => i % 2 === 1).map((res) => res.json?.user), Array(N / 2).fill('shutdown-user'), 'verified ones carried the identity')
-  t.ok(late.status === 0 || late.status === 503, `a request after SIGTERM is refused (got ${late.status || 'connection refused'})`)
+  t.same(
+    results.filter((_, i) => i % 2 === 1).map((res) => res.json?.user),
+    Array(N / 2).fill('shutdown-user'),
+    'verified ones carried the identity'
+  )
+  t.ok(
+    late.status === 0 || late.status === 503,
+    `a request after SIGTERM is refused (got ${late.status || 'connection refused'})`
+  )
   t.same(exit, { code: 0, signal: null }, 'exit code 0')
   t.match(gw.logs().find((l) => l.msg === 'closing'), { signal: 'SIGTERM' })
-  t.comment(`shutdown: ${N} requests in flight at SIGTERM, ${results.filter((res) => res.status === 200).length} completed 200 ` +
-    `(drained ${Math.round(drained)} ms after the signal, upstream needs ${UPSTREAM_DELAY_MS} ms); a new request got ${late.status || 'connection refused'}; ` +
+  const completed = results.filter((res) => res.status === 200).length
+  t.comment(`shutdown: ${N} requests in flight at SIGTERM, ${completed} completed 200 ` +
+    `(drained ${Math.round(drained)} ms after the signal, upstream needs ${UPSTREAM_DELAY_MS} ms); ` +
+    `a new request got ${late.status || 'connection refused'}; ` +
     `exit code ${exit.code} after ${Math.round(exitedAfter)} ms`)
 })

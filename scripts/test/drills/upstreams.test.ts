@@ -6,11 +6,12 @@
  */
 import t from 'tap'
 import Fastify from 'fastify'
-import { freePort } from '../../local-redis/redis-server.js'
+import { freePort } from '../../testing/ports.js'
 import { useTestRedis } from '../../testing/redis.js'
 import { call } from '../../testing/node-process.js'
 import { createSigner, signToken, startJwksServer } from '../../testing/jwt.js'
-import { startGatewayProcess, startOrders, withBearer } from './helpers.js'
+import { withBearer } from '../../testing/stack.js'
+import { startGatewayProcess, startOrders } from './helpers.js'
 
 const UPSTREAM_TIMEOUT_MS = 500
 
@@ -52,7 +53,8 @@ t.test('upstream down → 502, slow upstream → 504', async (t) => {
     const ready = performance.now() - started
     const back = await call(`${gw.url}/api/orders`, auth)
     t.equal(back.status, 200, 'the next request after it is back is served')
-    t.comment(`upstream down: 502 bad_gateway while the orders process was dead; the first request after restarting it (ready in ${Math.round(ready)} ms) answered ${back.status}`)
+    t.comment('upstream down: 502 bad_gateway while the orders process was dead; ' +
+      `the first request after restarting it (ready in ${Math.round(ready)} ms) answered ${back.status}`)
     await orders.stop()
   })
 
@@ -61,11 +63,15 @@ t.test('upstream down → 502, slow upstream → 504', async (t) => {
     const res = await call(`${gw.url}/api/users/me?delay=2500`, auth)
     const took = performance.now() - started
     t.equal(res.status, 504)
-    t.same(res.json, { error: 'gateway_timeout', message: 'The upstream service did not answer in time', statusCode: 504 })
+    t.same(
+      res.json,
+      { error: 'gateway_timeout', message: 'The upstream service did not answer in time', statusCode: 504 }
+    )
     t.ok(took < 2500, 'the gateway gave up before the upstream answered')
     const ok = await call(`${gw.url}/api/users/me?delay=100`, auth)
     t.equal(ok.status, 200, 'an upstream under the timeout is served')
     t.equal(ok.json?.delay, 100)
-    t.comment(`slow upstream: 504 gateway_timeout after ${Math.round(took)} ms for an upstream needing 2500 ms (UPSTREAM_TIMEOUT=${UPSTREAM_TIMEOUT_MS} ms); a 100 ms upstream answered 200`)
+    t.comment(`slow upstream: 504 gateway_timeout after ${Math.round(took)} ms for an upstream needing 2500 ms ` +
+      `(UPSTREAM_TIMEOUT=${UPSTREAM_TIMEOUT_MS} ms); a 100 ms upstream answered 200`)
   })
 })

@@ -7,16 +7,21 @@ t.test('loadServiceConfig uses the defaults', async (t) => {
 })
 
 t.test('loadServiceConfig reads <PREFIX>_HOST, <PREFIX>_PORT and LOG_LEVEL', async (t) => {
-  const config = loadServiceConfig({ USERS_HOST: '::1', USERS_PORT: '0', LOG_LEVEL: 'warn', ORDERS_PORT: '9' }, 'USERS', 4102)
+  const config = loadServiceConfig(
+    { USERS_HOST: '::1', USERS_PORT: '0', LOG_LEVEL: 'warn', ORDERS_PORT: '9' },
+    'USERS',
+    4102
+  )
   t.same(config, { host: '::1', port: 0, logLevel: 'warn' })
   t.ok(Object.isFrozen(config))
 })
 
 t.test('loadServiceConfig reports every bad variable at once', async (t) => {
-  const err = t.throws(() => loadServiceConfig({ PAYMENTS_PORT: '80x', LOG_LEVEL: 'loud' }, 'PAYMENTS', 4103)) as ConfigError
+  const bad = { PAYMENTS_PORT: '80x', LOG_LEVEL: 'loud' }
+  const err = t.throws(() => loadServiceConfig(bad, 'PAYMENTS', 4103)) as ConfigError
   t.ok(err instanceof ConfigError)
   t.equal(err.problems.length, 2)
-  t.match(err.message, /PAYMENTS_PORT must be an integer from 0 to 65535, got "80x"/)
+  t.match(err.message, /PAYMENTS_PORT must be a whole number in 0\.\.65535 \(got "80x"\)/)
   t.match(err.message, /LOG_LEVEL must be one of/)
   t.throws(() => loadServiceConfig({ PAYMENTS_PORT: '70000' }, 'PAYMENTS', 4103), /PAYMENTS_PORT/)
   t.throws(() => loadServiceConfig({ PAYMENTS_PORT: '-1' }, 'PAYMENTS', 4103), /PAYMENTS_PORT/)

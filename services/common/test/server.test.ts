@@ -1,5 +1,5 @@
 import t from 'tap'
-import { freePort } from '../../../scripts/local-redis/redis-server.js'
+import { freePort } from '../../../scripts/testing/ports.js'
 import { startNode } from '../../../scripts/testing/node-process.js'
 
 t.test('a service entry listens, logs one ready line with its URL, and closes on SIGTERM with exit 0', async (t) => {
@@ -17,14 +17,20 @@ t.test('a service entry listens, logs one ready line with its URL, and closes on
   const health = await fetch(`${payments.url}/healthz`)
   t.equal(health.status, 200)
   t.same(await payments.stop('SIGTERM'), { code: 0, signal: null })
-  t.ok(payments.logs().some((l) => l.signal === 'SIGTERM' && l.msg === 'closing'), 'the close is logged with its signal')
+  t.ok(
+    payments.logs().some((l) => l.signal === 'SIGTERM' && l.msg === 'closing'),
+    'the close is logged with its signal'
+  )
 })
 
 t.test('a service entry with bad config exits 1 naming every bad variable', async (t) => {
-  const started = startNode(t, { name: 'orders', entry: 'services/orders/src/server.ts', env: { ORDERS_PORT: 'abc', LOG_LEVEL: 'loud' } })
+  const started = startNode(
+    t,
+    { name: 'orders', entry: 'services/orders/src/server.ts', env: { ORDERS_PORT: 'abc', LOG_LEVEL: 'loud' } }
+  )
   // startNode rejects with the exit code and the process's last output lines.
   const err = await started.then(() => null, (e: Error) => e)
   t.match(err?.message, /^orders exited \(1\) before ready/)
-  t.match(err?.message, /ORDERS_PORT must be an integer/)
+  t.match(err?.message, /ORDERS_PORT must be a whole number/)
   t.match(err?.message, /LOG_LEVEL must be one of/)
 })

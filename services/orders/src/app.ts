@@ -6,7 +6,7 @@
 import { createServiceApp, type ServiceApp } from '../../common/app.js'
 import type { ServiceConfig } from '../../common/config.js'
 import { NotFoundError } from '../../common/errors.js'
-import { requireRole } from '../../identity.js'
+import { requireRole } from '../../common/identity.js'
 import { createOrdersStore } from './orders-store.js'
 import { CreateOrderBody, Order, OrderList, OrderParams } from './schemas.js'
 
@@ -31,7 +31,10 @@ export function buildOrdersService (config: Partial<ServiceConfig> = {}): Servic
     return order
   })
 
-  app.delete('/orders/:id', { schema: { params: OrderParams }, preHandler: requireRole('admin') }, async (request, reply) => {
+  app.delete('/orders/:id', { schema: { params: OrderParams }, preHandler: requireRole('admin') }, async (
+    request,
+    reply
+  ) => {
     if (!store.remove(request.params.id)) throw new NotFoundError('order')
     request.log.info({ orderId: request.params.id }, 'order deleted')
     return reply.code(204).send()

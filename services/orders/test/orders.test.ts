@@ -15,15 +15,26 @@ t.test('GET /orders without x-user-id is refused with 400 (not through the gatew
   const app = build(t)
   const res = await app.inject({ method: 'GET', url: '/orders' })
   t.equal(res.statusCode, 400)
-  t.same(res.json(), { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway' })
+  t.same(
+    res.json(),
+    { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway', statusCode: 400 }
+  )
 })
 
 t.test('POST /orders without x-user-id is refused before the body is read, nothing stored', async (t) => {
   const app = build(t)
   // Not even JSON: a parse or validation error would be a 400 too, but with its own message.
-  const res = await app.inject({ method: 'POST', url: '/orders', headers: { 'content-type': 'application/json' }, payload: '{"item": ' })
+  const res = await app.inject({
+    method: 'POST',
+    url: '/orders',
+    headers: { 'content-type': 'application/json' },
+    payload: '{"item": ',
+  })
   t.equal(res.statusCode, 400)
-  t.same(res.json(), { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway' })
+  t.same(
+    res.json(),
+    { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway', statusCode: 400 }
+  )
   t.same((await app.inject({ method: 'GET', url: '/orders', headers: alice })).json(), { orders: [] })
 })
 
@@ -36,7 +47,12 @@ t.test('GET /healthz answers without identity headers', async (t) => {
 
 t.test('POST /orders creates an order of the caller', async (t) => {
   const app = build(t)
-  const res = await app.inject({ method: 'POST', url: '/orders', headers: alice, payload: { item: 'tea', quantity: 3 } })
+  const res = await app.inject({
+    method: 'POST',
+    url: '/orders',
+    headers: alice,
+    payload: { item: 'tea', quantity: 3 },
+  })
   t.equal(res.statusCode, 201)
   const order = res.json()
   t.match(order, { item: 'tea', quantity: 3, userId: 'user-alice', id: String, createdAt: String })
@@ -50,7 +66,9 @@ t.test('POST /orders creates an order of the caller', async (t) => {
 
 t.test('users see only their own orders', async (t) => {
   const app = build(t)
-  const created = (await app.inject({ method: 'POST', url: '/orders', headers: alice, payload: { item: 'tea', quantity: 1 } })).json()
+  const created = (
+    await app.inject({ method: 'POST', url: '/orders', headers: alice, payload: { item: 'tea', quantity: 1 } })
+  ).json()
   await app.inject({ method: 'POST', url: '/orders', headers: bob, payload: { item: 'coffee', quantity: 2 } })
 
   const bobs = (await app.inject({ method: 'GET', url: '/orders', headers: bob })).json()
@@ -60,7 +78,7 @@ t.test('users see only their own orders', async (t) => {
 
   const peek = await app.inject({ method: 'GET', url: `/orders/${created.id}`, headers: bob })
   t.equal(peek.statusCode, 404, "another user's order is not found")
-  t.same(peek.json(), { error: 'not_found', message: 'order not found' })
+  t.same(peek.json(), { error: 'not_found', message: 'order not found', statusCode: 404 })
 })
 
 t.test('POST /orders with a bad body is 400 invalid_request and stores nothing', async (t) => {
@@ -90,13 +108,22 @@ t.test('POST /orders with a bad body is 400 invalid_request and stores nothing',
 t.test('POST /orders with malformed JSON, a wrong media type or a huge body', async (t) => {
   const app = build(t)
   const malformed = await app.inject({
-    method: 'POST', url: '/orders', headers: { ...alice, 'content-type': 'application/json' }, payload: '{"item": "tea",',
+    method: 'POST',
+    url: '/orders',
+    headers: { ...alice, 'content-type': 'application/json' },
+    payload: '{"item": ' +
+      '"tea",',
   })
   t.equal(malformed.statusCode, 400)
   t.equal(malformed.json().error, 'invalid_request')
   t.match(malformed.json().message, /JSON/)
 
-  const text = await app.inject({ method: 'POST', url: '/orders', headers: { ...alice, 'content-type': 'text/plain' }, payload: 'tea' })
+  const text = await app.inject({
+    method: 'POST',
+    url: '/orders',
+    headers: { ...alice, 'content-type': 'text/plain' },
+    payload: 'tea',
+  })
   t.equal(text.statusCode, 415)
   t.equal(text.json().error, 'unsupported_media_type')
 
@@ -110,13 +137,19 @@ t.test('POST /orders with malformed JSON, a wrong media type or a huge body', as
 
 t.test('DELETE /orders/:id needs role admin, checked in the service', async (t) => {
   const app = build(t)
-  const order = (await app.inject({ method: 'POST', url: '/orders', headers: alice, payload: { item: 'tea', quantity: 1 } })).json()
+  const order = (
+    await app.inject({ method: 'POST', url: '/orders', headers: alice, payload: { item: 'tea', quantity: 1 } })
+  ).json()
 
   const own = await app.inject({ method: 'DELETE', url: `/orders/${order.id}`, headers: alice })
   t.equal(own.statusCode, 403, 'the owner without admin cannot delete')
-  t.same(own.json(), { error: 'insufficient_scope', message: 'role "admin" required' })
+  t.same(own.json(), { error: 'insufficient_scope', message: 'role "admin" required', statusCode: 403 })
   t.match(own.headers['www-authenticate'], /insufficient_scope/)
-  t.equal((await app.inject({ method: 'GET', url: `/orders/${order.id}`, headers: alice })).statusCode, 200, 'still there')
+  t.equal(
+    (await app.inject({ method: 'GET', url: `/orders/${order.id}`, headers: alice })).statusCode,
+    200,
+    'still there'
+  )
 
   const adminOnlyInName = await app.inject({
     method: 'DELETE', url: `/orders/${order.id}`, headers: { ...alice, 'x-user-roles': 'administrator,admins' },
@@ -132,14 +165,14 @@ t.test('DELETE /orders/:id needs role admin, checked in the service', async (t) 
 
   const again = await app.inject({ method: 'DELETE', url: `/orders/${order.id}`, headers: admin })
   t.equal(again.statusCode, 404)
-  t.same(again.json(), { error: 'not_found', message: 'order not found' })
+  t.same(again.json(), { error: 'not_found', message: 'order not found', statusCode: 404 })
 })
 
 t.test('an unknown route is 404 not_found', async (t) => {
   const app = build(t)
   const res = await app.inject({ method: 'GET', url: '/nope?x=1', headers: alice })
   t.equal(res.statusCode, 404)
-  t.same(res.json(), { error: 'not_found', message: 'route GET /nope not found' })
+  t.same(res.json(), { error: 'not_found', message: 'route GET /nope not found', statusCode: 404 })
 })
 
 t.test('over a real connection: identity headers decide, a missing one is 400', async (t) => {
@@ -150,14 +183,32 @@ t.test('over a real connection: identity headers decide, a missing one is 400', 
   const anonymous = await fetch(`${url}/orders`)
   t.equal(anonymous.status, 400)
   t.match(anonymous.headers.get('content-type'), /application\/json/)
-  t.same(await anonymous.json(), { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway' })
+  t.same(
+    await anonymous.json(),
+    { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway', statusCode: 400 }
+  )
 
   const created = await fetch(`${url}/orders`, {
-    method: 'POST', headers: { ...alice, 'content-type': 'application/json' }, body: JSON.stringify({ item: 'tea', quantity: 2 }),
+    method: 'POST',
+    headers: { ...alice, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      item: 'tea',
+      quantity: 2,
+    }),
   })
   t.equal(created.status, 201)
   const list = await fetch(`${url}/orders`, { headers: alice })
   t.equal(list.status, 200)
   t.equal((await list.json()).orders.length, 1)
   t.same(await (await fetch(`${url}/orders`, { headers: bob })).json(), { orders: [] })
+})
+
+t.test('GET /readyz is JSON 200 without identity headers (no dependencies: ready means listening)', async (t) => {
+  const app = buildOrdersService()
+  t.teardown(() => app.close())
+  const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  const res = await fetch(`${url}/readyz`)
+  t.equal(res.status, 200)
+  t.match(res.headers.get('content-type'), /application\/json/)
+  t.same(await res.json(), { status: 'ready', service: 'orders', checks: {} })
 })

@@ -12,7 +12,12 @@ function build (t: Test) {
 
 t.test('POST /payments records a payment of the caller; GET lists only the caller\'s', async (t) => {
   const app = build(t)
-  const res = await app.inject({ method: 'POST', url: '/payments', headers: alice, payload: { amount: 1999, currency: 'EUR' } })
+  const res = await app.inject({
+    method: 'POST',
+    url: '/payments',
+    headers: alice,
+    payload: { amount: 1999, currency: 'EUR' },
+  })
   t.equal(res.statusCode, 201)
   const payment = res.json()
   t.match(payment, { id: String, amount: 1999, currency: 'EUR', userId: 'user-alice', createdAt: String })
@@ -43,14 +48,21 @@ t.test('POST /payments with a bad body is 400 invalid_request and stores nothing
     t.equal(res.json().error, 'invalid_request', c.d)
     t.match(res.json().message, /body/, c.d)
   }
-  t.same((await app.inject({ method: 'GET', url: '/payments', headers: alice })).json(), { payments: [] }, 'nothing stored')
+  t.same(
+    (await app.inject({ method: 'GET', url: '/payments', headers: alice })).json(),
+    { payments: [] },
+    'nothing stored'
+  )
 })
 
 t.test('payments refuse calls that did not come through the gateway', async (t) => {
   const app = build(t)
   const res = await app.inject({ method: 'POST', url: '/payments', payload: { amount: 100, currency: 'EUR' } })
   t.equal(res.statusCode, 400)
-  t.same(res.json(), { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway' })
+  t.same(
+    res.json(),
+    { error: 'invalid_request', message: 'missing x-user-id: requests must come through the gateway', statusCode: 400 }
+  )
   t.same((await app.inject({ method: 'GET', url: '/payments', headers: alice })).json(), { payments: [] })
 })
 
@@ -59,4 +71,14 @@ t.test('GET /healthz needs no identity', async (t) => {
   const res = await app.inject({ method: 'GET', url: '/healthz' })
   t.equal(res.statusCode, 200)
   t.same(res.json(), { status: 'ok', service: 'payments' })
+})
+
+t.test('GET /readyz is JSON 200 without identity headers (no dependencies: ready means listening)', async (t) => {
+  const app = buildPaymentsService()
+  t.teardown(() => app.close())
+  const url = await app.listen({ host: '127.0.0.1', port: 0 })
+  const res = await fetch(`${url}/readyz`)
+  t.equal(res.status, 200)
+  t.match(res.headers.get('content-type'), /application\/json/)
+  t.same(await res.json(), { status: 'ready', service: 'payments', checks: {} })
 })

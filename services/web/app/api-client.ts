@@ -182,7 +182,8 @@ export function createApiClient (options: ApiClientOptions = {}): ApiClient {
   return {
     request,
     login: (email, password) => authenticate('/auth/login', { email, password }),
-    register: (email, password, name) => authenticate('/auth/register', name ? { email, password, name } : { email, password }),
+    register: (email, password, name) =>
+      authenticate('/auth/register', name ? { email, password, name } : { email, password }),
     async restore () {
       try {
         await startRefresh(false)

@@ -11,6 +11,7 @@ import type { WebConfig } from './config.js'
 import { staticSecurityHeaders } from '../../kernel/security-policy.js'
 import { closeConnectionsWhenClosing } from '../../kernel/shutdown.js'
 import { loggerOptions } from '../../kernel/logging.js'
+import { toPublicError } from '../../kernel/public-error.js'
 
 /** index.html must be revalidated on every load: it names the current hashed assets. */
 const CACHE_HTML = 'no-cache'
@@ -70,16 +71,16 @@ export async function buildWebServer (config: WebConfig, deps: WebServerDeps = {
     if ((request.method === 'GET' || request.method === 'HEAD') && isClientRoute(request.url)) {
       return reply.header('cache-control', CACHE_HTML).sendFile('index.html')
     }
-    return reply.code(404).send({ error: 'not_found', message: `no such file: ${request.method} ${request.url.split('?')[0]}` })
+    const message = `no such file: ${request.method} ${request.url.split('?')[0]}`
+    return reply.code(404).send(toPublicError({ statusCode: 404, message }).body)
   })
 
-  app.setErrorHandler(async (error: Error & { statusCode?: number }, request, reply) => {
-    const status = error.statusCode ?? 500
-    if (status >= 500) {
-      request.log.error({ err: error }, 'request failed')
-      return reply.code(500).send({ error: 'internal_error', message: 'Internal server error' })
-    }
-    return reply.code(status).send({ error: status === 404 ? 'not_found' : 'invalid_request', message: error.message })
+  app.setErrorHandler(async (error: Error & { code?: string, statusCode?: number }, request, reply) => {
+    // Static files have no upstream: every 5xx is a plain 500.
+    const failed = (error.statusCode ?? 500) >= 500
+    const { statusCode, body } = toPublicError(failed ? {} : error)
+    if (failed) request.log.error({ err: error }, 'request failed')
+    return reply.code(statusCode).send(body)
   })
 
   return app

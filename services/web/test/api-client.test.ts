@@ -1,8 +1,7 @@
 import t from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { ApiError, createApiClient } from '../app/api-client.js'
-
-interface Teardown { teardown: (fn: () => unknown) => void }
+import type { Teardown } from '../../../scripts/testing/wait.js'
 
 const CSRF = 'csrf-value-for-tests'
 
@@ -13,18 +12,38 @@ const CSRF = 'csrf-value-for-tests'
  * /api/thing held until `releaseSlow()`, so its token is checked only then.
  */
 async function startBackend (t: Teardown, opts: { refuse?: boolean, refuseApi?: boolean } = {}) {
-  const state = { current: 'token-1', generation: 1, refreshCalls: 0, hits: new Map<string, number>(), csrfSeen: [] as (string | undefined)[] }
+  const state = {
+    current: 'token-1',
+    generation: 1,
+    refreshCalls: 0,
+    hits: new Map<string,
+    number>(),
+    csrfSeen: [] as (string | undefined)[],
+  }
   const app: FastifyInstance = Fastify()
   app.post('/auth/refresh', async (request, reply) => {
     state.refreshCalls++
     await new Promise((resolve) => setTimeout(resolve, 100))
-    if (opts.refuse) return reply.code(401).send({ error: 'invalid_refresh_token', message: 'refresh token is not valid' })
-    if (request.headers['x-csrf-token'] !== CSRF) return reply.code(403).send({ error: 'csrf_failed', message: 'bad csrf' })
+    if (opts.refuse) {
+      return reply.code(401).send({
+        error: 'invalid_refresh_token',
+        message: 'refresh token is not valid',
+      })
+    }
+    if (request.headers['x-csrf-token'] !== CSRF) {
+      return reply.code(403).send({
+        error: 'csrf_failed',
+        message: 'bad csrf',
+      })
+    }
     state.generation++
     state.current = `token-${state.generation}`
     return { accessToken: state.current, tokenType: 'Bearer', expiresIn: 5 }
   })
-  const thing = async (request: { headers: Record<string, unknown>, query: unknown }, reply: { code: (n: number) => { send: (b: unknown) => unknown } }) => {
+  const thing = async (
+    request: { headers: Record<string, unknown>, query: unknown },
+    reply: { code: (n: number) => { send: (b: unknown) => unknown } }
+  ) => {
     const id = String((request.query as { id?: string }).id)
     state.hits.set(id, (state.hits.get(id) ?? 0) + 1)
     if (opts.refuseApi || request.headers.authorization !== `Bearer ${state.current}`) {
@@ -80,7 +99,13 @@ t.test('10 concurrent 401s cause exactly one refresh and every request is replay
 
   t.equal(backend.state.refreshCalls, 1, 'one refresh for ten 401s')
   t.same(results.map((r) => r.id), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], 'all ten answered')
-  for (let i = 0; i < 10; i++) t.equal(backend.state.hits.get(String(i)), 2, `request ${i} sent twice (original + one replay)`)
+  for (let i = 0; i < 10; i++) {
+    t.equal(
+      backend.state.hits.get(String(i)),
+      2,
+      `request ${i} sent twice (original + one replay)`
+    )
+  }
   t.equal(client.accessToken(), 'token-3')
   t.equal(loggedOut(), 0, 'not logged out')
 })
@@ -120,7 +145,8 @@ t.test('401s arriving after the refresh finished are replayed without a second r
   t.equal(backend.state.hits.get('b'), 1, 'sent with the new token straight away')
 })
 
-t.test('a 401 that arrives after another request\'s refresh finished is replayed with that refresh\'s token', async (t) => {
+t.test('a 401 that arrives after another request\'s refresh finished is replayed ' +
+  'with that refresh\'s token', async (t) => {
   const { client, backend, loggedOut } = await loggedInClient(t)
   backend.state.current = 'rotated-elsewhere'
   backend.state.refreshCalls = 0
@@ -155,7 +181,11 @@ t.test('a 401 that persists after a successful refresh ends the session', async 
   // The API refuses every token (as after logout-all), yet refresh still answers.
   const backend = await startBackend(t, { refuseApi: true })
   let loggedOut = 0
-  const client = createApiClient({ baseUrl: backend.url, readCsrfToken: () => CSRF, onLoggedOut: () => { loggedOut++ } })
+  const client = createApiClient({
+    baseUrl: backend.url,
+    readCsrfToken: () => CSRF,
+    onLoggedOut: () => { loggedOut++ },
+  })
   t.equal(await client.restore(), true)
   backend.state.refreshCalls = 0
   const err = await client.request('GET', '/api/thing?id=x').catch((e: unknown) => e)

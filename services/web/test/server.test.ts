@@ -5,10 +5,10 @@ import { join } from 'node:path'
 import { buildWebServer } from '../src/app.js'
 import { ConfigError, loadConfig, DEFAULT_WEB_PORT } from '../src/config.js'
 import { staticSecurityHeaders } from '../../kernel/security-policy.js'
+import type { Teardown } from '../../../scripts/testing/wait.js'
 
-interface Teardown { teardown: (fn: () => unknown) => void }
-
-const INDEX = '<!doctype html><html><head><script type="module" src="/assets/index-abc123.js"></script></head><body><div id="root"></div></body></html>'
+const INDEX = '<!doctype html><html><head><script type="module" ' +
+  'src="/assets/index-abc123.js"></script></head><body><div id="root"></div></body></html>'
 
 /** A fake Vite build in a temp dir, and the server listening on a free port. */
 async function start (t: Teardown) {
@@ -78,9 +78,41 @@ t.test('missing files and API paths are a JSON 404, not the SPA', async (t) => {
     t.equal(body.error, 'not_found', path)
     t.type(body.message, 'string')
   }
-  const post = await fetch(url + '/orders', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })
+  const post = await fetch(
+    url + '/orders',
+    { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } }
+  )
   t.equal(post.status, 404, 'only GET/HEAD get the SPA')
-  t.same(await post.json(), { error: 'not_found', message: 'no such file: POST /orders' })
+  t.same(await post.json(), { error: 'not_found', message: 'no such file: POST /orders', statusCode: 404 })
+})
+
+t.test('errors get the public body: a 4xx keeps its message, a 5xx hides it', async (t) => {
+  const distDir = mkdtempSync(join(tmpdir(), 'jwt-edge-web-errors-'))
+  t.teardown(() => rmSync(distDir, { recursive: true, force: true }))
+  writeFileSync(join(distDir, 'index.html'), INDEX)
+  const app = await buildWebServer({ host: '127.0.0.1', port: 0, logLevel: 'silent', distDir }, { logger: false })
+  app.get('/boom', async () => { throw new Error('secret detail /etc/passwd') })
+  app.get('/teapot', async () => { throw Object.assign(new Error('short and stout'), { statusCode: 418 }) })
+  app.get('/busy', async () => { throw Object.assign(new Error('upstream db-7 down'), { statusCode: 503 }) })
+  t.teardown(() => app.close())
+  const boom = await app.inject({ method: 'GET', url: '/boom' })
+  t.equal(boom.statusCode, 500)
+  t.same(boom.json(), { error: 'internal_error', message: 'Internal server error', statusCode: 500 })
+  t.notMatch(boom.body, /passwd|at /)
+  const teapot = await app.inject({ method: 'GET', url: '/teapot' })
+  t.equal(teapot.statusCode, 418)
+  t.same(teapot.json(), { error: 'invalid_request', message: 'short and stout', statusCode: 418 })
+  const busy = await app.inject({ method: 'GET', url: '/busy' })
+  t.equal(busy.statusCode, 500, 'a 5xx of the web server is a plain 500, 503 too')
+  t.notMatch(busy.body, /db-7/)
+})
+
+t.test('GET /readyz is JSON 200, not the SPA', async (t) => {
+  const url = await start(t)
+  const res = await fetch(`${url}/readyz`)
+  t.equal(res.status, 200)
+  t.match(res.headers.get('content-type'), /application\/json/)
+  t.same(await res.json(), { status: 'ready', checks: { build: true } })
 })
 
 t.test('GET /healthz', async (t) => {

@@ -12,7 +12,12 @@ export function TokenCountdown ({ token }: { token: string | null }) {
   if (exp === null) return <span className='countdown' data-testid='token-countdown'>no access token</span>
   const left = Math.max(0, Math.ceil(exp - now / 1000))
   return (
-    <span className={left > 0 ? 'countdown' : 'countdown expired'} data-testid='token-countdown' data-seconds-left={left} aria-live='off'>
+    <span
+      className={left > 0 ? 'countdown' : 'countdown expired'}
+      data-testid='token-countdown'
+      data-seconds-left={left}
+      aria-live='off'
+    >
       {left > 0 ? `access token expires in ${left} s` : 'access token expired, renewed on the next call'}
     </span>
   )

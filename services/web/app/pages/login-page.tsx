@@ -28,12 +28,32 @@ export function LoginPage ({ ended }: { ended: boolean }) {
   return (
     <section className='card narrow' data-testid='login-page'>
       <h1>Log in</h1>
-      {ended && <p className='notice' role='status' data-testid='session-ended'>Your session has ended. Please log in again.</p>}
+      {ended && (
+        <p className='notice' role='status' data-testid='session-ended'>Your session has ended. Please log in again.</p>
+      )}
       <form onSubmit={onSubmit}>
         <label htmlFor='login-email'>Email</label>
-        <input id='login-email' name='email' type='email' autoComplete='username' required value={email} onChange={(e) => setEmail(e.target.value)} data-testid='login-email' />
+        <input
+          id='login-email'
+          name='email'
+          type='email'
+          autoComplete='username'
+          required
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+          data-testid='login-email'
+        />
         <label htmlFor='login-password'>Password</label>
-        <input id='login-password' name='password' type='password' autoComplete='current-password' required value={password} onChange={(e) => setPassword(e.target.value)} data-testid='login-password' />
+        <input
+          id='login-password'
+          name='password'
+          type='password'
+          autoComplete='current-password'
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          data-testid='login-password'
+        />
         <button type='submit' disabled={busy} data-testid='login-submit'>Log in</button>
       </form>
       <ErrorMessage error={error} testId='login-error' />

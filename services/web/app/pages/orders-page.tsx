@@ -55,9 +55,25 @@ export function OrdersPage () {
       <h1>Orders</h1>
       <form className='inline' onSubmit={onCreate} aria-label='New order'>
         <label htmlFor='order-item'>Item</label>
-        <input id='order-item' required maxLength={100} value={item} onChange={(e) => setItem(e.target.value)} data-testid='order-item' />
+        <input
+          id='order-item'
+          required
+          maxLength={100}
+          value={item}
+          onChange={(e) => setItem(e.target.value)}
+          data-testid='order-item'
+        />
         <label htmlFor='order-quantity'>Quantity</label>
-        <input id='order-quantity' type='number' required min={1} max={1000} value={quantity} onChange={(e) => setQuantity(e.target.value)} data-testid='order-quantity' />
+        <input
+          id='order-quantity'
+          type='number'
+          required
+          min={1}
+          max={1000}
+          value={quantity}
+          onChange={(e) => setQuantity(e.target.value)}
+          data-testid='order-quantity'
+        />
         <button type='submit' data-testid='order-submit'>Add order</button>
       </form>
       <ErrorMessage error={error} testId='orders-error' />
@@ -67,14 +83,31 @@ export function OrdersPage () {
           ? <p data-testid='orders-empty'>No orders yet.</p>
           : (
             <table data-testid='orders-list'>
-              <thead><tr><th scope='col'>Item</th><th scope='col'>Quantity</th><th scope='col'>Created</th><th scope='col'><span className='sr-only'>Actions</span></th></tr></thead>
+              <thead>
+                <tr>
+                  <th scope='col'>Item</th>
+                  <th scope='col'>Quantity</th>
+                  <th scope='col'>Created</th>
+                  <th scope='col'><span className='sr-only'>Actions</span></th>
+                </tr>
+              </thead>
               <tbody>
                 {orders.map((o) => (
                   <tr key={o.id} data-testid='order-row' data-order-id={o.id}>
                     <td>{o.item}</td>
                     <td>{o.quantity}</td>
                     <td>{new Date(o.createdAt).toLocaleString()}</td>
-                    <td><button type='button' className='danger' onClick={() => onDelete(o.id)} aria-label={`Delete order ${o.item}`} data-testid='order-delete'>Delete</button></td>
+                    <td>
+                      <button
+                        type='button'
+                        className='danger'
+                        onClick={() => onDelete(o.id)}
+                        aria-label={`Delete order ${o.item}`}
+                        data-testid='order-delete'
+                      >
+                        Delete
+                      </button>
+                    </td>
                   </tr>
                 ))}
               </tbody>

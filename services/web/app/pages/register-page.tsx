@@ -31,11 +31,39 @@ export function RegisterPage () {
       <h1>Create an account</h1>
       <form onSubmit={onSubmit}>
         <label htmlFor='register-name'>Name (optional)</label>
-        <input id='register-name' name='name' autoComplete='name' maxLength={100} value={name} onChange={(e) => setName(e.target.value)} data-testid='register-name' />
+        <input
+          id='register-name'
+          name='name'
+          autoComplete='name'
+          maxLength={100}
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          data-testid='register-name'
+        />
         <label htmlFor='register-email'>Email</label>
-        <input id='register-email' name='email' type='email' autoComplete='username' required value={email} onChange={(e) => setEmail(e.target.value)} data-testid='register-email' />
+        <input
+          id='register-email'
+          name='email'
+          type='email'
+          autoComplete='username'
+          required
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+          data-testid='register-email'
+        />
         <label htmlFor='register-password'>Password (10 to 128 characters)</label>
-        <input id='register-password' name='password' type='password' autoComplete='new-password' required minLength={10} maxLength={128} value={password} onChange={(e) => setPassword(e.target.value)} data-testid='register-password' />
+        <input
+          id='register-password'
+          name='password'
+          type='password'
+          autoComplete='new-password'
+          required
+          minLength={10}
+          maxLength={128}
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          data-testid='register-password'
+        />
         <button type='submit' disabled={busy} data-testid='register-submit'>Register</button>
       </form>
       <ErrorMessage error={error} testId='register-error' />

@@ -63,7 +63,12 @@ export function SessionsPage () {
         : (
           <ul className='sessions' data-testid='sessions-list'>
             {sessions.map((s) => (
-              <li key={s.id} className={s.current ? 'current' : undefined} data-testid={s.current ? 'session-current' : 'session-other'} data-session-id={s.id}>
+              <li
+                key={s.id}
+                className={s.current ? 'current' : undefined}
+                data-testid={s.current ? 'session-current' : 'session-other'}
+                data-session-id={s.id}
+              >
                 <div>
                   <strong>{s.current ? 'This device' : (s.userAgent ?? 'Unknown device')}</strong>
                   {s.current && <span className='badge' data-testid='this-device'>current</span>}
@@ -72,13 +77,27 @@ export function SessionsPage () {
                   signed in {when(s.createdAt)} · last used {when(s.lastUsedAt)}{s.ip ? ` · ${s.ip}` : ''}
                 </div>
                 {!s.current && (
-                  <button type='button' onClick={() => onEnd(s.id)} aria-label='End this session' data-testid='end-session'>End session</button>
+                  <button
+                    type='button'
+                    onClick={() => onEnd(s.id)}
+                    aria-label='End this session'
+                    data-testid='end-session'
+                  >
+                    End session
+                  </button>
                 )}
               </li>
             ))}
           </ul>
           )}
-      <button type='button' className='danger' onClick={onLogoutAll} data-testid='logout-all'>Log out everywhere</button>
+      <button
+        type='button'
+        className='danger'
+        onClick={onLogoutAll}
+        data-testid='logout-all'
+      >
+        Log out everywhere
+      </button>
     </section>
   )
 }

@@ -26,6 +26,8 @@ const outliveToken = () => sleep(TTL * 1000 + 1500)
 // The whole file is bounded: 5 minutes, each step 60 s (tap's default is 30 s for everything).
 t.setTimeout(300_000)
 const STEP = { timeout: 60_000 }
+/** What a page of another origin tries against the gateway (the cross-origin step). */
+type CrossOriginProbe = 'readOrders' | 'readSessions' | 'corsPost' | 'simplePost' | 'logoutAll'
 
 mkdirSync(SHOTS, { recursive: true })
 execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' })
@@ -58,7 +60,10 @@ async function shot (page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true })
 }
 
-/** What a script on the page could read that looks like a token: only csrf_token may be in document.cookie, storages empty. */
+/**
+ * What a script on the page could read that looks like a token: only csrf_token may be in document.cookie, storages
+ * empty.
+ */
 async function scriptVisibleTokens (page: Page): Promise<string[]> {
   const seen = await page.evaluate(() => ({
     cookie: document.cookie,
@@ -197,7 +202,8 @@ t.test('the SPA through the gateway', { timeout: 280_000 }, async (t) => {
     t.same(await scriptVisibleTokens(deviceB), [], 'no token readable by scripts: ended device')
   })
 
-  await t.test('another origin can neither read API responses nor make a cookie-authenticated POST succeed', STEP, async (t) => {
+  await t.test('another origin can neither read API responses ' +
+    'nor make a cookie-authenticated POST succeed', STEP, async (t) => {
     const evil = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' })
       res.end('<!doctype html><title>another origin</title><p>hello</p>')
@@ -210,16 +216,27 @@ t.test('the SPA through the gateway', { timeout: 280_000 }, async (t) => {
     await page.goto(evilOrigin + '/')
     // A plain string: tsx would wrap named functions in a helper that does not exist in the page.
     const outcome = await page.evaluate(`(async (gw) => {
-      const attempt = (p) => p.then(async (r) => 'read ' + r.status + ': ' + (await r.text()).slice(0, 80), (e) => 'blocked: ' + e.name)
+      const attempt = (p) => p.then(
+        async (r) => 'read ' + r.status + ': ' + (await r.text()).slice(0, 80),
+        (e) => 'blocked: ' + e.name
+      )
       const sent = (p) => p.then((r) => 'sent (' + r.type + ')', (e) => 'blocked: ' + e.name)
       return {
         readOrders: await attempt(fetch(gw + '/api/orders', { credentials: 'include' })),
         readSessions: await attempt(fetch(gw + '/auth/sessions', { credentials: 'include' })),
-        corsPost: await attempt(fetch(gw + '/api/orders', { method: 'POST', credentials: 'include', headers: { 'content-type': 'application/json' }, body: '{"item":"evil","quantity":1}' })),
-        simplePost: await sent(fetch(gw + '/api/orders', { method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'content-type': 'text/plain' }, body: '{"item":"evil","quantity":1}' })),
-        logoutAll: await sent(fetch(gw + '/auth/logout-all', { method: 'POST', mode: 'no-cors', credentials: 'include' })),
+        corsPost: await attempt(fetch(gw + '/api/orders', {
+          method: 'POST', credentials: 'include',
+          headers: { 'content-type': 'application/json' }, body: '{"item":"evil","quantity":1}',
+        })),
+        simplePost: await sent(fetch(gw + '/api/orders', {
+          method: 'POST', mode: 'no-cors', credentials: 'include',
+          headers: { 'content-type': 'text/plain' }, body: '{"item":"evil","quantity":1}',
+        })),
+        logoutAll: await sent(
+          fetch(gw + '/auth/logout-all', { method: 'POST', mode: 'no-cors', credentials: 'include' })
+        ),
       }
-    })(${JSON.stringify(stack.gatewayUrl)})`) as Record<'readOrders' | 'readSessions' | 'corsPost' | 'simplePost' | 'logoutAll', string>
+    })(${JSON.stringify(stack.gatewayUrl)})`) as Record<CrossOriginProbe, string>
     t.comment(`from ${evilOrigin}: ${JSON.stringify(outcome)}`)
     t.match(outcome.readOrders, /^blocked/, `GET /api/orders unreadable (${outcome.readOrders})`)
     t.match(outcome.readSessions, /^blocked/, `GET /auth/sessions unreadable (${outcome.readSessions})`)
@@ -266,7 +283,11 @@ t.test('the SPA through the gateway', { timeout: 280_000 }, async (t) => {
     await tab1.getByTestId('login-page').waitFor()
     t.equal(new URL(tab1.url()).pathname, '/login', 'the refresh cookie is gone')
     const cookies = await ctxA.cookies()
-    t.same(cookies.filter((c) => c.name === 'refresh_token' || c.name === 'access_token').map((c) => c.name), [], 'auth cookies cleared')
+    t.same(
+      cookies.filter((c) => c.name === 'refresh_token' || c.name === 'access_token').map((c) => c.name),
+      [],
+      'auth cookies cleared'
+    )
   })
 
   t.same(cspViolations, [], 'no Content-Security-Policy violations in any page')

@@ -6,8 +6,8 @@
  */
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { IDENTITY_HEADERS, parseRoles, type Identity } from '../gateway/src/contract.js'
-import { ForbiddenError, MissingIdentityError } from './common/errors.js'
+import { IDENTITY_HEADERS, parseRoles, type Identity } from '../../gateway/src/contract.js'
+import { ForbiddenError, MissingIdentityError } from './errors.js'
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -5,13 +5,19 @@
  */
 import t from 'tap'
 import http from 'node:http'
-import { createServiceApp } from '../app.js'
+import Fastify from 'fastify'
+import { closeConnectionsWhenClosing } from '../shutdown.js'
+
+interface Got { status: number, connection: string | undefined, body: string }
 
 t.test('close() during a request: it completes with Connection: close, and close does not hang', async (t) => {
-  const app = createServiceApp({ name: 'probe' })
+  // The demo services' timeouts: a keep-alive connection would otherwise stay open 72 s.
+  const app = Fastify({ return503OnClosing: true, keepAliveTimeout: 72_000 })
+  closeConnectionsWhenClosing(app)
+  app.get('/healthz', async () => ({ status: 'ok' }))
   let arrived: () => void = () => {}
   const atHandler = new Promise<void>((resolve) => { arrived = resolve })
-  app.get('/slow', { config: { identity: false } }, async () => {
+  app.get('/slow', async () => {
     arrived()
     await new Promise((resolve) => setTimeout(resolve, 300))
     return { done: true }
@@ -22,7 +28,7 @@ t.test('close() during a request: it completes with Connection: close, and close
   t.teardown(() => agent.destroy())
 
   // A first request leaves an idle keep-alive connection behind; the second is in flight at close.
-  const get = (path: string) => new Promise<{ status: number, connection: string | undefined, body: string }>((resolve, reject) => {
+  const get = (path: string) => new Promise<Got>((resolve, reject) => {
     http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
       let body = ''
       res.on('data', (d) => { body += d })
