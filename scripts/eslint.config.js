@@ -16,10 +16,12 @@ export default [
   { rules: { 'max-len': ['error', { code: 120, ignoreUrls: true, ignoreRegExpLiterals: true }] } },
   restrict(['gateway/src/**'], [noScripts, onlyKernel, onlyContractOf('auth-service')]),
   restrict(['auth-service/src/**'], [noScripts, onlyKernel, onlyContractOf('gateway')]),
-  restrict(['services/kernel/**'], [{ regex: '^\\.\\./', message: 'the kernel imports npm packages and itself only' }]),
+  restrict(['services/kernel/*.ts'], [{ regex: '^\\.\\./', message: 'the kernel imports npm packages and itself' }]),
   restrict(['services/*/src/**', 'services/common/**'], [
     noScripts, onlyContractOf('gateway'), onlyContractOf('auth-service'),
   ]),
-  restrict(['services/*/test/**', 'services/common/test/**'], [onlyContractOf('gateway'), onlyContractOf('auth-service')]),
+  restrict(['services/*/test/**', 'services/common/test/**'], [
+    onlyContractOf('gateway'), onlyContractOf('auth-service'),
+  ]),
   restrict(['**/src/contract.ts'], [{ regex: '^\\.', message: 'a contract is a leaf: node:* and npm only' }]),
 ]
