@@ -12,6 +12,7 @@ import { identityPlugin } from './identity.js'
 import { errorHandler, notFoundHandler } from './errors.js'
 import { closeConnectionsWhenClosing } from '../kernel/shutdown.js'
 import { BODY_LIMIT } from '../kernel/limits.js'
+import { rejectMissingHost, SERVER_ERROR_OPTIONS } from '../kernel/http-errors.js'
 import { loggerOptions } from '../kernel/logging.js'
 
 export type ServiceApp = FastifyInstance<
@@ -26,6 +27,7 @@ export interface ServiceAppOptions {
 
 export function createServiceApp (opts: ServiceAppOptions): ServiceApp {
   const app = Fastify({
+    ...SERVER_ERROR_OPTIONS,
     logger: opts.logLevel ? loggerOptions(opts.logLevel) : false,
     bodyLimit: BODY_LIMIT,
     requestIdHeader: IDENTITY_HEADERS.requestId,
@@ -39,6 +41,7 @@ export function createServiceApp (opts: ServiceAppOptions): ServiceApp {
 
   // JSON only: any other body is 415 `unsupported_media_type`, not a confusing schema error.
   app.removeContentTypeParser('text/plain')
+  app.addHook('onRequest', rejectMissingHost)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler(notFoundHandler)
   app.register(identityPlugin)

@@ -12,6 +12,7 @@ import { staticSecurityHeaders } from '../../kernel/security-policy.js'
 import { closeConnectionsWhenClosing } from '../../kernel/shutdown.js'
 import { loggerOptions } from '../../kernel/logging.js'
 import { toPublicError } from '../../kernel/public-error.js'
+import { rejectMissingHost, SERVER_ERROR_OPTIONS } from '../../kernel/http-errors.js'
 
 /** index.html must be revalidated on every load: it names the current hashed assets. */
 const CACHE_HTML = 'no-cache'
@@ -41,6 +42,7 @@ export async function buildWebServer (config: WebConfig, deps: WebServerDeps = {
   const securityHeaders = Object.fromEntries(staticSecurityHeaders())
 
   const app = Fastify({
+    ...SERVER_ERROR_OPTIONS,
     logger: deps.logger ?? loggerOptions(config.logLevel),
     return503OnClosing: true,
     connectionTimeout: 10_000,
@@ -75,6 +77,7 @@ export async function buildWebServer (config: WebConfig, deps: WebServerDeps = {
     return reply.code(404).send(toPublicError({ statusCode: 404, message }).body)
   })
 
+  app.addHook('onRequest', rejectMissingHost)
   app.setErrorHandler(async (error: Error & { code?: string, statusCode?: number }, request, reply) => {
     // Static files have no upstream: every 5xx is a plain 500.
     const failed = (error.statusCode ?? 500) >= 500
