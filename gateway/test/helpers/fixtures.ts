@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { buildGateway, type GatewayDeps } from '../../src/app.js'
 import { defaultConfig, type GatewayConfig } from '../../src/config.js'
-import { defaultRoutes } from '../../src/routes.js'
+import { defaultRules } from '../../src/rules.js'
 import { useTestRedis } from '../../../scripts/testing/redis.js'
 import { request } from '../../../scripts/testing/http.js'
 import { waitFor, type Teardown } from '../../../scripts/testing/wait.js'
@@ -51,7 +51,7 @@ export async function startGateway (t: Teardown, opts: GatewayFixtureOptions): P
   const logs: string[] = []
   const app = buildGateway(config, {
     redis,
-    routes: defaultRoutes(config),
+    rules: defaultRules(config),
     logStream: { write: (line: string) => { logs.push(line) } },
     ...opts.deps,
   })

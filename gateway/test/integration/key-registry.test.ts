@@ -5,7 +5,7 @@ import { GATEWAY_REGISTRY, parseGatewayRegistryEntry } from '../../src/contract.
 import { bearer, request, startEchoUpstream } from '../../../scripts/testing/http.js'
 import { createSigner, signToken, startJwksServer } from '../../../scripts/testing/jwt.js'
 import { startGateway } from '../helpers/fixtures.js'
-import { waitFor } from '../../../scripts/testing/wait.js'
+import { sleep, waitFor } from '../../../scripts/testing/wait.js'
 import { useTestRedis } from '../../../scripts/testing/redis.js'
 
 const echo = await startEchoUpstream(t)
@@ -87,7 +87,7 @@ t.test('a keys message refetches the JWKS at once (no cooldown, single flight) a
   // Many messages at once: the refetches join (single flight), one immediate plus one follow-up.
   await Promise.all(Array.from({ length: 20 }, () => redis.client.publish(KEYS_EVENTS.channel(redis.prefix), JSON.stringify({ type: 'keys_changed' }))))
   await waitFor(async () => !(await metrics()).includes(`kid="${old.kid}"`), 3000, 'old kid dropped')
-  await new Promise((resolve) => setTimeout(resolve, 1300))
+  await sleep(1300)
   const fetched = jwks.fetches() - before
   t.ok(fetched >= 1 && fetched <= 4, `20 messages cost ${fetched} JWKS fetch(es)`)
 

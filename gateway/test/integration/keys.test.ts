@@ -4,7 +4,7 @@ import { freePort } from '../../../scripts/local-redis/redis-server.js'
 import { bearer, request, startEchoUpstream } from '../../../scripts/testing/http.js'
 import { createSigner, signToken, startJwksServer } from '../../../scripts/testing/jwt.js'
 import { startGateway } from '../helpers/fixtures.js'
-import { waitFor } from '../../../scripts/testing/wait.js'
+import { sleep, waitFor } from '../../../scripts/testing/wait.js'
 
 const echo = await startEchoUpstream(t)
 
@@ -75,7 +75,7 @@ t.test('past the cooldown, a flood of random kids refetches at most once per coo
   const signer = await createSigner()
   const jwks = await startJwksServer(t, [signer.jwk])
   const gw = await startGateway(t, { jwksUrl: `${jwks.url}/.well-known/jwks.json`, upstream: echo.url, config: { jwksCooldownMs: 1000 } })
-  await new Promise((resolve) => setTimeout(resolve, 1100))
+  await sleep(1100)
   const before = jwks.fetches()
   const started = Date.now()
   const statuses = await flood(gw.url, signer, 1000)
@@ -93,7 +93,7 @@ t.test('a new kid published in the JWKS is picked up by one refetch after the co
   const jwks = await startJwksServer(t, [first.jwk])
   const gw = await startGateway(t, { jwksUrl: `${jwks.url}/.well-known/jwks.json`, upstream: echo.url, config: { jwksCooldownMs: 300 } })
   jwks.setKeys([first.jwk, second.jwk])
-  await new Promise((resolve) => setTimeout(resolve, 350))
+  await sleep(350)
   const before = jwks.fetches()
   const token = await signToken(second)
   const results = await Promise.all(Array.from({ length: 20 }, () => request(gw.url, '/api/orders', { headers: [bearer(token)] })))

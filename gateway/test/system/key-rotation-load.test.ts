@@ -19,7 +19,7 @@ import { readManifest, type KeyState } from '../../../auth-service/src/keys/mani
 import { useTestRedis } from '../../../scripts/testing/redis.js'
 import { bearer, request } from '../../../scripts/testing/http.js'
 import { startGateway } from '../helpers/fixtures.js'
-import { waitFor } from '../../../scripts/testing/wait.js'
+import { sleep, waitFor } from '../../../scripts/testing/wait.js'
 
 // autocannon ships no types: the few fields used here.
 interface CannonRequest {
@@ -35,7 +35,6 @@ const autocannon = createRequire(import.meta.url)('autocannon') as (opts: Record
 const USERS = 20
 /** Upper bound: the load is stopped 2 s after the prune (about 15 s in; longer on a busy machine). */
 const MAX_DURATION_S = 60
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 interface Session { access: string, refresh: string }
 

@@ -17,6 +17,7 @@ import { buildUsersService } from '../../../services/users/src/app.js'
 import { buildGateway } from '../../src/app.js'
 import { loadConfig as loadGatewayConfig } from '../../src/config.js'
 import { useTestRedis } from '../../../scripts/testing/redis.js'
+import { sleep, waitFor, type Teardown } from '../../../scripts/testing/wait.js'
 
 const PASSWORD = 'correct horse battery'
 const REUSE_GRACE_S = 1
@@ -26,7 +27,7 @@ async function listen (app: FastifyInstance): Promise<string> {
   return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
 }
 
-async function startStack (tt: { teardown: (fn: () => unknown) => void }) {
+async function startStack (tt: Teardown) {
   const redis = await useTestRedis(tt)
   const keysDir = mkdtempSync(join(tmpdir(), 'lifecycle-keys-'))
   tt.teardown(() => rmSync(keysDir, { recursive: true, force: true }))
@@ -56,21 +57,13 @@ async function startStack (tt: { teardown: (fn: () => unknown) => void }) {
     await gateway.close()
     await Promise.all(upstreams.map((app) => app.close()))
   })
-  await waitFor(async () => (await fetch(`${gatewayUrl}/readyz`)).status === 200)
+  await waitFor(async () => (await fetch(`${gatewayUrl}/readyz`)).status === 200, 10_000, 'gateway ready')
   return { gatewayUrl, authUrl: authUrl! }
-}
-
-async function waitFor (check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
 }
 
 /** Milliseconds from `since` until `request` first answers 401 (polling, at most 5 s). */
 async function msUntil401 (since: number, request: () => Promise<Response>): Promise<number> {
-  await waitFor(async () => (await request()).status === 401, 5000)
+  await waitFor(async () => (await request()).status === 401, 5000, 'a 401')
   return performance.now() - since
 }
 
@@ -128,7 +121,7 @@ t.test('register → login → proxied calls → refresh → reuse → logout, t
     t.not(rotated.refreshToken, session.refreshToken)
     t.equal((await api('/api/users/me', rotated.accessToken)).status, 200, 'the new access token works')
 
-    await new Promise((resolve) => setTimeout(resolve, REUSE_GRACE_S * 1000 + 200))
+    await sleep(REUSE_GRACE_S * 1000 + 200)
     const reuse = await post('/auth/refresh', { refreshToken: session.refreshToken })
     const reusedAt = performance.now()
     t.equal(reuse.status, 401)

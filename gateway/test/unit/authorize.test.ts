@@ -1,13 +1,13 @@
 import t from 'tap'
 import { authorize, requiredRoles } from '../../src/pipeline/authorize.js'
-import type { RouteRule } from '../../src/routes.js'
+import type { Rule } from '../../src/rules.js'
 
 const user = { subject: 'u1', roles: ['user'], session: 's1' }
 const admin = { subject: 'u2', roles: ['user', 'admin'], session: 's2' }
 const orders = { roles: { DELETE: ['admin'] } }
 
 t.test('authorize (identity, rule, method)', async (t) => {
-  const cases: Array<{ d: string, id: typeof user, rule: Pick<RouteRule, 'roles'>, method: string, allowed: boolean }> = [
+  const cases: Array<{ d: string, id: typeof user, rule: Pick<Rule, 'roles'>, method: string, allowed: boolean }> = [
     { d: 'no roles listed: any identity may GET', id: user, rule: orders, method: 'GET', allowed: true },
     { d: 'DELETE without admin is refused', id: user, rule: orders, method: 'DELETE', allowed: false },
     { d: 'DELETE with admin passes', id: admin, rule: orders, method: 'DELETE', allowed: true },

@@ -1,8 +1,9 @@
 import t from 'tap'
 import { csrfTokenFor } from '../../../auth-service/src/contract.js'
 import { ConfigError, loadConfig } from '../../src/config.js'
-import { corsHeadersFor } from '../../src/browser/cors.js'
-import { authCallNeedsOrigin, canonicalPath, checkCsrf, requestOrigin, type CsrfInput } from '../../src/browser/csrf.js'
+import { corsHeadersFor } from '../../src/response/cors-headers.js'
+import { authCallNeedsOrigin, checkCsrf, requestOrigin, type CsrfInput } from '../../src/pipeline/csrf.js'
+import { canonicalPath } from '../../src/pipeline/http.js'
 
 const SECRET = 's'.repeat(40)
 const OPTS = { secret: SECRET, allowedOrigins: ['http://127.0.0.1:8080', 'https://app.example.com'] }

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { ConfigError, loadConfig } from '../../src/config.js'
 
-// CSRF_SECRET is required (browser/csrf.ts).
+// CSRF_SECRET is required (pipeline/csrf.ts).
 const SECRET = { CSRF_SECRET: 'x'.repeat(32) }
 
 t.test('loadConfig', async (t) => {

@@ -11,7 +11,7 @@ import { exportJWK, exportSPKI, importJWK, jwtVerify, type CryptoKey, type JWSHe
 import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYP, DEFAULT_AUDIENCE, DEFAULT_ISSUER, REQUIRED_CLAIMS } from '../../../auth-service/src/contract.js'
 import { invalidToken } from '../../src/errors.js'
 import { createAuthenticator, mapVerifyError } from '../../src/pipeline/authenticate.js'
-import { precheckToken } from '../../src/pipeline/credentials.js'
+import { precheckToken, type TokenHeader } from '../../src/pipeline/credentials.js'
 import { createFastVerifier } from '../../src/pipeline/fast-verify.js'
 import { createSigner, signToken, type Signer } from '../../../scripts/testing/jwt.js'
 
@@ -238,12 +238,15 @@ t.test('fast path and jose decide every token of the corpus the same way', async
 t.test('verifier to verifier: same payload on accept, same denial on reject', async (t) => {
   let compared = 0
   for (const [d, token] of corpus) {
-    try { precheckToken(token, MAX) } catch { continue } // both sit behind the pre-check
+    let prechecked: TokenHeader
+    try { prechecked = precheckToken(token, MAX) } catch { continue } // both sit behind the pre-check
     compared++
-    const fast = await outcome(async () => {
-      const v = await fastVerify(token)
+    const fastOf = (header?: TokenHeader) => outcome(async () => {
+      const v = await fastVerify(token, header)
       return { payload: v.payload, header: v.protectedHeader, key: v.key }
     })
+    const fast = await fastOf(prechecked)
+    t.same(await fastOf(), fast, `${d}: the pre-check's header and the verifier's own parse agree`)
     const jose = await outcome(async () => {
       try {
         const v = await jwtVerify(token, getKey, joseOptions)

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { pino } from 'pino'
-import { loggerOptions } from '../../src/logger.js'
+import { loggerOptions } from '../../src/ops/logger.js'
 
 t.test('the gateway logger redacts tokens, cookies and passwords wherever a log call puts them', async (t) => {
   const lines: string[] = []

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createMetrics } from '../../src/metrics.js'
+import { createMetrics, registerStoreGauges } from '../../src/ops/metrics.js'
 import type { KeyStore } from '../../src/keys/key-store.js'
 import type { RevocationStore } from '../../src/revocation/revocation-store.js'
 
@@ -7,7 +7,8 @@ const keys = { heldKeys: () => [], lastSuccessAt: () => 0, isUsable: () => true 
 const revocations = { counts: () => ({ sessions: 0, users: 0 }), isHealthy: () => true } as unknown as RevocationStore
 
 t.test('requests, durations and verifications counted on the request path, rendered at scrape time', async (t) => {
-  const metrics = createMetrics({ keys: () => keys, revocations: () => revocations })
+  const metrics = createMetrics()
+  registerStoreGauges(metrics.registry, { keys, revocations })
   metrics.recordRequest('orders', 'GET', 200, 0.004)
   metrics.recordRequest('orders', 'GET', 200, 0.02)
   metrics.recordRequest('orders', 'POST', 403, 0.3)

@@ -5,8 +5,8 @@ import { invalidToken } from '../../src/errors.js'
 import { createAuthenticator } from '../../src/pipeline/authenticate.js'
 import { createTokenCache, tokenKey } from '../../src/pipeline/token-cache.js'
 import { createSigner, signToken } from '../../../scripts/testing/jwt.js'
+import { sleep } from '../../../scripts/testing/wait.js'
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const nowS = () => Math.floor(Date.now() / 1000)
 const identity = { subject: 'u1', roles: ['user'], session: 's1' }
 
