@@ -57,7 +57,10 @@ const signature = Buffer.from(token.slice(dot + 1), 'base64url')
 const keyObject = KeyObject.from(key as unknown as Parameters<typeof KeyObject.from>[0])
 const expected = { issuer: DEFAULT_ISSUER, audience: DEFAULT_AUDIENCE }
 const joseOptions = {
-  ...expected, algorithms: [ACCESS_TOKEN_ALG], typ: ACCESS_TOKEN_TYP, requiredClaims: [...REQUIRED_CLAIMS],
+  ...expected,
+  algorithms: [ACCESS_TOKEN_ALG],
+  typ: ACCESS_TOKEN_TYP,
+  requiredClaims: [...REQUIRED_CLAIMS],
   clockTolerance: 5,
 }
 const common = { ...expected, clockToleranceS: 5, maxTokenBytes: 8192, getKey, isRevoked: () => false }

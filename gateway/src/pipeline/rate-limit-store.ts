@@ -86,4 +86,3 @@ export function redisStore (redis: RedisClient, namespace: string): FastifyRateL
   }
   return function RedisRateLimitStore () { return store } as unknown as FastifyRateLimitStoreCtor
 }
-

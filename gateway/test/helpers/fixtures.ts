@@ -58,6 +58,8 @@ export async function startGateway (t: Teardown, opts: GatewayFixtureOptions): P
   await app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(async () => { await app.close(); redis.disconnect() })
   const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
-  if (opts.waitReady !== false) await waitFor(async () => (await request(url, '/readyz')).status === 200, 5000, 'gateway ready')
+  if (
+    opts.waitReady !== false
+  ) await waitFor(async () => (await request(url, '/readyz')).status === 200, 5000, 'gateway ready')
   return { app, url, config, redis, prefix: r.prefix, logs }
 }

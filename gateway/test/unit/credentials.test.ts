@@ -14,9 +14,15 @@ function reasonOf (fn: () => unknown): string | undefined {
 t.test('extractCredential', async (t) => {
   t.equal(extractCredential(undefined, undefined, 8192), null, 'nothing at all')
   t.same(extractCredential(['Bearer abc'], undefined, 8192), { token: 'abc', source: 'header' })
-  t.same(extractCredential(['bearer abc'], undefined, 8192), { token: 'abc', source: 'header' }, 'scheme is case-insensitive')
+  t.same(
+    extractCredential(['bearer abc'], undefined, 8192), { token: 'abc', source: 'header' }, 'scheme is case-insensitive'
+  )
   t.same(extractCredential(undefined, 'a=1; access_token=xyz', 8192), { token: 'xyz', source: 'cookie' })
-  t.same(extractCredential(['Bearer xyz'], 'access_token=xyz', 8192), { token: 'xyz', source: 'header' }, 'same token twice is fine')
+  t.same(
+    extractCredential(['Bearer xyz'], 'access_token=xyz', 8192),
+    { token: 'xyz', source: 'header' },
+    'same token twice is fine'
+  )
   t.equal(reasonOf(() => extractCredential(['Bearer a', 'Bearer a'], undefined, 8192)), 'multiple_credentials')
   t.equal(reasonOf(() => extractCredential(['Bearer a'], 'access_token=b', 8192)), 'multiple_credentials')
   t.equal(reasonOf(() => extractCredential(undefined, 'access_token=a; access_token=b', 8192)), 'multiple_credentials')

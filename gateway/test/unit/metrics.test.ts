@@ -33,8 +33,12 @@ t.test('requests, durations and verifications counted on the request path, rende
   has('gateway_request_duration_seconds_sum{route="not_found"} 20')
   has('gateway_token_verifications_total{outcome="ok",reason="none"} 2')
   has('gateway_token_verifications_total{outcome="denied",reason="token_expired"} 1')
-  const sum = Number(lines.find((l) => l.startsWith('gateway_request_duration_seconds_sum{route="orders"}'))?.split(' ')[1])
+  const sum = Number(
+    lines.find((l) => l.startsWith('gateway_request_duration_seconds_sum{route="orders"}'))?.split(' ')[1]
+  )
   t.ok(Math.abs(sum - 0.324) < 1e-9, `sum ${sum}`)
   // A second scrape counts nothing twice.
-  t.ok((await metrics.registry.metrics()).includes('gateway_requests_total{route="orders",method="GET",status="200"} 2'))
+  t.ok(
+    (await metrics.registry.metrics()).includes('gateway_requests_total{route="orders",method="GET",status="200"} 2')
+  )
 })

@@ -16,7 +16,9 @@ function recordingTable (ran: string[], override: Partial<Record<keyof StageTabl
 }
 
 t.test('the stages, numbered once', async (t) => {
-  t.same(STAGE_ORDER, ['strip', 'cors-preflight', 'per-ip-limits', 'authenticate', 'authorize', 'csrf', 'per-user-limit'])
+  t.same(
+    STAGE_ORDER, ['strip', 'cors-preflight', 'per-ip-limits', 'authenticate', 'authorize', 'csrf', 'per-user-limit']
+  )
   const ran: string[] = []
   const stages = orderStages(recordingTable(ran))
   t.equal(stages.length, STAGE_ORDER.length)
@@ -43,7 +45,9 @@ t.test('a stage that answers ends the pipeline; a promise is awaited before the 
   const done = hook(fakeRequest(), reply)
   t.same(ran, ['strip', 'cors-preflight'], 'stopped at the waiting stage')
   await done
-  t.same(ran, ['strip', 'cors-preflight', 'authenticate', 'authorize after the limit: true'], 'nothing after the answer')
+  t.same(
+    ran, ['strip', 'cors-preflight', 'authenticate', 'authorize after the limit: true'], 'nothing after the answer'
+  )
 })
 
 t.test('a denial is reported once and rethrown; other errors only rethrown', async (t) => {

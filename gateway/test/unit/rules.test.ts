@@ -55,7 +55,15 @@ t.test('a bad table fails at build time with every problem listed', async (t) =>
     { ...good, id: 'x4', prefix: '/x4', auth: 'maybe' as 'none' },
     { ...good, id: 'x5', prefix: '/x5', roles: { FETCH: ['a'] } },
     { ...good, id: 'x6', prefix: '/x6', roles: { GET: ['a,b'] } },
-    { ...good, id: 'x7', prefix: '/x7', auth: 'none' as const, roles: { GET: ['admin'] }, rateLimit: 'none' as const, csrf: 'none' as const },
+    {
+      ...good,
+      id: 'x7',
+      prefix: '/x7',
+      auth: 'none' as const,
+      roles: { GET: ['admin'] },
+      rateLimit: 'none' as const,
+      csrf: 'none' as const,
+    },
     { ...good, id: 'x8', prefix: '/api' },
   ]
   const err = t.throws(() => validateRules(bad)) as Error & { code: string }
