@@ -14,7 +14,7 @@
  *
  * - stages after 3 do nothing on a request no rule matches (own routes, 404s)
  * - the hook awaits only a stage that returns a promise: a token-cache hit runs it all synchronously
- * - each denial (denials.ts) is logged once with its rule and reason
+ * - each denial (errors.ts) is logged once with its rule and reason, and counted
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
