@@ -1,5 +1,5 @@
 /**
- * The order of the request pipeline (app.ts: strip -> CORS preflight -> per-IP limits ->
+ * The order of the request pipeline (pipeline/index.ts: strip -> CORS preflight -> per-IP limits ->
  * authenticate/authorize -> CSRF -> per-user limit), shown by what each stage must not see:
  * hooks added after the gateway's never see a client's identity header, a preflight is never
  * counted by a limiter, and a request refused by authorization or CSRF does not use up the
