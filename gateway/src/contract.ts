@@ -61,8 +61,9 @@ export function parseGatewayRegistryEntry (raw: string): GatewayRegistryEntry | 
   try { value = JSON.parse(raw) } catch { return null }
   if (typeof value !== 'object' || value === null) return null
   const e = value as Record<string, unknown>
-  if (typeof e.id !== 'string' || typeof e.url !== 'string' || !Array.isArray(e.kids) ||
-    !e.kids.every((k) => typeof k === 'string') || typeof e.updatedAt !== 'number' || typeof e.expiresAt !== 'number') return null
+  if (typeof e.id !== 'string' || typeof e.url !== 'string' || !Array.isArray(e.kids)) return null
+  if (!e.kids.every((k) => typeof k === 'string')) return null
+  if (typeof e.updatedAt !== 'number' || typeof e.expiresAt !== 'number') return null
   return { id: e.id, url: e.url, kids: e.kids as string[], updatedAt: e.updatedAt, expiresAt: e.expiresAt }
 }
 

@@ -1,17 +1,21 @@
 /**
- * Pipeline stage 5, forward: one @fastify/http-proxy registration per route rule, with the
- * rule in the route config (the hooks in app.ts read it), keep-alive upstream connections
- * (undici), the identity written in rewriteRequestHeaders, the answer's headers filtered in
- * rewriteHeaders, small answers sent in one write, and upstream failures mapped to JSON
- * 502 / 504. No retries: a proxied request is sent once.
+ * Forward, after the pipeline (pipeline/index.ts): one @fastify/http-proxy registration per rule.
+ *
+ * - the rule travels in the route config, where the session (pipeline/session.ts) finds it
+ * - keep-alive upstream connections (undici); no retries: a proxied request is sent once
+ * - the identity written in rewriteRequestHeaders (pipeline/mutate.ts), the answer's headers
+ *   filtered in rewriteHeaders (response/upstream-headers.ts)
+ * - small answers sent in one write; upstream failures mapped to JSON 502 / 504
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy'
 import { BadGatewayError, GatewayTimeoutError } from './errors.js'
-import { outgoingHeaders, upstreamResponseHeaders } from './pipeline/mutate.js'
-import { PROXIED_METHODS, type RouteRule } from './routes.js'
+import { outgoingHeaders } from './pipeline/mutate.js'
+import { kGatewaySession } from './pipeline/session.js'
+import { upstreamResponseHeaders } from './response/upstream-headers.js'
+import { PROXIED_METHODS, type Rule } from './rules.js'
 
 export interface ProxyOptions {
   upstreamTimeoutMs: number
@@ -34,7 +38,9 @@ export const BUFFERED_BODY_MAX_BYTES = 64 * 1024
  * one write, no stream piping: what nginx's proxy_buffering does); anything else (unknown
  * length, large, a stream of events) is piped through as it comes.
  */
-export function sendUpstreamBody (reply: { send: (payload: unknown) => unknown, readonly sent: boolean }, body: Readable, contentLength: string | undefined): void {
+interface SendingReply { send: (payload: unknown) => unknown, readonly sent: boolean }
+
+export function sendUpstreamBody (reply: SendingReply, body: Readable, contentLength: string | undefined): void {
   const length = contentLength === undefined ? NaN : Number(contentLength)
   if (!(length >= 0 && length <= BUFFERED_BODY_MAX_BYTES)) { reply.send(body); return }
   const chunks: Buffer[] = []
@@ -43,10 +49,10 @@ export function sendUpstreamBody (reply: { send: (payload: unknown) => unknown, 
   body.once('error', (err: Error) => { if (!reply.sent) reply.send(upstreamError(err)) })
 }
 
-export function registerProxies (app: FastifyInstance, rules: readonly RouteRule[], opts: ProxyOptions): void {
+export function registerProxies (app: FastifyInstance, rules: readonly Rule[], opts: ProxyOptions): void {
   for (const rule of rules) {
     const prefix = rule.prefix === '/' ? '' : rule.prefix
-    const forwardCredentials = rule.forwardCredentials === true
+    const { forwardCredentials } = rule
     const options: FastifyHttpProxyOptions = {
       upstream: rule.upstream,
       prefix,
@@ -64,16 +70,21 @@ export function registerProxies (app: FastifyInstance, rules: readonly RouteRule
       replyOptions: {
         timeout: opts.upstreamTimeoutMs,
         retryDelay: () => null,
-        rewriteRequestHeaders: (request, headers) => outgoingHeaders(headers as IncomingHttpHeaders, {
-          identity: request.gatewayIdentity,
-          requestId: request.id,
-          clientIp: request.gatewayClientIp,
-          protocol: request.gatewayProtocol,
-          forwardCredentials,
-        }),
+        rewriteRequestHeaders: (request, headers) => {
+          const session = request[kGatewaySession]!
+          return outgoingHeaders(headers as IncomingHttpHeaders, {
+            identity: session.identity,
+            requestId: request.id,
+            clientIp: session.clientIp,
+            protocol: session.protocol,
+            forwardCredentials,
+          })
+        },
         rewriteHeaders: (headers) => upstreamResponseHeaders(headers),
         // reply-from's type says a ServerResponse; what it passes is { statusCode, headers, stream }.
-        onResponse: (_request, reply, res) => sendUpstreamBody(reply, res.stream, (res as unknown as UpstreamResponse).headers['content-length']),
+        onResponse: (_request, reply, res) => {
+          sendUpstreamBody(reply, res.stream, (res as unknown as UpstreamResponse).headers['content-length'])
+        },
         onError: (reply, { error }) => {
           reply.send(upstreamError(error))
         },

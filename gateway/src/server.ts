@@ -5,11 +5,11 @@
 import { configOrExit, serve } from '../../services/kernel/serve.js'
 import { buildGateway } from './app.js'
 import { loadConfig } from './config.js'
-import { closeWithPrimary, isClusterPrimary, runPrimary } from './cluster.js'
+import { closeWithPrimary, isClusterPrimary, runPrimary } from './ops/cluster.js'
 
 const config = configOrExit('gateway', () => loadConfig(process.env))
 
-// GATEWAY_WORKERS > 1: this process only forks and supervises the workers (cluster.ts).
+// GATEWAY_WORKERS > 1: this process only forks and supervises the workers (ops/cluster.ts).
 if (isClusterPrimary(config)) await runPrimary(config)
 
 const app = buildGateway(config)

@@ -8,7 +8,9 @@
  */
 import { KeyObject, verify as cryptoVerify } from 'node:crypto'
 import { SignJWT, exportJWK, generateKeyPair, importJWK, jwtVerify, type CryptoKey } from 'jose'
-import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYP, DEFAULT_AUDIENCE, DEFAULT_ISSUER, REQUIRED_CLAIMS } from '../../auth-service/src/contract.js'
+import {
+  ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYP, DEFAULT_AUDIENCE, DEFAULT_ISSUER, REQUIRED_CLAIMS,
+} from '../../auth-service/src/contract.js'
 import { createAuthenticator } from '../../gateway/src/pipeline/authenticate.js'
 import { createTokenCache } from '../../gateway/src/pipeline/token-cache.js'
 
@@ -53,11 +55,19 @@ const dot = token.lastIndexOf('.')
 const signingInput = Buffer.from(token.slice(0, dot))
 const signature = Buffer.from(token.slice(dot + 1), 'base64url')
 const keyObject = KeyObject.from(key as unknown as Parameters<typeof KeyObject.from>[0])
-const joseOptions = { algorithms: [ACCESS_TOKEN_ALG], issuer: DEFAULT_ISSUER, audience: DEFAULT_AUDIENCE, typ: ACCESS_TOKEN_TYP, requiredClaims: [...REQUIRED_CLAIMS], clockTolerance: 5 }
-const common = { issuer: DEFAULT_ISSUER, audience: DEFAULT_AUDIENCE, clockToleranceS: 5, maxTokenBytes: 8192, getKey, isRevoked: () => false }
+const expected = { issuer: DEFAULT_ISSUER, audience: DEFAULT_AUDIENCE }
+const joseOptions = {
+  ...expected,
+  algorithms: [ACCESS_TOKEN_ALG],
+  typ: ACCESS_TOKEN_TYP,
+  requiredClaims: [...REQUIRED_CLAIMS],
+  clockTolerance: 5,
+}
+const common = { ...expected, clockToleranceS: 5, maxTokenBytes: 8192, getKey, isRevoked: () => false }
 const fastAuth = createAuthenticator({ ...common, verifyImplementation: 'fast' })
 const joseAuth = createAuthenticator({ ...common, verifyImplementation: 'jose' })
-const cachedAuth = createAuthenticator({ ...common, cache: createTokenCache({ maxEntries: 10, ttlMs: 3_600_000 }), isCurrentKey: (k) => k === key })
+const cache = createTokenCache({ maxEntries: 10, ttlMs: 3_600_000 })
+const cachedAuth = createAuthenticator({ ...common, cache, isCurrentKey: (k) => k === key })
 const input = { authorization: [`Bearer ${token}`], cookie: undefined }
 
 const op = (name: string, fn: () => unknown, concurrency = 1): Op => ({ name, op: fn, concurrency, n: 0, cpuUs: 0 })

@@ -19,12 +19,14 @@ import Fastify from 'fastify'
 import httpProxy from '@fastify/http-proxy'
 import { buildGateway } from '../../gateway/src/app.js'
 import { loadConfig } from '../../gateway/src/config.js'
-import { defaultRoutes } from '../../gateway/src/routes.js'
+import { defaultRules } from '../../gateway/src/rules.js'
 import { createTokenCache } from '../../gateway/src/pipeline/token-cache.js'
 import { checkClaims } from '../../gateway/src/pipeline/authenticate.js'
 import { buildSeedStack } from './seed-stack.js'
 
 const kind = process.env.BENCH_KIND ?? ''
+/** {"alg":"RS256","kid":"bench","typ":"at+jwt"}, base64url. */
+const BENCH_TOKEN_HEADER = 'eyJhbGciOiJSUzI1NiIsImtpZCI6ImJlbmNoIiwidHlwIjoiYXQrand0In0'
 const upstream = process.env.BENCH_UPSTREAM ?? ''
 const send = (m: object) => process.send?.(m)
 
@@ -38,8 +40,9 @@ if (kind === 'upstream') {
   const jwks = process.env.BENCH_JWKS ?? '{"keys":[]}'
   const server = http.createServer((req, res) => {
     const isJwks = req.url === '/.well-known/jwks.json'
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(isJwks ? jwks : body) })
-    res.end(isJwks ? jwks : body)
+    const answer = isJwks ? jwks : body
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(answer) })
+    res.end(answer)
   })
   server.keepAliveTimeout = 72_000
   send({ port: await listen(server) })
@@ -58,9 +61,11 @@ if (kind === 'upstream') {
   send({ port: await listen(server) })
 } else if (kind === 'gateway' || kind === 'gateway-noauth') {
   const config = loadConfig({ ...process.env, GATEWAY_PORT: '0' })
-  const routes = defaultRoutes(config).map((r) => kind === 'gateway-noauth' && r.auth === 'required' ? { ...r, auth: 'none' as const, roles: {} } : r)
+  const open = { auth: 'none', roles: {}, rateLimit: 'none', csrf: 'none' } as const
+  const noAuth = kind === 'gateway-noauth'
+  const rules = defaultRules(config).map((r) => noAuth && r.auth === 'required' ? { ...r, ...open } : r)
   const cache = createTokenCache({ maxEntries: config.tokenCacheMax, ttlMs: config.tokenCacheTtlMs })
-  const app = buildGateway(config, { routes, ...(config.tokenCacheMax > 0 ? { tokenCache: cache } : {}) })
+  const app = buildGateway(config, { rules, ...(config.tokenCacheMax > 0 ? { tokenCache: cache } : {}) })
   await app.listen({ host: '127.0.0.1', port: 0 })
   send({ port: (app.server.address() as { port: number }).port })
   // RSS with a full cache: entries made the way verified tokens make them (payload text ->
@@ -71,10 +76,13 @@ if (kind === 'upstream') {
     const key = { type: 'public' } as unknown as Parameters<typeof cache.set>[1]['key']
     const now = Math.floor(Date.now() / 1000)
     for (let i = 0; i < m.fill; i++) {
-      const text = JSON.stringify({ iss: config.issuer, aud: config.audience, sub: randomUUID(), sid: randomUUID(), jti: randomUUID(), roles: ['user'], iat: now, exp: now + 900 })
+      const ids = { sub: randomUUID(), sid: randomUUID(), jti: randomUUID() }
+      const claims = { ...ids, roles: ['user'], iat: now, exp: now + 900 }
+      const text = JSON.stringify({ iss: config.issuer, aud: config.audience, ...claims })
       const payload = Buffer.from(text).toString('base64url')
-      const { identity, exp } = checkClaims(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')), now, config.clockToleranceS)
-      cache.set(`eyJhbGciOiJSUzI1NiIsImtpZCI6ImJlbmNoIiwidHlwIjoiYXQrand0In0.${payload}.${'s'.repeat(342)}`, { identity, iat: now, exp, key })
+      const parsed = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
+      const { identity, exp } = checkClaims(parsed, now, config.clockToleranceS)
+      cache.set(`${BENCH_TOKEN_HEADER}.${payload}.${'s'.repeat(342)}`, { identity, iat: now, exp, key })
     }
     // A full GC first (the fill's own garbage is not the cache): what a settled gateway holds.
     setFlagsFromString('--expose-gc')

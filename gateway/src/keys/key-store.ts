@@ -46,6 +46,8 @@ export interface KeyStore {
   fetchCount: () => number
 }
 
+/** A JWKS should carry public keys only; any private parts are dropped before import. */
+const NO_PRIVATE_PARTS = { d: undefined, p: undefined, q: undefined, dp: undefined, dq: undefined, qi: undefined }
 const BACKOFF_START_MS = 250
 /** Retries after failures never wait longer than this, so a long outage ends quickly once the JWKS is back. */
 const BACKOFF_MAX_MS = 30_000
@@ -65,7 +67,8 @@ export function createKeyStore (opts: KeyStoreOptions): KeyStore {
     fetches++
     lastAttemptAt = Date.now()
     try {
-      const res = await fetch(opts.jwksUrl, { signal: AbortSignal.timeout(opts.timeoutMs), headers: { accept: 'application/json' } })
+      const signal = AbortSignal.timeout(opts.timeoutMs)
+      const res = await fetch(opts.jwksUrl, { signal, headers: { accept: 'application/json' } })
       if (res.status !== 200) throw new Error(`JWKS answered ${res.status}`)
       const body = await res.json() as { keys?: unknown }
       if (!Array.isArray(body?.keys)) throw new Error('JWKS has no keys array')
@@ -74,7 +77,7 @@ export function createKeyStore (opts: KeyStoreOptions): KeyStore {
         if (typeof jwk !== 'object' || jwk === null || typeof jwk.kid !== 'string' || jwk.kty !== 'RSA') continue
         if ((jwk.alg !== undefined && jwk.alg !== 'RS256') || (jwk.use !== undefined && jwk.use !== 'sig')) continue
         try {
-          const key = await importJWK({ ...jwk, d: undefined, p: undefined, q: undefined, dp: undefined, dq: undefined, qi: undefined }, 'RS256')
+          const key = await importJWK({ ...jwk, ...NO_PRIVATE_PARTS }, 'RS256')
           next.set(jwk.kid, { key: key as CryptoKey, firstSeenAt: keys.get(jwk.kid)?.firstSeenAt ?? Date.now() })
         } catch (err) {
           opts.log?.warn({ kid: jwk.kid, err: (err as Error).message }, 'JWKS key skipped')

@@ -12,18 +12,15 @@
 import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
-import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
 import { createSubscriber, type RedisClient } from '../../../services/kernel/redis.js'
 import { KEYS_EVENTS } from '../../../auth-service/src/contract.js'
 import { urlFor } from '../../../services/kernel/serve.js'
 import { GATEWAY_REGISTRY, type GatewayRegistryEntry } from '../contract.js'
-import type { KeyStore } from './key-store.js'
 
+/** The Redis client and key store come from their plugins (app.gatewayRedis, app.gatewayKeys). */
 export interface KeyRotationOptions {
-  /** A regular client without keyPrefix; a duplicate is made for the subscription. */
-  redis: RedisClient
   prefix: string
-  keys: KeyStore
   /** 0: do not register (the keys channel is still followed). */
   registryIntervalMs: number
   /** URL others reach this gateway at; '' derives it from the listening address. */
@@ -41,7 +38,9 @@ export function listeningUrl (address: AddressInfo | string | null): string {
   return urlFor(host, address.port)
 }
 
-export function registerKeyRotation (app: FastifyInstance, opts: KeyRotationOptions): void {
+export const keyRotation = fp(async function keyRotation (app, opts: KeyRotationOptions) {
+  const redis = app.gatewayRedis
+  const keys = app.gatewayKeys
   const id = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`
   const registryKey = GATEWAY_REGISTRY.key(opts.prefix)
   const channel = KEYS_EVENTS.channel(opts.prefix)
@@ -55,28 +54,32 @@ export function registerKeyRotation (app: FastifyInstance, opts: KeyRotationOpti
     if (closing || url === '' || opts.registryIntervalMs <= 0) return
     const now = Date.now()
     const ttl = opts.registryIntervalMs * 3
-    const entry: GatewayRegistryEntry = { id, url, kids: opts.keys.heldKeys().map((k) => k.kid), updatedAt: now, expiresAt: now + ttl }
+    const kids = keys.heldKeys().map((k) => k.kid)
+    const entry: GatewayRegistryEntry = { id, url, kids, updatedAt: now, expiresAt: now + ttl }
     // The hash expires with its freshest entry: when every gateway is gone, so is the registry.
-    await opts.redis.multi().hset(registryKey, id, JSON.stringify(entry)).pexpire(registryKey, ttl).exec()
+    await redis.multi().hset(registryKey, id, JSON.stringify(entry)).pexpire(registryKey, ttl).exec()
   }
-  const beat = () => { publishEntry().catch((err: Error) => app.log.debug({ err: err.message }, 'gateway registry update failed')) }
+  const beat = () => {
+    publishEntry().catch((err: Error) => app.log.debug({ err: err.message }, 'gateway registry update failed'))
+  }
 
   async function onKeysChanged (): Promise<void> {
-    const ok = await opts.keys.refresh()
-    app.log.info({ ok, kids: opts.keys.heldKeys().map((k) => k.kid) }, 'keys changed: JWKS refetched')
+    const ok = await keys.refresh()
+    app.log.info({ ok, kids: keys.heldKeys().map((k) => k.kid) }, 'keys changed: JWKS refetched')
     beat()
     if (followUp) clearTimeout(followUp)
-    followUp = setTimeout(() => { opts.keys.refresh().then(beat, () => {}) }, opts.followUpMs ?? DEFAULT_FOLLOW_UP_MS)
+    followUp = setTimeout(() => { keys.refresh().then(beat, () => {}) }, opts.followUpMs ?? DEFAULT_FOLLOW_UP_MS)
     followUp.unref()
   }
 
   app.addHook('onReady', async () => {
-    subscriber = createSubscriber(opts.redis)
+    subscriber = createSubscriber(redis)
     subscriber.on('error', () => {}) // reconnects on its own
     subscriber.on('message', (ch: string) => {
       if (ch === channel) onKeysChanged().catch(() => {})
     })
-    subscriber.subscribe(channel).catch((err: Error) => app.log.warn({ err: err.message }, 'keys channel subscribe failed'))
+    subscriber.subscribe(channel)
+      .catch((err: Error) => app.log.warn({ err: err.message }, 'keys channel subscribe failed'))
   })
 
   app.addHook('onListen', async () => {
@@ -87,13 +90,13 @@ export function registerKeyRotation (app: FastifyInstance, opts: KeyRotationOpti
     heartbeat.unref()
   })
 
-  // preClose: Redis is still connected (the app's onClose disconnects it).
+  // preClose: Redis is still connected (the Redis plugin disconnects it in onClose).
   app.addHook('preClose', async () => {
     closing = true
     if (heartbeat) clearInterval(heartbeat)
     if (followUp) clearTimeout(followUp)
     subscriber?.disconnect()
     subscriber = null
-    if (opts.registryIntervalMs > 0 && url !== '') await opts.redis.hdel(registryKey, id).catch(() => {})
+    if (opts.registryIntervalMs > 0 && url !== '') await redis.hdel(registryKey, id).catch(() => {})
   })
-}
+}, { name: 'gateway-key-rotation', dependencies: ['gateway-redis', 'gateway-keys'] })

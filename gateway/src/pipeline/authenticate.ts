@@ -1,17 +1,21 @@
 /**
- * Pipeline stage 2, authenticate: pre-check the one credential (credentials.ts), verify it
- * against the key store (RS256 only, iss, aud, typ at+jwt, required claims, clock
- * tolerance) with node:crypto (fast-verify.ts) or jose (VERIFY_IMPLEMENTATION=jose), check
- * the claims' shape and `iat`, then revocation. Returns the Identity or throws a
- * DenialError whose `reason` is stable. jose errors are mapped by `err.code`. Verified
- * tokens may be cached (token-cache.ts); revocation is checked on every request anyway.
+ * Pipeline stage 4, authenticate (rules with auth 'required'): the one credential, verified,
+ * becomes the session's identity; any failure is a TokenDenial with a stable reason.
+ *
+ * - pre-check first (credentials.ts, 4a), then the verified-token cache (token-cache.ts, 4b)
+ * - a miss verifies against the key store (RS256 only, iss, aud, typ at+jwt, required claims,
+ *   clock tolerance) with node:crypto (fast-verify.ts, 4c) or jose (VERIFY_IMPLEMENTATION=jose);
+ *   jose errors are mapped by `err.code`
+ * - then the claims' shape and `iat`, and revocation, which is checked on every hit as well
  */
 import { jwtVerify, type JWSHeaderParameters, type CryptoKey, type JWTPayload } from 'jose'
 import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYP, REQUIRED_CLAIMS } from '../../../auth-service/src/contract.js'
 import type { Identity } from '../contract.js'
-import { invalidToken, isDenial, type DenialError } from '../errors.js'
-import { extractCredential, precheckToken } from './credentials.js'
-import { createFastVerifier, type Verified } from './fast-verify.js'
+import { invalidToken, isDenial, type AnyDenial } from '../errors.js'
+import { authorizationHeaders, extractCredential, precheckToken, type Credential } from './credentials.js'
+import { createFastVerifier, type Verified, type VerifyToken } from './fast-verify.js'
+import type { GatewaySession } from './session.js'
+import type { Stage } from './stage.js'
 import type { CachedToken, TokenCache } from './token-cache.js'
 
 export interface AuthenticatorOptions {
@@ -35,14 +39,21 @@ export interface AuthInput {
   cookie: string | undefined
 }
 
-export interface Authenticated { identity: Identity, source: 'header' | 'cookie' }
+/**
+ * What `authenticate` returns: the identity, or null when the request carries no credential at
+ * all. Synchronous when the answer needs no verification (no credential, or a cache hit), so the
+ * pipeline does not await; a promise only when a token must be verified. Throws a TokenDenial.
+ */
+export type AuthResult = Authenticated | null | Promise<Authenticated>
+
+export interface Authenticated { identity: Identity, source: Credential['source'] }
 
 const HEADER_SAFE = /^[\x21-\x7e]{1,256}$/ // visible ASCII: it becomes an outgoing header value
 const ROLE = /^[\x21-\x2b\x2d-\x7e]{1,64}$/ // and no ',' (the roles separator)
 const MAX_ROLES = 64
 
 /** jose error -> stable denial. Anything that is not a jose or denial error is rethrown (a bug, a 500). */
-export function mapVerifyError (err: unknown): DenialError {
+export function mapVerifyError (err: unknown): AnyDenial {
   if (isDenial(err)) return err
   const code = (err as { code?: unknown })?.code
   const claim = (err as { claim?: unknown })?.claim
@@ -70,12 +81,18 @@ export function mapVerifyError (err: unknown): DenialError {
   }
 }
 
-export function checkClaims (payload: JWTPayload, nowS: number, toleranceS: number): { identity: Identity, exp: number } {
+export interface CheckedClaims { identity: Identity, exp: number }
+
+export function checkClaims (payload: JWTPayload, nowS: number, toleranceS: number): CheckedClaims {
   const { sub, sid, jti, roles, iat, exp } = payload as Record<string, unknown>
   if (typeof sub !== 'string' || !HEADER_SAFE.test(sub)) throw invalidToken('claim_invalid', 'claim sub invalid')
   if (typeof sid !== 'string' || !HEADER_SAFE.test(sid)) throw invalidToken('claim_invalid', 'claim sid invalid')
-  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) throw invalidToken('claim_invalid', 'claim jti invalid')
-  if (!Array.isArray(roles) || roles.length > MAX_ROLES || !roles.every((r) => typeof r === 'string' && ROLE.test(r))) {
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) {
+    throw invalidToken('claim_invalid', 'claim jti invalid')
+  }
+  const isRole = (r: unknown) => typeof r === 'string' && ROLE.test(r)
+  const rolesOk = Array.isArray(roles) && roles.length <= MAX_ROLES && roles.every(isRole)
+  if (!rolesOk) {
     throw invalidToken('claim_invalid', 'claim roles invalid')
   }
   if (typeof iat !== 'number' || !Number.isFinite(iat)) throw invalidToken('claim_invalid', 'claim iat invalid')
@@ -93,19 +110,19 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
     requiredClaims: [...REQUIRED_CLAIMS],
     clockTolerance: opts.clockToleranceS,
   }
-  const verify = opts.verifyImplementation === 'jose'
-    ? async (token: string) => await jwtVerify(token, opts.getKey, verifyOptions) as unknown as Verified
-    : createFastVerifier({ issuer: opts.issuer, audience: opts.audience, clockToleranceS: opts.clockToleranceS, requiredClaims: REQUIRED_CLAIMS, getKey: opts.getKey })
+  const verify: VerifyToken = opts.verifyImplementation === 'jose'
+    ? async (token) => await jwtVerify(token, opts.getKey, verifyOptions) as unknown as Verified
+    : createFastVerifier({ ...opts, requiredClaims: REQUIRED_CLAIMS })
   const cache = opts.cache
   const isCurrentKey = opts.isCurrentKey
   const keyHeld = (entry: CachedToken) => isCurrentKey !== undefined && isCurrentKey(entry.key)
 
   async function verifyAndCache (token: string, source: Authenticated['source']): Promise<Authenticated> {
-    precheckToken(token, opts.maxTokenBytes)
+    const header = precheckToken(token, opts.maxTokenBytes)
     let payload: JWTPayload
     let key: Verified['key']
     try {
-      ({ payload, key } = await verify(token))
+      ({ payload, key } = await verify(token, header))
     } catch (err) {
       throw mapVerifyError(err)
     }
@@ -118,11 +135,7 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
     return { identity, source }
   }
 
-  /**
-   * The identity, or null when the request carries no credential at all. Synchronous when
-   * the answer needs no verification (no credential, or a cache hit); a promise otherwise.
-   */
-  return function authenticate (input: AuthInput): Authenticated | null | Promise<Authenticated> {
+  return function authenticate (input: AuthInput): AuthResult {
     const found = extractCredential(input.authorization, input.cookie, opts.maxTokenBytes)
     if (!found) return null
     // A hit still needs its key held (the same object: a refetch or prune makes it a miss) and no revocation.
@@ -136,3 +149,27 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
 }
 
 export type Authenticate = ReturnType<typeof createAuthenticator>
+
+/** Stage 4: `onVerified` counts each accepted token (metrics). */
+export function authenticateStage (authenticate: Authenticate, onVerified: () => void): Stage {
+  function accept (result: Authenticated | null, session: GatewaySession): void {
+    if (!result) throw invalidToken('missing_token', 'access token required')
+    onVerified()
+    session.identity = result.identity
+    session.credentialSource = result.source
+  }
+  async function acceptVerified (pending: Promise<Authenticated>, session: GatewaySession): Promise<void> {
+    accept(await pending, session)
+  }
+  return (request, _reply, session) => {
+    if (session.rule?.auth !== 'required') return
+    const { headers, rawHeaders } = request.raw
+    const result = authenticate({
+      // headersDistinct would copy every header of the request: read the copies from rawHeaders.
+      authorization: headers.authorization === undefined ? undefined : authorizationHeaders(rawHeaders),
+      cookie: headers.cookie,
+    })
+    if (result instanceof Promise) return acceptVerified(result, session)
+    accept(result, session)
+  }
+}

@@ -1,20 +1,31 @@
 /**
- * Pipeline stage 3, authorize: a pure function of the identity and the route rule. The roles
- * for the method (HEAD falls back to GET, then '*') are alternatives: holding one is enough.
- * No roles listed: any authenticated identity passes.
+ * Pipeline stage 5, authorize: a pure function of the identity and the rule.
+ *
+ * - the roles for the method (HEAD falls back to GET, then '*') are alternatives: one is enough
+ * - no roles listed: any authenticated identity passes
+ * - the stage refuses with a ScopeDenial (403 insufficient_scope)
  */
 import type { Identity } from '../contract.js'
-import type { RouteRule } from '../routes.js'
+import { insufficientScope } from '../errors.js'
+import type { Rule } from '../rules.js'
+import type { Stage } from './stage.js'
 
 export type AuthzDecision = { allowed: true } | { allowed: false, required: readonly string[] }
 
-export function requiredRoles (rule: Pick<RouteRule, 'roles'>, method: string): readonly string[] {
+export function requiredRoles (rule: Pick<Rule, 'roles'>, method: string): readonly string[] {
   const m = method.toUpperCase()
   return rule.roles[m] ?? (m === 'HEAD' ? rule.roles.GET : undefined) ?? rule.roles['*'] ?? []
 }
 
-export function authorize (identity: Identity, rule: Pick<RouteRule, 'roles'>, method: string): AuthzDecision {
+export function authorize (identity: Identity, rule: Pick<Rule, 'roles'>, method: string): AuthzDecision {
   const required = requiredRoles(rule, method)
   if (required.length === 0) return { allowed: true }
   return required.some((role) => identity.roles.includes(role)) ? { allowed: true } : { allowed: false, required }
+}
+
+/** Runs where stage 4 set an identity (rules with auth 'required'). */
+export const authorizeStage: Stage = (request, _reply, { rule, identity }) => {
+  if (rule === undefined || identity === null) return
+  const decision = authorize(identity, rule, request.method)
+  if (!decision.allowed) throw insufficientScope(`requires one of the roles: ${decision.required.join(', ')}`)
 }

@@ -1,30 +1,18 @@
 /**
- * Pipeline stage 2a, find and pre-check the credential, before any crypto: exactly one
- * access token (Bearer header, else the access cookie), a compact JWS of canonical
- * base64url segments under the size cap, whose header is JSON with alg RS256, a kid and
- * typ at+jwt. Anything else is a 401 with a stable reason, never a 500.
+ * Pipeline stage 4a, find and pre-check the credential, before any crypto.
+ *
+ * - exactly one access token: the Bearer header, else the access cookie
+ * - a compact JWS of canonical base64url segments under the size cap
+ * - a JSON object header with alg RS256, a kid and typ at+jwt, handed on to fast-verify.ts
+ * - anything else is a 401 with a stable reason, never a 500
  */
+import { isUtf8 } from 'node:buffer'
 import { COOKIES, ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYP } from '../../../auth-service/src/contract.js'
 import { invalidToken } from '../errors.js'
+import { cookieValues } from './http.js'
 
 const B64URL = /^[A-Za-z0-9_-]+$/
 const MAX_KID_LENGTH = 256
-
-/** Every value of the named cookie in a Cookie header (copies included), undecoded. */
-export function cookieValues (cookieHeader: string | undefined, name: string): string[] {
-  if (!cookieHeader) return []
-  const out: string[] = []
-  for (const pair of cookieHeader.split(';')) {
-    const eq = pair.indexOf('=')
-    if (eq === -1) continue
-    if (pair.slice(0, eq).trim() === name) {
-      let value = pair.slice(eq + 1).trim()
-      if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1)
-      out.push(value)
-    }
-  }
-  return out
-}
 
 const B64URL_VALUE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 
@@ -42,17 +30,23 @@ export function isCanonicalB64url (segment: string): boolean {
   return (last & (rest === 2 ? 0x0f : 0x03)) === 0
 }
 
+export interface Credential { token: string, source: 'header' | 'cookie' }
+
 /**
  * Finds the one access token of a request. `authorization` is every copy of the header
  * (node keeps only the first in `headers`: use `headersDistinct`).
  * Returns null when there is none at all (the caller decides whether that is an error).
  */
-export function extractCredential (authorization: string[] | undefined, cookieHeader: string | undefined, maxBytes: number): { token: string, source: 'header' | 'cookie' } | null {
+export function extractCredential (
+  authorization: string[] | undefined, cookieHeader: string | undefined, maxBytes: number
+): Credential | null {
   const values = cookieValues(cookieHeader, COOKIES.accessToken)
   const cookies = values.length > 1 ? [...new Set(values)] : values // copies of one value are one cookie
   if (cookies.length > 1) throw invalidToken('multiple_credentials', 'more than one access token cookie')
   const cookie = cookies[0]
-  if (authorization && authorization.length > 1) throw invalidToken('multiple_credentials', 'more than one Authorization header')
+  if (authorization && authorization.length > 1) {
+    throw invalidToken('multiple_credentials', 'more than one Authorization header')
+  }
   const header = authorization?.[0]
   if (header !== undefined) {
     if (header.length > maxBytes + 7) throw invalidToken('token_too_large', 'token too large')
@@ -63,7 +57,9 @@ export function extractCredential (authorization: string[] | undefined, cookieHe
         : 'only the Bearer scheme is accepted')
     }
     const token = match[1] as string
-    if (cookie !== undefined && cookie !== token) throw invalidToken('multiple_credentials', 'Authorization header and access cookie disagree')
+    if (cookie !== undefined && cookie !== token) {
+      throw invalidToken('multiple_credentials', 'Authorization header and access cookie disagree')
+    }
     return { token, source: 'header' }
   }
   if (cookie !== undefined && cookie !== '') return { token: cookie, source: 'cookie' }
@@ -78,25 +74,40 @@ export function authorizationHeaders (rawHeaders: readonly string[]): string[] |
   let out: string[] | undefined
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] as string
-    if (name.length === 13 && name.toLowerCase() === 'authorization') (out ??= []).push(rawHeaders[i + 1] as string)
+    if (name.length !== 13 || name.toLowerCase() !== 'authorization') continue
+    (out ??= []).push(rawHeaders[i + 1] as string)
   }
   return out
 }
 
-/** Strict structural check of a compact JWS access token. Returns the kid, or throws a DenialError. */
-export function precheckToken (token: string, maxBytes: number): string {
+/** The protected header of a token that passed the pre-check: a JSON object, its bytes valid UTF-8. */
+export type TokenHeader = Readonly<Record<string, unknown>>
+
+/** Strict structural check of a compact JWS access token. Returns its header, or throws a TokenDenial. */
+export function precheckToken (token: string, maxBytes: number): TokenHeader {
   if (Buffer.byteLength(token) > maxBytes) throw invalidToken('token_too_large', 'token too large')
   const parts = token.split('.')
   if (parts.length !== 3) throw invalidToken('malformed_token', 'not a compact JWS (three segments)')
   const [h, p, s] = parts as [string, string, string]
   if (!isCanonicalB64url(h)) throw invalidToken('malformed_token', 'header segment is not canonical base64url')
+  const bytes = Buffer.from(h, 'base64url')
   let header: unknown
-  try { header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8')) } catch { header = undefined }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw invalidToken('malformed_token', 'header is not a JSON object')
+  try { header = JSON.parse(bytes.toString('utf8')) } catch { header = undefined }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
+    throw invalidToken('malformed_token', 'header is not a JSON object')
+  }
   const { alg, kid, typ } = header as Record<string, unknown>
   if (alg !== ACCESS_TOKEN_ALG) throw invalidToken('alg_not_allowed', 'alg not allowed')
-  if (typeof typ !== 'string' || typ.toLowerCase() !== ACCESS_TOKEN_TYP) throw invalidToken('claim_invalid', 'typ must be at+jwt')
-  if (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH) throw invalidToken('malformed_token', 'kid missing')
-  if (!isCanonicalB64url(p) || !isCanonicalB64url(s)) throw invalidToken('malformed_token', 'segment is not canonical base64url')
-  return kid
+  if (typeof typ !== 'string' || typ.toLowerCase() !== ACCESS_TOKEN_TYP) {
+    throw invalidToken('claim_invalid', 'typ must be at+jwt')
+  }
+  if (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH) {
+    throw invalidToken('malformed_token', 'kid missing')
+  }
+  if (!isCanonicalB64url(p) || !isCanonicalB64url(s)) {
+    throw invalidToken('malformed_token', 'segment is not canonical base64url')
+  }
+  // Last, as the verifiers find it first (jose decodes with a fatal TextDecoder): the same denial.
+  if (!isUtf8(bytes)) throw invalidToken('malformed_token', 'malformed token')
+  return header as TokenHeader
 }

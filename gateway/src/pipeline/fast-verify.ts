@@ -1,12 +1,13 @@
 /**
- * Pipeline stage 2b, fast path: RS256 verification with node:crypto instead of jose's
- * WebCrypto path (no thread-pool hop per token, about 2-4x the throughput), with the same
- * header and claim checks jose's `jwtVerify` makes with the gateway's options, in jose's
- * order, ending in the same DenialError reasons and messages `mapVerifyError` gives for
- * jose's errors. Runs only after `precheckToken` (credentials.ts) accepted the token: three
- * canonical base64url segments, a JSON object header with alg RS256, typ at+jwt and a kid.
- * jose stays the reference (VERIFY_IMPLEMENTATION=jose); the two are differentially tested
- * on valid and hostile tokens (gateway/test/unit/fast-verify-diff.test.ts).
+ * Pipeline stage 4c, fast path: RS256 verification with node:crypto instead of jose's WebCrypto
+ * path (no thread-pool hop per token, about 2-4x the throughput).
+ *
+ * - the same header and claim checks jose's `jwtVerify` makes with the gateway's options, in
+ *   jose's order, ending in the same denial reasons and messages `mapVerifyError` gives for jose's
+ * - runs only after `precheckToken` (credentials.ts) accepted the token, and takes the header it
+ *   parsed: three canonical base64url segments, a JSON object header with alg RS256, typ at+jwt, a kid
+ * - jose stays the reference (VERIFY_IMPLEMENTATION=jose); the two are differentially tested
+ *   on valid and hostile tokens (gateway/test/unit/fast-verify-diff.test.ts)
  * @see node_modules/jose/dist/webapi/lib/jws_verify.js, lib/jwt_claims_set.js (jose 6.2)
  */
 import { isUtf8 } from 'node:buffer'
@@ -14,6 +15,7 @@ import { KeyObject, verify as cryptoVerify } from 'node:crypto'
 import type { CryptoKey, JWSHeaderParameters, JWTPayload } from 'jose'
 import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYP } from '../../../auth-service/src/contract.js'
 import { invalidToken } from '../errors.js'
+import type { TokenHeader } from './credentials.js'
 
 export interface FastVerifyOptions {
   issuer: string
@@ -31,7 +33,8 @@ export interface Verified {
   key: CryptoKey
 }
 
-export type VerifyToken = (token: string) => Promise<Verified>
+/** `header`: what precheckToken returned for this token; parsed here when absent. */
+export type VerifyToken = (token: string, header?: TokenHeader) => Promise<Verified>
 
 /** jose's JWS_RECOGNIZED: the only extension it understands. */
 const RECOGNIZED_CRIT = new Set(['b64'])
@@ -43,7 +46,8 @@ const claimInvalid = (claim: string) => claim === 'nbf'
 
 /** jose's isObject: a plain object (JSON.parse never makes anything else, but arrays are objects too). */
 function isPlainObject (value: unknown): value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Object.prototype.toString.call(value) !== '[object Object]') return false
+  if (typeof value !== 'object' || value === null) return false
+  if (Object.prototype.toString.call(value) !== '[object Object]') return false
   const proto = Object.getPrototypeOf(value)
   return proto === null || Object.getPrototypeOf(proto) === null
 }
@@ -63,7 +67,8 @@ function parseSegment (segment: string): unknown {
 function checkCrit (header: Record<string, unknown>): boolean {
   const crit = header.crit
   if (crit === undefined) return true
-  if (!Array.isArray(crit) || crit.length === 0 || crit.some((p) => typeof p !== 'string' || p.length === 0)) throw malformed()
+  if (!Array.isArray(crit) || crit.length === 0) throw malformed()
+  if (crit.some((p) => typeof p !== 'string' || p.length === 0)) throw malformed()
   for (const parameter of crit as string[]) {
     // Unknown extension (JOSENotSupported) and a missing one (JWSInvalid) both map to malformed_token.
     if (!RECOGNIZED_CRIT.has(parameter)) throw malformed()
@@ -88,11 +93,17 @@ export function keyObjectFor (key: CryptoKey): KeyObject {
   let found = keyObjects.get(key)
   if (found) return found
   const algorithm = key.algorithm as { name?: string, hash?: { name?: string }, modulusLength?: number }
-  if (key.type !== 'public') throw new TypeError(`CryptoKey instances must be of type "public" for the ${ACCESS_TOKEN_ALG} algorithm`)
-  if (algorithm.name !== 'RSASSA-PKCS1-v1_5') throw new TypeError('CryptoKey does not support this operation, its algorithm.name must be RSASSA-PKCS1-v1_5')
-  if (algorithm.hash?.name !== 'SHA-256') throw new TypeError('CryptoKey does not support this operation, its algorithm.hash must be SHA-256')
-  if (!key.usages.includes('verify')) throw new TypeError('CryptoKey does not support this operation, its usages must include verify.')
-  if (typeof algorithm.modulusLength !== 'number' || algorithm.modulusLength < 2048) throw new TypeError(`${ACCESS_TOKEN_ALG} requires key modulusLength to be 2048 bits or larger`)
+  const unsupported = 'CryptoKey does not support this operation, its'
+  if (key.type !== 'public') {
+    throw new TypeError(`CryptoKey instances must be of type "public" for the ${ACCESS_TOKEN_ALG} algorithm`)
+  }
+  const RSA = 'RSASSA-PKCS1-v1_5'
+  if (algorithm.name !== RSA) throw new TypeError(`${unsupported} algorithm.name must be ${RSA}`)
+  if (algorithm.hash?.name !== 'SHA-256') throw new TypeError(`${unsupported} algorithm.hash must be SHA-256`)
+  if (!key.usages.includes('verify')) throw new TypeError(`${unsupported} usages must include verify.`)
+  if (typeof algorithm.modulusLength !== 'number' || algorithm.modulusLength < 2048) {
+    throw new TypeError(`${ACCESS_TOKEN_ALG} requires key modulusLength to be 2048 bits or larger`)
+  }
   found = KeyObject.from(key as unknown as Parameters<typeof KeyObject.from>[0])
   keyObjects.set(key, found)
   return found
@@ -103,15 +114,16 @@ export function createFastVerifier (opts: FastVerifyOptions): VerifyToken {
   // jose's presence-check order: the options' claims (iss, aud) first, then requiredClaims reversed.
   const presence = [...new Set([...opts.requiredClaims, 'aud', 'iss'].reverse())]
 
-  return async function verifyToken (token: string): Promise<Verified> {
+  return async function verifyToken (token: string, prechecked?: TokenHeader): Promise<Verified> {
     const dot1 = token.indexOf('.')
     const dot2 = token.indexOf('.', dot1 + 1)
-    const h = token.slice(0, dot1)
     const p = token.slice(dot1 + 1, dot2)
     const s = token.slice(dot2 + 1)
 
-    let header: unknown
-    try { header = parseSegment(h) } catch { throw malformed() }
+    let header: unknown = prechecked
+    if (header === undefined) {
+      try { header = parseSegment(token.slice(0, dot1)) } catch { throw malformed() }
+    }
     if (!isPlainObject(header)) throw malformed()
     const b64 = checkCrit(header)
     const alg = header.alg
@@ -122,7 +134,8 @@ export function createFastVerifier (opts: FastVerifyOptions): VerifyToken {
     const keyObject = keyObjectFor(key)
     let verified = false
     try {
-      verified = cryptoVerify('RSA-SHA256', Buffer.from(token.slice(0, dot2), 'latin1'), keyObject, Buffer.from(s, 'base64url'))
+      const signingInput = Buffer.from(token.slice(0, dot2), 'latin1')
+      verified = cryptoVerify('RSA-SHA256', signingInput, keyObject, Buffer.from(s, 'base64url'))
     } catch {}
     if (!verified) throw invalidToken('bad_signature', 'signature verification failed')
     if (!b64) throw malformed() // jose: JWTs MUST NOT use unencoded payload
@@ -134,7 +147,8 @@ export function createFastVerifier (opts: FastVerifyOptions): VerifyToken {
     for (const claim of presence) if (!Object.hasOwn(payload, claim)) throw claimInvalid(claim)
     if (payload.iss !== opts.issuer) throw claimInvalid('iss')
     const aud = payload.aud
-    if (!(typeof aud === 'string' ? aud === opts.audience : Array.isArray(aud) && aud.includes(opts.audience))) throw claimInvalid('aud')
+    const audOk = typeof aud === 'string' ? aud === opts.audience : Array.isArray(aud) && aud.includes(opts.audience)
+    if (!audOk) throw claimInvalid('aud')
 
     const now = Math.floor(Date.now() / 1000)
     const tolerance = opts.clockToleranceS

@@ -1,14 +1,18 @@
 /**
- * Pipeline stage 1, strip: remove every client-sent header that could pose as identity
- * (`x-user-*`, `x-session-id`, any case, `_` variants, every copy), every header a
- * `Connection:` header names, the other hop-by-hop headers, and the client's forwarding
- * headers. Runs in the root onRequest hook, before anything reads a header, and again on the
- * outgoing headers in rewriteRequestHeaders (defence in depth).
+ * Pipeline stage 1, strip: every client-sent header that could pose as identity goes, before
+ * anything reads a header.
+ *
+ * - `x-user-*`, `x-session-id`: any case, `_` variants, every copy
+ * - every header a `Connection:` header names, the other hop-by-hop headers
+ * - the client's forwarding headers (the session read the client address first)
+ * - run again on the outgoing headers by mutate.ts (defence in depth)
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import { isIdentityHeaderName } from '../contract.js'
+import { connectionListed } from './http.js'
+import type { Stage } from './stage.js'
 
-/** Hop-by-hop headers (RFC 9110 7.6.1) that never travel past the gateway. `connection` itself is left to reply-from. */
+/** Hop-by-hop headers (RFC 9110 7.6.1) that never travel past the gateway; reply-from handles `connection`. */
 const HOP_BY_HOP = new Set(['keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'upgrade'])
 /** Connection may name these, but removing them would break the request itself. */
 const KEEP_EVEN_IF_LISTED = new Set(['host', 'content-length', 'transfer-encoding', 'content-type'])
@@ -16,13 +20,6 @@ const KEEP_EVEN_IF_LISTED = new Set(['host', 'content-length', 'transfer-encodin
 function isForwardingHeader (name: string): boolean {
   const folded = name.replaceAll('_', '-')
   return folded.startsWith('x-forwarded-') || folded === 'forwarded' || folded === 'x-real-ip'
-}
-
-/** Names listed in Connection headers (all copies), lowercased. */
-export function connectionListed (value: string | string[] | undefined): string[] {
-  if (value === undefined) return []
-  const joined = Array.isArray(value) ? value.join(',') : value
-  return joined.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s.length > 0)
 }
 
 function removeListed (headers: IncomingHttpHeaders, name: string, underscored = name.replaceAll('-', '_')): void {
@@ -47,3 +44,5 @@ export function stripClientHeaders (headers: IncomingHttpHeaders): void {
     if (isIdentityHeaderName(lower) || isForwardingHeader(lower) || HOP_BY_HOP.has(lower)) delete headers[name]
   }
 }
+
+export const stripStage: Stage = (request) => { stripClientHeaders(request.raw.headers) }

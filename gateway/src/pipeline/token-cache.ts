@@ -1,15 +1,18 @@
 /**
- * Pipeline stage 2b, verified-token cache: a token that passed full verification is
- * remembered by the SHA-256 of its text (never the token itself) with only what the next
- * request needs: the identity, iat/exp and the key object that verified it, in one frozen
- * object that is itself the request's identity (~270 bytes an entry; role lists are shared).
- * Bounded in entries (TOKEN_CACHE_MAX, oldest out first) and in time: an entry lives until
- * min(exp, now + TOKEN_CACHE_TTL). What the cache does NOT decide (authenticate.ts does it
- * on every hit): revocation, and whether the key is still held (the caller's `usable`: a JWKS
- * refetch makes new key objects, a prune removes one; either is a miss, and the entry goes).
+ * Pipeline stage 4b, verified-token cache: a token that passed full verification is remembered
+ * by the SHA-256 of its text (never the token itself), with only what the next request needs.
+ *
+ * - one frozen object per entry that is itself the request's identity: the identity, iat/exp
+ *   and the key object that verified it (~270 bytes; role lists are shared)
+ * - bounded in entries (TOKEN_CACHE_MAX, oldest out first) and in time: an entry lives until
+ *   min(exp, now + TOKEN_CACHE_TTL)
+ * - NOT decided here (authenticate.ts checks on every hit): revocation, and whether the key is
+ *   still held (the caller's `usable`: a JWKS refetch makes new key objects, a prune removes one;
+ *   either is a miss, and the entry goes)
  */
 import { hash } from 'node:crypto'
 import type { CryptoKey } from 'jose'
+import type { GatewayConfig } from '../config.js'
 import type { Identity } from '../contract.js'
 
 export interface CachedToken extends Readonly<Identity> {
@@ -106,7 +109,9 @@ export function createTokenCache (opts: TokenCacheOptions): TokenCache {
         entries.delete(oldest)
       }
       const { subject, roles, session } = verified.identity
-      entries.set(k, Object.freeze({ subject, roles: sharedRoles(roles) as string[], session, iat: verified.iat, exp: verified.exp, key: verified.key, expiresAt }))
+      const { iat, exp, key } = verified
+      const shared = sharedRoles(roles) as string[]
+      entries.set(k, Object.freeze({ subject, roles: shared, session, iat, exp, key, expiresAt }))
     },
     delete (token) { entries.delete(tokenKey(token)) },
     clear () { entries.clear() },
@@ -114,4 +119,12 @@ export function createTokenCache (opts: TokenCacheOptions): TokenCache {
     sweep: () => sweep(Infinity),
     stats: () => ({ hits, misses }),
   }
+}
+
+/** The cache TOKEN_CACHE_MAX / TOKEN_CACHE_TTL ask for; none when either is 0. */
+type CacheConfig = Pick<GatewayConfig, 'tokenCacheMax' | 'tokenCacheTtlMs'>
+
+export function tokenCacheFor (config: CacheConfig): TokenCache | undefined {
+  if (config.tokenCacheMax <= 0 || config.tokenCacheTtlMs <= 0) return undefined
+  return createTokenCache({ maxEntries: config.tokenCacheMax, ttlMs: config.tokenCacheTtlMs })
 }

@@ -6,8 +6,7 @@
 import Fastify from 'fastify'
 import { csrfTokenFor } from '../../../auth-service/src/contract.js'
 import { signToken, type Signer } from '../../../scripts/testing/jwt.js'
-
-interface T { teardown: (fn: () => unknown) => void }
+import type { Teardown } from '../../../scripts/testing/wait.js'
 
 export interface CountingUpstream {
   url: string
@@ -16,7 +15,11 @@ export interface CountingUpstream {
 }
 
 /** Echoes method, url and headers; sends `headers` on every answer. */
-export async function startCountingUpstream (t: T, headers: Record<string, string> = {}): Promise<CountingUpstream> {
+export async function startCountingUpstream (
+  t: Teardown,
+  headers: Record<string,
+  string> = {}
+): Promise<CountingUpstream> {
   const seen: string[] = []
   const app = Fastify()
   app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => done(null, body))
@@ -36,7 +39,12 @@ export async function startCountingUpstream (t: T, headers: Record<string, strin
 export interface CookieSession { sid: string, token: string, csrf: string, cookie: string }
 
 /** What a browser holds after login: the access cookie and the session's CSRF cookie. */
-export async function cookieSession (signer: Signer, secret: string, sid: string, sub = 'user-1'): Promise<CookieSession> {
+export async function cookieSession (
+  signer: Signer,
+  secret: string,
+  sid: string,
+  sub = 'user-1'
+): Promise<CookieSession> {
   const token = await signToken(signer, { claims: { sid, sub } })
   const csrf = csrfTokenFor(sid, secret)
   return { sid, token, csrf, cookie: `access_token=${token}; csrf_token=${csrf}` }

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { buildGateway, type GatewayDeps } from '../../src/app.js'
 import { defaultConfig, type GatewayConfig } from '../../src/config.js'
-import { defaultRoutes } from '../../src/routes.js'
+import { defaultRules } from '../../src/rules.js'
 import { useTestRedis } from '../../../scripts/testing/redis.js'
 import { request } from '../../../scripts/testing/http.js'
 import { waitFor, type Teardown } from '../../../scripts/testing/wait.js'
@@ -51,13 +51,15 @@ export async function startGateway (t: Teardown, opts: GatewayFixtureOptions): P
   const logs: string[] = []
   const app = buildGateway(config, {
     redis,
-    routes: defaultRoutes(config),
+    rules: defaultRules(config),
     logStream: { write: (line: string) => { logs.push(line) } },
     ...opts.deps,
   })
   await app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(async () => { await app.close(); redis.disconnect() })
   const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
-  if (opts.waitReady !== false) await waitFor(async () => (await request(url, '/readyz')).status === 200, 5000, 'gateway ready')
+  if (
+    opts.waitReady !== false
+  ) await waitFor(async () => (await request(url, '/readyz')).status === 200, 5000, 'gateway ready')
   return { app, url, config, redis, prefix: r.prefix, logs }
 }

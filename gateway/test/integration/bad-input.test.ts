@@ -19,10 +19,30 @@ t.test('odd requests get a 4xx JSON answer or a clean proxy, never a 500', async
     { d: 'encoded traversal', path: '/api/orders/..%2f..%2fadmin' },
     { d: 'bad percent-encoding', path: '/api/orders/%zz' },
     { d: 'a very long path segment', path: `/api/orders/${'a'.repeat(5000)}` },
-    { d: 'a huge Authorization header', path: '/api/orders', headers: [['Authorization', `Bearer ${'a'.repeat(60_000)}`]] },
-    { d: 'a Cookie header full of junk', path: '/api/orders', headers: [bearer(token), ['Cookie', ';;;=;access_token;=x; ;']] },
-    { d: 'a POST body with a bogus content type', path: '/api/orders', method: 'POST', headers: [bearer(token), ['Content-Type', 'text/x-nonsense']], body: '\u0000\u0001' },
-    { d: 'a malformed JSON body (passed through for the service to judge)', path: '/api/orders', method: 'POST', headers: [bearer(token), ['Content-Type', 'application/json']], body: '{"a":' },
+    {
+      d: 'a huge Authorization header',
+      path: '/api/orders',
+      headers: [['Authorization', `Bearer ${'a'.repeat(60_000)}`]],
+    },
+    {
+      d: 'a Cookie header full of junk',
+      path: '/api/orders',
+      headers: [bearer(token), ['Cookie', ';;;=;access_token;=x; ;']],
+    },
+    {
+      d: 'a POST body with a bogus content type',
+      path: '/api/orders',
+      method: 'POST',
+      headers: [bearer(token), ['Content-Type', 'text/x-nonsense']],
+      body: '\u0000\u0001',
+    },
+    {
+      d: 'a malformed JSON body (passed through for the service to judge)',
+      path: '/api/orders',
+      method: 'POST',
+      headers: [bearer(token), ['Content-Type', 'application/json']],
+      body: '{"a":',
+    },
     { d: 'an OPTIONS request', path: '/api/orders', method: 'OPTIONS', headers: [bearer(token)] },
   ]
   for (const c of cases) {

@@ -61,7 +61,11 @@ t.test('two workers: both serve, both refuse a revoked token, both stop on SIGTE
 
   await waitFor(() => lines.some((l) => l.includes('(2 workers)')), 30_000, `primary ready line (stderr: ${stderr})`)
   const url = `http://127.0.0.1:${port}`
-  await waitFor(async () => (await request(url, '/readyz')).status === 200 && (await request(url, '/readyz')).status === 200, 10_000, 'both workers ready')
+  await waitFor(
+    async () => (await request(url, '/readyz')).status === 200 && (await request(url, '/readyz')).status === 200,
+    10_000,
+    'both workers ready'
+  )
 
   const pidOf = (res: { headers: Record<string, unknown> }) => {
     const id = res.headers['x-request-id'] as string
@@ -70,7 +74,8 @@ t.test('two workers: both serve, both refuse a revoked token, both stop on SIGTE
   }
   const round = async (token: string) => {
     const results: Res[] = []
-    for (let i = 0; i < 8; i++) results.push(await request(url, '/api/orders', { headers: [bearer(token)] })) // a new connection each
+    // a new connection each
+    for (let i = 0; i < 8; i++) results.push(await request(url, '/api/orders', { headers: [bearer(token)] }))
     // Log lines go out in batches (at least every 250 ms): wait for every answer's line.
     await waitFor(() => results.every((res) => pidOf(res) !== undefined), 5000, 'the request log lines')
     return results.map((res) => ({ status: res.status, error: res.json?.error, pid: pidOf(res) }))
@@ -88,7 +93,11 @@ t.test('two workers: both serve, both refuse a revoked token, both stop on SIGTE
   await r.client.publish(REVOCATION.channel(r.prefix), JSON.stringify({ type: 'session', sid: 'sid-cluster', until }))
   await waitFor(async () => (await round(token)).every((x) => x.status === 401), 5000, 'both workers refuse')
   const after = await round(token)
-  t.same(after.map((x) => [x.status, x.error]), Array(8).fill([401, 'invalid_token']), 'revoked: 401 invalid_token from every worker')
+  t.same(
+    after.map((x) => [x.status, x.error]),
+    Array(8).fill([401, 'invalid_token']),
+    'revoked: 401 invalid_token from every worker'
+  )
   t.equal(new Set(after.map((x) => x.pid)).size, 2, 'both workers refused it')
 
   child.kill('SIGTERM')

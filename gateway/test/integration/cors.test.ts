@@ -18,12 +18,17 @@ const gw = await startGateway(t, {
 const token = await signToken(signer)
 
 function preflight (path: string, origin: string | null, method = 'POST') {
-  const headers: Array<[string, string]> = [['Access-Control-Request-Method', method], ['Access-Control-Request-Headers', 'content-type,x-csrf-token']]
+  const headers: Array<[
+    string,
+    string
+  ]> = [['Access-Control-Request-Method', method], ['Access-Control-Request-Headers', 'content-type,x-csrf-token']]
   if (origin) headers.push(['Origin', origin])
   return request(gw.url, path, { method: 'OPTIONS', headers })
 }
 
-const varyHasOrigin = (vary: string | undefined) => (vary ?? '').split(',').map((v) => v.trim().toLowerCase()).includes('origin')
+const varyHasOrigin = (
+  vary: string | undefined
+) => (vary ?? '').split(',').map((v) => v.trim().toLowerCase()).includes('origin')
 
 t.test('preflight from an allowed origin is answered at the gateway with credentials allowed', async (t) => {
   for (const path of ['/api/orders', '/api/orders/42', '/auth/login', '/auth/sessions/x']) {
@@ -73,7 +78,11 @@ t.test('actual requests: credentials and exposed headers only for the listed ori
 
   const foreign = await request(gw.url, '/api/orders', { headers: [bearer(token), ['Origin', FOREIGN]] })
   t.equal(foreign.status, 200, 'served (CORS is enforced by the browser), but...')
-  t.equal(foreign.headers['access-control-allow-origin'], undefined, '...without Allow-Origin a browser does not let the page read it')
+  t.equal(
+    foreign.headers['access-control-allow-origin'],
+    undefined,
+    '...without Allow-Origin a browser does not let the page read it'
+  )
   t.equal(foreign.headers['access-control-allow-credentials'], undefined)
   t.equal(foreign.headers['access-control-expose-headers'], undefined)
   t.ok(varyHasOrigin(foreign.headers.vary))
@@ -102,14 +111,21 @@ t.test('an origin that only looks like the listed one is not allowed', async (t)
 t.test('with no CORS_ORIGINS (the default) no origin gets a grant', async (t) => {
   const solo = await startGateway(t, { jwksUrl: `${jwks.url}/.well-known/jwks.json`, upstream: upstream.url })
   t.same(solo.config.corsOrigins, [])
-  const res = await request(solo.url, '/api/orders', { method: 'OPTIONS', headers: [['Origin', PARTNER], ['Access-Control-Request-Method', 'GET']] })
+  const res = await request(solo.url, '/api/orders', {
+    method: 'OPTIONS', headers: [['Origin', PARTNER], ['Access-Control-Request-Method', 'GET']]
+  })
   t.equal(res.status, 204)
   t.equal(res.headers['access-control-allow-origin'], undefined)
   t.equal(res.headers['access-control-allow-credentials'], undefined)
 })
 
 t.test('Vary: Origin is added to an upstream\'s own Vary, once', async (t) => {
-  for (const [vary, expected] of [['Accept-Encoding', 'Accept-Encoding, Origin'], ['origin', 'origin'], ['Accept, Origin', 'Accept, Origin']]) {
+  for (
+    const [
+      vary,
+      expected,
+    ] of [['Accept-Encoding', 'Accept-Encoding, Origin'], ['origin', 'origin'], ['Accept, Origin', 'Accept, Origin']]
+  ) {
     const varying = await startCountingUpstream(t, { vary: vary! })
     const own = await startGateway(t, { jwksUrl: `${jwks.url}/.well-known/jwks.json`, upstream: varying.url })
     const res = await request(own.url, '/api/orders', { headers: [bearer(token), ['Origin', PARTNER]] })

@@ -55,13 +55,31 @@ t.test('on proxied responses, over the upstream\'s own values', async (t) => {
 })
 
 t.test('on error responses', async (t) => {
-  const cases: Array<{ d: string, path: string, status: number, headers?: Array<[string, string]>, method?: string }> = [
+  const cases: Array<{
+    d: string,
+    path: string,
+    status: number,
+    headers?: Array<[string, string]>,
+    method?: string,
+  }> = [
     { d: '401 no token', path: '/api/orders', status: 401 },
     { d: '401 bad token', path: '/api/orders', status: 401, headers: [['Authorization', 'Bearer x.y.z']] },
     { d: '403 missing role', path: '/api/orders/1', status: 403, method: 'DELETE', headers: [bearer(token)] },
-    { d: '403 CSRF', path: '/api/orders', status: 403, method: 'POST', headers: [['Cookie', `access_token=${token}`], ['Origin', 'http://evil.test']] },
+    {
+      d: '403 CSRF',
+      path: '/api/orders',
+      status: 403,
+      method: 'POST',
+      headers: [['Cookie', `access_token=${token}`], ['Origin', 'http://evil.test']],
+    },
     { d: '404 unknown API path', path: '/api/nothing-here', status: 404 },
-    { d: '204 preflight', path: '/api/orders', status: 204, method: 'OPTIONS', headers: [['Origin', 'http://evil.test'], ['Access-Control-Request-Method', 'POST']] },
+    {
+      d: '204 preflight',
+      path: '/api/orders',
+      status: 204,
+      method: 'OPTIONS',
+      headers: [['Origin', 'http://evil.test'], ['Access-Control-Request-Method', 'POST']],
+    },
   ]
   for (const c of cases) {
     const res = await request(gw.url, c.path, { method: c.method ?? 'GET', headers: c.headers })
@@ -81,11 +99,17 @@ t.test('on a 502 when the upstream is down', async (t) => {
 
 t.test('HSTS only when the request came over HTTPS', async (t) => {
   const viaTls = await request(gw.url, '/api/orders', { headers: [bearer(token), ['X-Forwarded-Proto', 'https']] })
-  t.equal(viaTls.headers['strict-transport-security'], HSTS_VALUE, 'HTTPS at a trusted proxy in front: HSTS, ours not the upstream\'s')
+  t.equal(
+    viaTls.headers['strict-transport-security'],
+    HSTS_VALUE,
+    'HTTPS at a trusted proxy in front: HSTS, ours not the upstream\'s'
+  )
   const ownHttps = await request(gw.url, '/healthz', { headers: [['X-Forwarded-Proto', 'https']] })
   t.equal(ownHttps.headers['strict-transport-security'], HSTS_VALUE, 'also on the gateway\'s own answers')
 
   const edge = await startGateway(t, { jwksUrl, upstream: upstream.url })
   const spoofed = await request(edge.url, '/healthz', { headers: [['X-Forwarded-Proto', 'https']] })
-  t.equal(spoofed.headers['strict-transport-security'], undefined, 'x-forwarded-proto from an untrusted peer does not count')
+  t.equal(
+    spoofed.headers['strict-transport-security'], undefined, 'x-forwarded-proto from an untrusted peer does not count'
+  )
 })

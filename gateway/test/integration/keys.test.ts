@@ -4,7 +4,7 @@ import { freePort } from '../../../scripts/local-redis/redis-server.js'
 import { bearer, request, startEchoUpstream } from '../../../scripts/testing/http.js'
 import { createSigner, signToken, startJwksServer } from '../../../scripts/testing/jwt.js'
 import { startGateway } from '../helpers/fixtures.js'
-import { waitFor } from '../../../scripts/testing/wait.js'
+import { sleep, waitFor } from '../../../scripts/testing/wait.js'
 
 const echo = await startEchoUpstream(t)
 
@@ -38,12 +38,18 @@ t.test('JWKS server down: cached keys keep working until JWKS_MAX_STALE, then 50
   t.match(ready.json, { checks: { keys: false, redis: true } })
 
   await jwks.restart()
-  await waitFor(async () => (await request(gw.url, '/api/orders', { headers: [bearer(token)] })).status === 200, 5000, 'recovery')
+  await waitFor(
+    async () => (await request(gw.url, '/api/orders', { headers: [bearer(token)] })).status === 200, 5000, 'recovery'
+  )
   t.pass('verifies again once the JWKS answers')
   t.equal((await request(gw.url, '/readyz')).status, 200)
 })
 
-async function flood (url: string, signer: Awaited<ReturnType<typeof createSigner>>, total: number): Promise<Map<number, number>> {
+async function flood (
+  url: string,
+  signer: Awaited<ReturnType<typeof createSigner>>,
+  total: number
+): Promise<Map<number, number>> {
   const statuses = new Map<number, number>()
   let sent = 0
   const worker = async () => {
@@ -74,8 +80,10 @@ t.test('a flood of random kids causes at most a handful of JWKS fetches', async 
 t.test('past the cooldown, a flood of random kids refetches at most once per cooldown', async (t) => {
   const signer = await createSigner()
   const jwks = await startJwksServer(t, [signer.jwk])
-  const gw = await startGateway(t, { jwksUrl: `${jwks.url}/.well-known/jwks.json`, upstream: echo.url, config: { jwksCooldownMs: 1000 } })
-  await new Promise((resolve) => setTimeout(resolve, 1100))
+  const gw = await startGateway(
+    t, { jwksUrl: `${jwks.url}/.well-known/jwks.json`, upstream: echo.url, config: { jwksCooldownMs: 1000 } }
+  )
+  await sleep(1100)
   const before = jwks.fetches()
   const started = Date.now()
   const statuses = await flood(gw.url, signer, 1000)
@@ -91,16 +99,24 @@ t.test('a new kid published in the JWKS is picked up by one refetch after the co
   const first = await createSigner()
   const second = await createSigner()
   const jwks = await startJwksServer(t, [first.jwk])
-  const gw = await startGateway(t, { jwksUrl: `${jwks.url}/.well-known/jwks.json`, upstream: echo.url, config: { jwksCooldownMs: 300 } })
+  const gw = await startGateway(
+    t, { jwksUrl: `${jwks.url}/.well-known/jwks.json`, upstream: echo.url, config: { jwksCooldownMs: 300 } }
+  )
   jwks.setKeys([first.jwk, second.jwk])
-  await new Promise((resolve) => setTimeout(resolve, 350))
+  await sleep(350)
   const before = jwks.fetches()
   const token = await signToken(second)
-  const results = await Promise.all(Array.from({ length: 20 }, () => request(gw.url, '/api/orders', { headers: [bearer(token)] })))
+  const results = await Promise.all(
+    Array.from({ length: 20 }, () => request(gw.url, '/api/orders', { headers: [bearer(token)] }))
+  )
   t.same(results.map((r) => r.status), Array(20).fill(200), 'all verified with the new key')
   t.equal(jwks.fetches() - before, 1, 'concurrent unknown-kid requests share one fetch')
   const ready = await request(gw.url, '/readyz')
-  t.same(ready.json.kids.map((k: { kid: string }) => k.kid).sort(), [first.kid, second.kid].sort(), '/readyz lists the kids held')
+  t.same(
+    ready.json.kids.map((k: { kid: string }) => k.kid).sort(),
+    [first.kid, second.kid].sort(),
+    '/readyz lists the kids held'
+  )
 })
 
 t.test('/readyz', async (t) => {

@@ -15,7 +15,9 @@ function sample (text: string, name: string, labels: Record<string, string> = {}
   for (const line of text.split('\n')) {
     if (!line.startsWith(name + '{') && !line.startsWith(name + ' ')) continue
     const series = line.slice(0, line.lastIndexOf(' '))
-    if (Object.entries(labels).every(([k, v]) => series.includes(`${k}="${v}"`))) return Number(line.slice(line.lastIndexOf(' ') + 1))
+    if (
+      Object.entries(labels).every(([k, v]) => series.includes(`${k}="${v}"`))
+    ) return Number(line.slice(line.lastIndexOf(' ') + 1))
   }
   return NaN
 }
@@ -45,12 +47,16 @@ t.test('requests, verification outcomes, JWKS, revocations and readiness show up
   t.ok(sinceFetch >= 0 && sinceFetch < 5, `last successful JWKS fetch ${sinceFetch} s ago`)
 
   const token = await signToken(signer)
-  const expired = await signToken(signer, { claims: { iat: Math.floor(Date.now() / 1000) - 3600, exp: Math.floor(Date.now() / 1000) - 600 } })
+  const expired = await signToken(
+    signer, { claims: { iat: Math.floor(Date.now() / 1000) - 3600, exp: Math.floor(Date.now() / 1000) - 600 } }
+  )
   t.equal((await request(gw.url, '/api/users/me', { headers: [bearer(token)] })).status, 200)
   t.equal((await request(gw.url, '/api/users/me', { headers: [bearer(token)] })).status, 200)
   t.equal((await request(gw.url, '/api/users/me', { headers: [bearer(expired)] })).status, 401)
   t.equal((await request(gw.url, '/api/users/me')).status, 401)
-  const login = () => request(gw.url, '/auth/login', { method: 'POST', headers: [['content-type', 'application/json']], body: '{}' })
+  const login = () => request(
+    gw.url, '/auth/login', { method: 'POST', headers: [['content-type', 'application/json']], body: '{}' }
+  )
   t.equal((await login()).status, 200, 'first login reaches the (echo) auth upstream')
   t.equal((await login()).status, 429, 'second is refused by the rate limit')
   const down = await request(gw.url, '/api/orders', { headers: [bearer(token)] })
@@ -59,21 +65,47 @@ t.test('requests, verification outcomes, JWKS, revocations and readiness show up
 
   // A revocation as the auth service publishes it (with `at`), and an older-format one (without).
   const revokedSid = 'sid-revoked-by-test'
-  await gw.redis.publish(REVOCATION.channel(gw.prefix), JSON.stringify({ type: 'session', sid: revokedSid, until: Date.now() + 60_000, at: Date.now() - 20 }))
-  await gw.redis.publish(REVOCATION.channel(gw.prefix), JSON.stringify({ type: 'user', sub: 'someone', notBefore: Date.now(), until: Date.now() + 60_000 }))
-  await waitFor(async () => sample(await scrape(), 'gateway_revocation_messages_total', { type: 'user' }) === 1, 5000, 'revocation messages')
+  await gw.redis.publish(REVOCATION.channel(gw.prefix), JSON.stringify({
+    type: 'session', sid: revokedSid, until: Date.now() + 60_000, at: Date.now() - 20
+  }))
+  await gw.redis.publish(REVOCATION.channel(gw.prefix), JSON.stringify({
+    type: 'user', sub: 'someone', notBefore: Date.now(), until: Date.now() + 60_000
+  }))
+  await waitFor(
+    async () => sample(await scrape(), 'gateway_revocation_messages_total', { type: 'user' }) === 1,
+    5000,
+    'revocation messages'
+  )
   const revoked = await signToken(signer, { claims: { sid: revokedSid } })
   t.equal((await request(gw.url, '/api/users/me', { headers: [bearer(revoked)] })).status, 401)
 
   const after = await scrape()
   // A labelled counter appears with its first increment: absent before counts as 0, absent after fails.
-  const delta = (name: string, labels: Record<string, string>) => sample(after, name, labels) - (sample(before, name, labels) || 0)
-  t.equal(delta('gateway_requests_total', { route: 'users', method: 'GET', status: '200' }), 2, 'requests by route and status')
+  const delta = (
+    name: string,
+    labels: Record<string,
+    string>
+  ) => sample(after, name, labels) - (sample(before, name, labels) || 0)
+  t.equal(
+    delta('gateway_requests_total', { route: 'users', method: 'GET', status: '200' }), 2, 'requests by route and status'
+  )
   t.equal(delta('gateway_requests_total', { route: 'users', method: 'GET', status: '401' }), 3)
-  t.equal(delta('gateway_requests_total', { route: 'orders', method: 'GET', status: '502' }), 1, 'upstream failures counted by route')
-  t.equal(delta('gateway_requests_total', { route: 'auth', method: 'POST', status: '429' }), 1, 'rate-limit refusals counted by route')
+  t.equal(
+    delta('gateway_requests_total', { route: 'orders', method: 'GET', status: '502' }),
+    1,
+    'upstream failures counted by route'
+  )
+  t.equal(
+    delta('gateway_requests_total', { route: 'auth', method: 'POST', status: '429' }),
+    1,
+    'rate-limit refusals counted by route'
+  )
   t.ok(delta('gateway_request_duration_seconds_count', { route: 'users' }) >= 5, 'latency histogram observed')
-  t.equal(delta('gateway_token_verifications_total', { outcome: 'ok', reason: 'none' }), 3, 'verified tokens (2 users + 1 orders)')
+  t.equal(
+    delta('gateway_token_verifications_total', { outcome: 'ok', reason: 'none' }),
+    3,
+    'verified tokens (2 users + 1 orders)'
+  )
   t.equal(delta('gateway_token_verifications_total', { outcome: 'denied', reason: 'token_expired' }), 1)
   t.equal(delta('gateway_token_verifications_total', { outcome: 'denied', reason: 'missing_token' }), 1)
   t.equal(delta('gateway_token_verifications_total', { outcome: 'denied', reason: 'revoked' }), 1)
@@ -95,7 +127,15 @@ t.test('/readyz names what is missing', async (t) => {
   await waitFor(async () => (await request(gw.url, '/readyz')).json?.checks?.redis === true, 5000, 'redis check')
   const res = await request(gw.url, '/readyz')
   t.equal(res.status, 503)
-  t.match(res.json, { status: 'not_ready', error: 'service_unavailable', message: /^Not ready: signing keys/, checks: { keys: false, redis: true } })
+  t.match(
+    res.json,
+    {
+      status: 'not_ready',
+      error: 'service_unavailable',
+      message: /^Not ready: signing keys/,
+      checks: { keys: false, redis: true },
+    }
+  )
   const metrics = (await request(gw.url, '/metrics')).text
   t.equal(sample(metrics, 'gateway_dependency_up', { dependency: 'keys' }), 0)
   t.equal(sample(metrics, 'gateway_jwks_last_success_age_seconds'), -1, 'never fetched')

@@ -1,5 +1,5 @@
 /**
- * The order of the request pipeline (app.ts: strip -> CORS preflight -> per-IP limits ->
+ * The order of the request pipeline (pipeline/index.ts: strip -> CORS preflight -> per-IP limits ->
  * authenticate/authorize -> CSRF -> per-user limit), shown by what each stage must not see:
  * hooks added after the gateway's never see a client's identity header, a preflight is never
  * counted by a limiter, and a request refused by authorization or CSRF does not use up the
@@ -24,11 +24,20 @@ t.test('strip comes first: a hook added after the gateway\'s sees no client iden
   const r = await useTestRedis(t)
   const redis = new Redis(r.url, { maxRetriesPerRequest: 1 })
   t.teardown(() => redis.disconnect())
-  const app = buildGateway(defaultConfig({ jwksUrl, redisUrl: r.url, redisPrefix: r.prefix, webUrl: upstream.url }), { redis, logStream: { write: () => {} } })
+  const app = buildGateway(
+    defaultConfig({ jwksUrl, redisUrl: r.url, redisPrefix: r.prefix, webUrl: upstream.url }),
+    { redis, logStream: { write: () => {} } }
+  )
   const seen: string[][] = []
   app.addHook('onRequest', async (request) => { seen.push(Object.keys(request.headers)) })
   t.teardown(() => app.close())
-  const res = await app.inject({ method: 'GET', url: '/anything', headers: { 'x-user-id': 'admin', 'X-User-Roles': 'admin', 'x-session-id': 's', accept: 'text/html' } })
+  const res = await app.inject({
+    method: 'GET',
+    url: '/anything',
+    headers: {
+      'x-user-id': 'admin', 'X-User-Roles': 'admin', 'x-session-id': 's', accept: 'text/html'
+    }
+  })
   t.equal(res.statusCode, 200, 'proxied')
   t.equal(seen.length, 1)
   t.ok(seen[0]!.includes('accept'), 'other headers are there')
@@ -36,20 +45,28 @@ t.test('strip comes first: a hook added after the gateway\'s sees no client iden
 })
 
 t.test('a preflight ends the pipeline before any limiter counts it', async (t) => {
-  const gw = await startGateway(t, { jwksUrl, upstream: upstream.url, config: { rateLimitNotFound: 1, trustProxy: ['127.0.0.1'] } })
+  const gw = await startGateway(
+    t, { jwksUrl, upstream: upstream.url, config: { rateLimitNotFound: 1, trustProxy: ['127.0.0.1'] } }
+  )
   const ip: [string, string] = ['X-Forwarded-For', '192.0.2.60']
   for (let i = 0; i < 3; i++) {
-    const res = await request(gw.url, '/api/nope', { method: 'OPTIONS', headers: [ip, ['Origin', 'http://evil.test'], ['Access-Control-Request-Method', 'GET']] })
+    const res = await request(gw.url, '/api/nope', {
+      method: 'OPTIONS', headers: [ip, ['Origin', 'http://evil.test'], ['Access-Control-Request-Method', 'GET']]
+    })
     t.equal(res.status, 204, `preflight ${i + 1}: answered, not limited`)
   }
-  t.equal((await request(gw.url, '/api/nope', { headers: [ip] })).status, 404, 'the first real 404 is still within the limit')
+  t.equal(
+    (await request(gw.url, '/api/nope', { headers: [ip] })).status, 404, 'the first real 404 is still within the limit'
+  )
   t.equal((await request(gw.url, '/api/nope', { headers: [ip] })).status, 429, 'the second is limited')
 })
 
 t.test('requests refused by authorization or CSRF do not use up the per-user limit', async (t) => {
   const gw = await startGateway(t, { jwksUrl, upstream: upstream.url, config: { rateLimitApi: 2 } })
   const session = await cookieSession(signer, gw.config.csrfSecret, 'sid-order', 'limited-user')
-  const csrfRefused = await request(gw.url, '/api/orders', { method: 'POST', headers: [['Cookie', session.cookie], ['Content-Type', 'application/json']], body: '{}' })
+  const csrfRefused = await request(gw.url, '/api/orders', {
+    method: 'POST', headers: [['Cookie', session.cookie], ['Content-Type', 'application/json']], body: '{}'
+  })
   t.equal(csrfRefused.status, 403, 'no CSRF header')
   t.equal(csrfRefused.json?.error, 'csrf_failed')
   const token = await signToken(signer, { claims: { sub: 'limited-user', roles: ['user'] } })

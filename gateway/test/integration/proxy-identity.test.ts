@@ -15,7 +15,9 @@ const token = await signToken(signer, { claims: { sub: 'user-42', sid, roles: ['
 function identityHeadersSeen (rawHeaders: string[]): Array<[string, string]> {
   const out: Array<[string, string]> = []
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    if (isIdentityHeaderName(rawHeaders[i] as string)) out.push([(rawHeaders[i] as string).toLowerCase(), rawHeaders[i + 1] as string])
+    if (
+      isIdentityHeaderName(rawHeaders[i] as string)
+    ) out.push([(rawHeaders[i] as string).toLowerCase(), rawHeaders[i + 1] as string])
   }
   return out.sort()
 }
@@ -38,7 +40,9 @@ t.test('GET /api/orders/:id', async (t) => {
     t.equal(seen.headers['x-session-id'], sid)
     t.equal(seen.headers.authorization, undefined, 'no Authorization upstream')
     t.equal(seen.headers.cookie, 'theme=dark; lang=en', 'auth cookies removed, others kept')
-    t.equal(seen.headers['x-forwarded-for'], '127.0.0.1', 'client x-forwarded-for replaced by the address the gateway saw')
+    t.equal(
+      seen.headers['x-forwarded-for'], '127.0.0.1', 'client x-forwarded-for replaced by the address the gateway saw'
+    )
     t.equal(seen.headers.forwarded, undefined)
     t.match(seen.headers['x-request-id'], /^[0-9a-f-]{36}$/)
     t.equal(res.headers['x-request-id'], seen.headers['x-request-id'], 'request id echoed to the client')
@@ -94,7 +98,13 @@ t.test('spoofed identity headers never reach an upstream', async (t) => {
 t.test('POST /auth/* gets the Authorization header and cookies (the auth service needs them)', async (t) => {
   const res = await request(gw.url, '/auth/refresh', {
     method: 'POST',
-    headers: [bearer(token), ['Cookie', 'refresh_token=rt.secret'], ['Content-Type', 'application/json'], ['x-user-id', 'evil'], ['Origin', 'http://127.0.0.1:8080']],
+    headers: [
+      bearer(token),
+      ['Cookie', 'refresh_token=rt.secret'],
+      ['Content-Type', 'application/json'],
+      ['x-user-id', 'evil'],
+      ['Origin', 'http://127.0.0.1:8080'],
+    ],
     body: '{"a":1}',
   })
   t.equal(res.status, 200)
@@ -116,10 +126,14 @@ t.test('x-request-id', async (t) => {
   const kept = await request(gw.url, '/api/orders', { headers: [bearer(token), ['X-Request-Id', 'client-req:42']] })
   t.equal(kept.json.headers['x-request-id'], 'client-req:42', 'a well-formed id is kept')
   t.equal(kept.headers['x-request-id'], 'client-req:42')
-  const replaced = await request(gw.url, '/api/orders', { headers: [bearer(token), ['X-Request-Id', 'bad id <script>']] })
+  const replaced = await request(
+    gw.url, '/api/orders', { headers: [bearer(token), ['X-Request-Id', 'bad id <script>']] }
+  )
   t.match(replaced.json.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'a malformed one is replaced')
   t.equal(replaced.headers['x-request-id'], replaced.json.headers['x-request-id'])
-  const twice = await request(gw.url, '/api/orders', { headers: [bearer(token), ['X-Request-Id', 'a1'], ['X-Request-Id', 'a2']] })
+  const twice = await request(
+    gw.url, '/api/orders', { headers: [bearer(token), ['X-Request-Id', 'a1'], ['X-Request-Id', 'a2']] }
+  )
   t.match(twice.json.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'two of them are replaced')
   const denied = await request(gw.url, '/api/orders', { headers: [['X-Request-Id', 'denied-1']] })
   t.equal(denied.status, 401)
@@ -156,12 +170,16 @@ t.test('GET /healthz and /metrics', async (t) => {
 })
 
 t.test('logs: one line per request, tokens and cookies never written', async (t) => {
-  const res = await request(gw.url, '/api/orders/log-check', { headers: [bearer(token), ['Cookie', 'refresh_token=rt.secret-value']] })
+  const res = await request(
+    gw.url, '/api/orders/log-check', { headers: [bearer(token), ['Cookie', 'refresh_token=rt.secret-value']] }
+  )
   t.equal(res.status, 200)
   const id = res.headers['x-request-id'] as string
   const lines = gw.logs.filter((l) => l.includes(`"reqId":"${id}"`))
   t.equal(lines.length, 1, 'exactly one line for the request')
-  t.match(JSON.parse(lines[0] as string), { method: 'GET', url: '/api/orders/log-check', statusCode: 200, msg: 'request completed' })
+  t.match(JSON.parse(lines[0] as string), {
+    method: 'GET', url: '/api/orders/log-check', statusCode: 200, msg: 'request completed'
+  })
   const all = gw.logs.join('\n')
   t.notOk(all.includes(token), 'no access token in any log line')
   t.notOk(all.includes(token.split('.')[2] as string), 'not even its signature')
@@ -169,8 +187,12 @@ t.test('logs: one line per request, tokens and cookies never written', async (t)
 })
 
 t.test('TRUST_PROXY: x-forwarded-for from a trusted proxy is used, then replaced by the client address', async (t) => {
-  const behind = await startGateway(t, { jwksUrl: `${jwks.url}/.well-known/jwks.json`, upstream: echo.url, config: { trustProxy: ['127.0.0.1'] } })
-  const res = await request(behind.url, '/api/orders', { headers: [bearer(token), ['X-Forwarded-For', '198.51.100.7, 203.0.113.9'], ['X-Forwarded-Proto', 'https']] })
+  const behind = await startGateway(
+    t, { jwksUrl: `${jwks.url}/.well-known/jwks.json`, upstream: echo.url, config: { trustProxy: ['127.0.0.1'] } }
+  )
+  const res = await request(behind.url, '/api/orders', {
+    headers: [bearer(token), ['X-Forwarded-For', '198.51.100.7, 203.0.113.9'], ['X-Forwarded-Proto', 'https']]
+  })
   t.equal(res.status, 200)
   t.equal(res.json.headers['x-forwarded-for'], '203.0.113.9', 'the address the trusted proxy saw')
   t.equal(res.json.headers['x-forwarded-proto'], 'https')

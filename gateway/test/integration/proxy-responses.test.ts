@@ -145,6 +145,8 @@ t.test('hop-by-hop headers and CORS headers of the upstream do not reach the cli
   t.equal(res.headers.connection, 'close', 'the client asked for close, and got it (not the upstream\'s keep-alive)')
   t.equal(res.headers['keep-alive'], undefined)
   t.equal(res.headers['x-upstream-hop'], undefined, 'a header the upstream\'s Connection named')
-  t.equal(res.headers['access-control-allow-origin'], undefined, 'CORS is the gateway\'s: no grant for a foreign origin')
+  t.equal(
+    res.headers['access-control-allow-origin'], undefined, 'CORS is the gateway\'s: no grant for a foreign origin'
+  )
   t.equal(res.headers['x-kept'], 'yes', 'other headers pass')
 })

@@ -55,9 +55,13 @@ t.test('POST /auth/login: per client IP, counted across two gateway instances', 
   t.equal((await login(a!.url, ip)).status, 429, 'still limited on the first instance')
 
   t.equal((await login(a!.url, '198.51.100.8')).status, 200, 'another IP is not affected')
-  const register = await request(a!.url, '/auth/register', { method: 'POST', headers: [['Content-Type', 'application/json'], ['X-Forwarded-For', ip]], body: '{}' })
+  const register = await request(a!.url, '/auth/register', {
+    method: 'POST', headers: [['Content-Type', 'application/json'], ['X-Forwarded-For', ip]], body: '{}'
+  })
   t.equal(register.status, 200, '/auth/register has its own counter')
-  const sneaky = await request(a!.url, '/auth/%6Cogin', { method: 'POST', headers: [['Content-Type', 'application/json'], ['X-Forwarded-For', ip]], body: '{}' })
+  const sneaky = await request(a!.url, '/auth/%6Cogin', {
+    method: 'POST', headers: [['Content-Type', 'application/json'], ['X-Forwarded-For', ip]], body: '{}'
+  })
   t.equal(sneaky.status, 429, 'an encoded path counts as /auth/login')
   const keys = await shared.client.keys(`${shared.prefix}rl:*`)
   t.ok(keys.includes(`${shared.prefix}rl:auth-login:${ip}`), 'namespaced key under REDIS_PREFIX')
@@ -65,7 +69,15 @@ t.test('POST /auth/login: per client IP, counted across two gateway instances', 
 
 t.test('POST /auth/refresh is limited per IP; GET and other /auth calls are not', async (t) => {
   const ip = '198.51.100.20'
-  const refresh = () => request(b!.url, '/auth/refresh', { method: 'POST', headers: [['Content-Type', 'application/json'], ['X-Forwarded-For', ip]], body: '{"refreshToken":"x"}' })
+  const refresh = () => request(
+    b!.url,
+    '/auth/refresh',
+    {
+      method: 'POST',
+      headers: [['Content-Type', 'application/json'], ['X-Forwarded-For', ip]],
+      body: '{"refreshToken":"x"}',
+    }
+  )
   for (let i = 0; i < 3; i++) t.equal((await refresh()).status, 200)
   assertLimited(t, await refresh(), 3, 'fourth refresh')
   for (let i = 0; i < 5; i++) {
@@ -87,9 +99,18 @@ t.test('/api/*: per user (token sub) after authentication, across instances', as
     remaining.push(res.headers['x-ratelimit-remaining'] as string)
   }
   t.same(remaining, ['3', '2', '1', '0'], 'one counter for alice, whichever session or instance')
-  assertLimited(t, await request(b!.url, '/api/payments', { headers: [bearer(alice), ['X-Forwarded-For', '203.0.113.99']] }), 4, 'alice\'s fifth call (from another IP)')
+  assertLimited(
+    t,
+    await request(b!.url, '/api/payments', { headers: [bearer(alice), ['X-Forwarded-For', '203.0.113.99']] }),
+    4,
+    'alice\'s fifth call (from another IP)'
+  )
   t.equal(upstream.hits('/orders') + upstream.hits('/payments'), before + 4, 'the limited call never reached a service')
-  t.equal((await request(a!.url, '/api/orders', { headers: [bearer(bob), ['X-Forwarded-For', '203.0.113.1']] })).status, 200, 'bob, same IP, is not affected')
+  t.equal(
+    (await request(a!.url, '/api/orders', { headers: [bearer(bob), ['X-Forwarded-For', '203.0.113.1']] })).status,
+    200,
+    'bob, same IP, is not affected'
+  )
 
   const anonymous = await request(a!.url, '/api/orders', { headers: [['X-Forwarded-For', '203.0.113.50']] })
   t.equal(anonymous.status, 401, 'no token: 401 before any per-user counting')
@@ -103,7 +124,11 @@ t.test('the gateway\'s own 404s are rate limited per IP (URL probing)', async (t
   t.equal(first.json.error, 'not_found')
   t.equal((await probe('/api/.git/config')).status, 404)
   assertLimited(t, await probe('/api/backup.zip'), 2, 'third probe')
-  t.equal((await request(a!.url, '/api/nothing', { headers: [['X-Forwarded-For', '192.0.2.45']] })).status, 404, 'another IP still gets its 404')
+  t.equal(
+    (await request(a!.url, '/api/nothing', { headers: [['X-Forwarded-For', '192.0.2.45']] })).status,
+    404,
+    'another IP still gets its 404'
+  )
 })
 
 t.test('Redis down: limits fail open (no 500), and hold again once Redis is back', async (t) => {
@@ -124,7 +149,11 @@ t.test('Redis down: limits fail open (no 500), and hold again once Redis is back
   await waitFor(async () => (await request(gw.url, '/readyz')).status === 503, 5000, 'readyz to notice')
   const whileDown: number[] = []
   for (let i = 0; i < 4; i++) whileDown.push((await login(gw.url, ip)).status)
-  t.same(whileDown, [200, 200, 200, 200], 'served without Redis (fail open, past the limit, even for the limited IP), never a 500')
+  t.same(
+    whileDown,
+    [200, 200, 200, 200],
+    'served without Redis (fail open, past the limit, even for the limited IP), never a 500'
+  )
 
   const back = await startRedisServer({ port: server.port })
   t.teardown(() => back.stop({ removeDir: true }))

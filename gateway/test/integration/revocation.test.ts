@@ -40,7 +40,9 @@ t.test('a published session revocation reaches the gateway in under a second', a
   t.match(res.headers['www-authenticate'], /error="invalid_token"/)
   t.ok(elapsed < 1000, 'under 1 s')
   const id = res.headers['x-request-id'] as string
-  t.ok(gw.logs.some((l) => l.includes(`"reqId":"${id}"`) && l.includes('"reason":"revoked"')), 'logged with reason revoked')
+  t.ok(
+    gw.logs.some((l) => l.includes(`"reqId":"${id}"`) && l.includes('"reason":"revoked"')), 'logged with reason revoked'
+  )
   t.equal((await request(gw.url, '/api/orders', { headers: [bearer(other)] })).status, 200, 'other sessions unaffected')
   const metrics = await request(gw.url, '/metrics')
   t.match(metrics.text, /gateway_revoked_sessions 1/)
@@ -52,12 +54,24 @@ t.test('logout-all: tokens issued before the user\'s "not before" are refused, l
   const old = await signToken(signer, { claims: { sub: 'user-9', iat: now() - 30 } })
   const notBefore = (now() - 10) * 1000
   await r.client.zadd(REVOCATION.usersKey(r.prefix), notBefore, 'user-9')
-  await r.client.publish(REVOCATION.channel(r.prefix), JSON.stringify({ type: 'user', sub: 'user-9', notBefore, until: Date.now() + 60_000 }))
-  await waitFor(async () => (await request(gw.url, '/api/orders', { headers: [bearer(old)] })).status === 401, 1000, 'user revocation')
+  await r.client.publish(
+    REVOCATION.channel(r.prefix), JSON.stringify({ type: 'user', sub: 'user-9', notBefore, until: Date.now() + 60_000 })
+  )
+  await waitFor(
+    async () => (await request(gw.url, '/api/orders', { headers: [bearer(old)] })).status === 401,
+    1000,
+    'user revocation'
+  )
   const fresh = await signToken(signer, { claims: { sub: 'user-9' } })
-  t.equal((await request(gw.url, '/api/orders', { headers: [bearer(fresh)] })).status, 200, 'a token issued after notBefore passes')
+  t.equal(
+    (await request(gw.url, '/api/orders', { headers: [bearer(fresh)] })).status,
+    200,
+    'a token issued after notBefore passes'
+  )
   const otherUser = await signToken(signer, { claims: { sub: 'user-10', iat: now() - 30 } })
-  t.equal((await request(gw.url, '/api/orders', { headers: [bearer(otherUser)] })).status, 200, 'other users unaffected')
+  t.equal(
+    (await request(gw.url, '/api/orders', { headers: [bearer(otherUser)] })).status, 200, 'other users unaffected'
+  )
 })
 
 t.test('a restarted gateway loads the revocations from Redis', async (t) => {
@@ -71,9 +85,15 @@ t.test('a restarted gateway loads the revocations from Redis', async (t) => {
   t.equal(res.status, 401, 'revoked before the gateway started')
   t.equal(res.json.error, 'invalid_token')
   const expired = await signToken(signer, { claims: { sid: 'sid-expired-entry' } })
-  t.equal((await request(gw.url, '/api/orders', { headers: [bearer(expired)] })).status, 200, 'entries past their until are ignored')
+  t.equal(
+    (await request(gw.url, '/api/orders', { headers: [bearer(expired)] })).status,
+    200,
+    'entries past their until are ignored'
+  )
   const allOut = await signToken(signer, { claims: { sub: 'user-all-out', iat: now() - 30 } })
-  t.equal((await request(gw.url, '/api/orders', { headers: [bearer(allOut)] })).status, 401, 'user not-before loaded too')
+  t.equal(
+    (await request(gw.url, '/api/orders', { headers: [bearer(allOut)] })).status, 401, 'user not-before loaded too'
+  )
   t.match((await request(gw.url, '/metrics')).text, /gateway_revoked_sessions 1\n/)
 })
 
@@ -88,12 +108,18 @@ t.test('Redis down: the gateway keeps its set and keeps serving; after reconnect
   await revokeSession(admin, prefix, 'sid-a')
   const a = await signToken(signer, { claims: { sid: 'sid-a' } })
   const b = await signToken(signer, { claims: { sid: 'sid-b' } })
-  await waitFor(async () => (await request(gw.url, '/api/orders', { headers: [bearer(a)] })).status === 401, 1000, 'revocation of sid-a')
+  await waitFor(
+    async () => (await request(gw.url, '/api/orders', { headers: [bearer(a)] })).status === 401,
+    1000,
+    'revocation of sid-a'
+  )
 
   await server.stop()
   await waitFor(async () => (await request(gw.url, '/readyz')).status === 503, 5000, 'readyz to notice')
   t.match((await request(gw.url, '/readyz')).json, { checks: { keys: true, redis: false } })
-  t.equal((await request(gw.url, '/api/orders', { headers: [bearer(a)] })).status, 401, 'the known revocation still holds')
+  t.equal(
+    (await request(gw.url, '/api/orders', { headers: [bearer(a)] })).status, 401, 'the known revocation still holds'
+  )
   t.equal((await request(gw.url, '/api/orders', { headers: [bearer(b)] })).status, 200, 'valid tokens still served')
 
   // While the gateway was cut off, the auth service recorded a revocation it could not hear:
@@ -107,6 +133,10 @@ t.test('Redis down: the gateway keeps its set and keeps serving; after reconnect
   const restarted = await startRedisServer({ port: server.port, dir: server.dir, appendOnly: true })
   t.teardown(() => restarted.stop({ removeDir: true }))
   await waitFor(async () => (await request(gw.url, '/readyz')).status === 200, 10_000, 'readyz after reconnect')
-  await waitFor(async () => (await request(gw.url, '/api/orders', { headers: [bearer(b)] })).status === 401, 2000, 'reload after reconnect')
+  await waitFor(
+    async () => (await request(gw.url, '/api/orders', { headers: [bearer(b)] })).status === 401,
+    2000,
+    'reload after reconnect'
+  )
   t.pass('the revocation written while disconnected is loaded after the reconnect')
 })

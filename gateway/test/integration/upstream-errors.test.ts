@@ -24,7 +24,9 @@ t.test('slow upstream -> 504 gateway_timeout JSON after UPSTREAM_TIMEOUT', async
   const gw = await startGateway(t, { jwksUrl, upstream: echo.url, config: { upstreamTimeoutMs: 200 } })
   const res = await request(gw.url, '/api/orders/slow', { headers: [bearer(token)] })
   t.equal(res.status, 504)
-  t.same(res.json, { error: 'gateway_timeout', message: 'The upstream service did not answer in time', statusCode: 504 })
+  t.same(
+    res.json, { error: 'gateway_timeout', message: 'The upstream service did not answer in time', statusCode: 504 }
+  )
   const fast = await request(gw.url, '/api/orders/1', { headers: [bearer(token)] })
   t.equal(fast.status, 200, 'a fast answer still goes through')
 })
@@ -33,8 +35,16 @@ t.test('hop-by-hop request headers a client sends do not break forwarding', asyn
   const echo = await startEchoUpstream(t)
   const gw = await startGateway(t, { jwksUrl, upstream: echo.url })
   const res = await request(gw.url, '/api/orders', {
-    headers: [bearer(token), ['Keep-Alive', 'timeout=5'], ['Upgrade', 'h2c'], ['TE', 'trailers'], ['Proxy-Authorization', 'Basic eA==']],
+    headers: [
+      bearer(token),
+      ['Keep-Alive', 'timeout=5'],
+      ['Upgrade', 'h2c'],
+      ['TE', 'trailers'],
+      ['Proxy-Authorization', 'Basic eA=='],
+    ],
   })
   t.equal(res.status, 200)
-  for (const name of ['keep-alive', 'upgrade', 'te', 'proxy-authorization']) t.equal(res.json.headers[name], undefined, `${name} not forwarded`)
+  for (
+    const name of ['keep-alive', 'upgrade', 'te', 'proxy-authorization']
+  ) t.equal(res.json.headers[name], undefined, `${name} not forwarded`)
 })

@@ -17,6 +17,7 @@ import { buildUsersService } from '../../../services/users/src/app.js'
 import { buildGateway } from '../../src/app.js'
 import { loadConfig as loadGatewayConfig } from '../../src/config.js'
 import { useTestRedis } from '../../../scripts/testing/redis.js'
+import { sleep, waitFor, type Teardown } from '../../../scripts/testing/wait.js'
 
 const PASSWORD = 'correct horse battery'
 const REUSE_GRACE_S = 1
@@ -26,7 +27,7 @@ async function listen (app: FastifyInstance): Promise<string> {
   return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
 }
 
-async function startStack (tt: { teardown: (fn: () => unknown) => void }) {
+async function startStack (tt: Teardown) {
   const redis = await useTestRedis(tt)
   const keysDir = mkdtempSync(join(tmpdir(), 'lifecycle-keys-'))
   tt.teardown(() => rmSync(keysDir, { recursive: true, force: true }))
@@ -36,7 +37,9 @@ async function startStack (tt: { teardown: (fn: () => unknown) => void }) {
   }
   const shared = { REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix, LOG_LEVEL: 'silent', ...secrets }
 
-  const auth = await buildAuthService(loadAuthConfig({ ...shared, KEYS_DIR: keysDir, REFRESH_REUSE_GRACE: String(REUSE_GRACE_S) }))
+  const auth = await buildAuthService(
+    loadAuthConfig({ ...shared, KEYS_DIR: keysDir, REFRESH_REUSE_GRACE: String(REUSE_GRACE_S) })
+  )
   const orders = buildOrdersService()
   const users = buildUsersService()
   const upstreams = [auth, orders, users]
@@ -56,21 +59,13 @@ async function startStack (tt: { teardown: (fn: () => unknown) => void }) {
     await gateway.close()
     await Promise.all(upstreams.map((app) => app.close()))
   })
-  await waitFor(async () => (await fetch(`${gatewayUrl}/readyz`)).status === 200)
+  await waitFor(async () => (await fetch(`${gatewayUrl}/readyz`)).status === 200, 10_000, 'gateway ready')
   return { gatewayUrl, authUrl: authUrl! }
-}
-
-async function waitFor (check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error('condition not met in time')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
 }
 
 /** Milliseconds from `since` until `request` first answers 401 (polling, at most 5 s). */
 async function msUntil401 (since: number, request: () => Promise<Response>): Promise<number> {
-  await waitFor(async () => (await request()).status === 401, 5000)
+  await waitFor(async () => (await request()).status === 401, 5000, 'a 401')
   return performance.now() - since
 }
 
@@ -78,7 +73,9 @@ t.test('register → login → proxied calls → refresh → reuse → logout, t
   const { gatewayUrl } = await startStack(t)
   const email = `life-${Date.now()}@example.test`
   const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-    fetch(`${gatewayUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
+    fetch(`${gatewayUrl}${path}`, {
+      method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body)
+    })
   const api = (path: string, token: string, init: RequestInit = {}) =>
     fetch(`${gatewayUrl}${path}`, { ...init, headers: { authorization: `Bearer ${token}`, ...init.headers } })
 
@@ -92,13 +89,17 @@ t.test('register → login → proxied calls → refresh → reuse → logout, t
   const session = await login.json() as { accessToken: string, refreshToken: string, user: { id: string } }
   t.equal(login.headers.getSetCookie().length, 0, 'body mode sets no cookies')
 
-  const claims = (await jwtVerify(session.accessToken, createRemoteJWKSet(new URL(`${gatewayUrl}/.well-known/jwks.json`)), {
+  const claims = (await jwtVerify(session.accessToken, createRemoteJWKSet(
+    new URL(`${gatewayUrl}/.well-known/jwks.json`)
+  ), {
     algorithms: ['RS256'], typ: 'at+jwt',
   })).payload
   t.equal(claims.sub, session.user.id, 'the token verifies against the JWKS served through the gateway')
 
   await t.test('the service sees the verified identity, never a spoofed one', async (t) => {
-    const me = await api('/api/users/me', session.accessToken, { headers: { 'x-user-id': 'attacker', 'x-user-roles': 'admin' } })
+    const me = await api(
+      '/api/users/me', session.accessToken, { headers: { 'x-user-id': 'attacker', 'x-user-roles': 'admin' } }
+    )
     t.equal(me.status, 200)
     t.same(await me.json(), { id: session.user.id, roles: ['user'], sessionId: claims.sid })
     const anonymous = await fetch(`${gatewayUrl}/api/users/me`, { headers: { 'x-user-id': 'attacker' } })
@@ -108,7 +109,11 @@ t.test('register → login → proxied calls → refresh → reuse → logout, t
 
   await t.test('orders: create and list own orders; delete needs admin', async (t) => {
     const created = await api('/api/orders', session.accessToken, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ item: 'tea', quantity: 2 }),
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json'
+      },
+      body: JSON.stringify({ item: 'tea', quantity: 2 }),
     })
     t.equal(created.status, 201)
     const order = await created.json() as { id: string, userId: string }
@@ -121,14 +126,16 @@ t.test('register → login → proxied calls → refresh → reuse → logout, t
     t.equal((await api(`/api/orders/${order.id}`, session.accessToken)).status, 200, 'the order is still there')
   })
 
-  await t.test('refresh rotates; reusing a rotated token revokes the family at the gateway within a second', async (t) => {
+  await t.test('refresh rotates; reusing a rotated token revokes the family at the gateway within a second', async (
+    t
+  ) => {
     const first = await post('/auth/refresh', { refreshToken: session.refreshToken })
     t.equal(first.status, 200)
     const rotated = await first.json() as { accessToken: string, refreshToken: string }
     t.not(rotated.refreshToken, session.refreshToken)
     t.equal((await api('/api/users/me', rotated.accessToken)).status, 200, 'the new access token works')
 
-    await new Promise((resolve) => setTimeout(resolve, REUSE_GRACE_S * 1000 + 200))
+    await sleep(REUSE_GRACE_S * 1000 + 200)
     const reuse = await post('/auth/refresh', { refreshToken: session.refreshToken })
     const reusedAt = performance.now()
     t.equal(reuse.status, 401)
@@ -138,7 +145,11 @@ t.test('register → login → proxied calls → refresh → reuse → logout, t
     t.ok(lag < 1000, 'revoked within one second')
     const denied = await api('/api/users/me', rotated.accessToken)
     t.equal((await denied.json() as { error: string }).error, 'invalid_token')
-    t.equal((await post('/auth/refresh', { refreshToken: rotated.refreshToken })).status, 401, 'the newest refresh token is dead too')
+    t.equal(
+      (await post('/auth/refresh', { refreshToken: rotated.refreshToken })).status,
+      401,
+      'the newest refresh token is dead too'
+    )
   })
 
   await t.test('logout revokes the session\'s access token at the gateway within a second', async (t) => {

@@ -44,7 +44,9 @@ t.test('isCanonicalB64url agrees with a decode/re-encode round trip', async (t) 
     if (isCanonicalB64url(s) !== expected) t.fail(`disagree on "${s}"`)
   }
   for (const s of ['', 'A', 'AA', 'AB', 'AAA', 'AAB', 'QQ', 'Qg', 'YQ', 'YR', 'c2lnbmF0dXJl']) {
-    t.equal(isCanonicalB64url(s), s !== '' && Buffer.from(s, 'base64url').toString('base64url') === s, JSON.stringify(s))
+    t.equal(
+      isCanonicalB64url(s), s !== '' && Buffer.from(s, 'base64url').toString('base64url') === s, JSON.stringify(s)
+    )
   }
   t.ok(canonical > 1000, `${canonical} canonical strings among the random ones`)
 })

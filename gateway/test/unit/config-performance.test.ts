@@ -12,12 +12,18 @@ t.test('performance settings: defaults', async (t) => {
 })
 
 t.test('performance settings: set', async (t) => {
-  const c = loadConfig({ ...base, VERIFY_IMPLEMENTATION: 'jose', TOKEN_CACHE_MAX: '0', TOKEN_CACHE_TTL: '2.5', GATEWAY_WORKERS: '2' })
+  const c = loadConfig(
+    { ...base, VERIFY_IMPLEMENTATION: 'jose', TOKEN_CACHE_MAX: '0', TOKEN_CACHE_TTL: '2.5', GATEWAY_WORKERS: '2' }
+  )
   t.same([c.verifyImplementation, c.tokenCacheMax, c.tokenCacheTtlMs, c.workers], ['jose', 0, 2500, 2])
 })
 
 t.test('performance settings: every bad one reported at once', async (t) => {
-  const err = t.throws(() => loadConfig({ ...base, VERIFY_IMPLEMENTATION: 'webcrypto', TOKEN_CACHE_MAX: '-1', TOKEN_CACHE_TTL: 'long', GATEWAY_WORKERS: '0' })) as ConfigError
+  const err = t.throws(
+    () => loadConfig({
+      ...base, VERIFY_IMPLEMENTATION: 'webcrypto', TOKEN_CACHE_MAX: '-1', TOKEN_CACHE_TTL: 'long', GATEWAY_WORKERS: '0'
+    })
+  ) as ConfigError
   t.ok(err instanceof ConfigError)
   t.equal(err.problems.length, 4)
   t.match(err.message, /VERIFY_IMPLEMENTATION must be one of fast, jose \(got "webcrypto"\)/)

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { ConfigError, loadConfig } from '../../src/config.js'
 
-// CSRF_SECRET is required (browser/csrf.ts).
+// CSRF_SECRET is required (pipeline/csrf.ts).
 const SECRET = { CSRF_SECRET: 'x'.repeat(32) }
 
 t.test('loadConfig', async (t) => {
@@ -33,12 +33,17 @@ t.test('loadConfig', async (t) => {
   })
 
   t.test('JWKS_URL follows AUTH_URL unless set', async (t) => {
-    t.equal(loadConfig({ ...SECRET, AUTH_URL: 'http://auth.internal:9000/' }).jwksUrl, 'http://auth.internal:9000/.well-known/jwks.json')
+    t.equal(
+      loadConfig({ ...SECRET, AUTH_URL: 'http://auth.internal:9000/' }).jwksUrl,
+      'http://auth.internal:9000/.well-known/jwks.json'
+    )
     t.equal(loadConfig({ ...SECRET, AUTH_URL: 'http://a:1', JWKS_URL: 'http://k:2/keys' }).jwksUrl, 'http://k:2/keys')
   })
 
   t.test('seconds become milliseconds, fractions allowed', async (t) => {
-    const c = loadConfig({ ...SECRET, JWKS_COOLDOWN: '0.5', JWKS_MAX_STALE: '2', JWKS_REFRESH_INTERVAL: '10', UPSTREAM_TIMEOUT: '250' })
+    const c = loadConfig(
+      { ...SECRET, JWKS_COOLDOWN: '0.5', JWKS_MAX_STALE: '2', JWKS_REFRESH_INTERVAL: '10', UPSTREAM_TIMEOUT: '250' }
+    )
     t.equal(c.jwksCooldownMs, 500)
     t.equal(c.jwksMaxStaleMs, 2000)
     t.equal(c.jwksRefreshIntervalMs, 10_000)
@@ -64,7 +69,19 @@ t.test('loadConfig', async (t) => {
     })) as ConfigError
     t.type(err, ConfigError)
     t.equal(err.problems.length, 9)
-    for (const name of ['GATEWAY_PORT', 'AUTH_URL', 'ORDERS_URL', 'REDIS_URL', 'CLOCK_TOLERANCE', 'MAX_TOKEN_BYTES', 'UPSTREAM_TIMEOUT', 'LOG_LEVEL', 'TRUST_PROXY']) {
+    for (
+      const name of [
+        'GATEWAY_PORT',
+        'AUTH_URL',
+        'ORDERS_URL',
+        'REDIS_URL',
+        'CLOCK_TOLERANCE',
+        'MAX_TOKEN_BYTES',
+        'UPSTREAM_TIMEOUT',
+        'LOG_LEVEL',
+        'TRUST_PROXY',
+      ]
+    ) {
       t.ok(err.problems.some((p) => p.startsWith(name)), `${name} reported`)
     }
   })

@@ -8,10 +8,16 @@
 import t from 'tap'
 import { KeyObject, createHmac, generateKeyPairSync, sign } from 'node:crypto'
 import { exportJWK, exportSPKI, importJWK, jwtVerify, type CryptoKey, type JWSHeaderParameters } from 'jose'
-import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYP, DEFAULT_AUDIENCE, DEFAULT_ISSUER, REQUIRED_CLAIMS } from '../../../auth-service/src/contract.js'
+import {
+  ACCESS_TOKEN_ALG,
+  ACCESS_TOKEN_TYP,
+  DEFAULT_AUDIENCE,
+  DEFAULT_ISSUER,
+  REQUIRED_CLAIMS,
+} from '../../../auth-service/src/contract.js'
 import { invalidToken } from '../../src/errors.js'
 import { createAuthenticator, mapVerifyError } from '../../src/pipeline/authenticate.js'
-import { precheckToken } from '../../src/pipeline/credentials.js'
+import { precheckToken, type TokenHeader } from '../../src/pipeline/credentials.js'
 import { createFastVerifier } from '../../src/pipeline/fast-verify.js'
 import { createSigner, signToken, type Signer } from '../../../scripts/testing/jwt.js'
 
@@ -34,11 +40,31 @@ async function getKey (header: JWSHeaderParameters): Promise<CryptoKey> {
   return key
 }
 
-const common = { issuer: DEFAULT_ISSUER, audience: DEFAULT_AUDIENCE, clockToleranceS: TOLERANCE, maxTokenBytes: MAX, getKey, isRevoked: () => false }
+const common = {
+  issuer: DEFAULT_ISSUER,
+  audience: DEFAULT_AUDIENCE,
+  clockToleranceS: TOLERANCE,
+  maxTokenBytes: MAX,
+  getKey,
+  isRevoked: () => false,
+}
 const fastAuth = createAuthenticator({ ...common, verifyImplementation: 'fast' })
 const joseAuth = createAuthenticator({ ...common, verifyImplementation: 'jose' })
-const fastVerify = createFastVerifier({ issuer: DEFAULT_ISSUER, audience: DEFAULT_AUDIENCE, clockToleranceS: TOLERANCE, requiredClaims: REQUIRED_CLAIMS, getKey })
-const joseOptions = { algorithms: [ACCESS_TOKEN_ALG], issuer: DEFAULT_ISSUER, audience: DEFAULT_AUDIENCE, typ: ACCESS_TOKEN_TYP, requiredClaims: [...REQUIRED_CLAIMS], clockTolerance: TOLERANCE }
+const fastVerify = createFastVerifier({
+  issuer: DEFAULT_ISSUER,
+  audience: DEFAULT_AUDIENCE,
+  clockToleranceS: TOLERANCE,
+  requiredClaims: REQUIRED_CLAIMS,
+  getKey,
+})
+const joseOptions = {
+  algorithms: [ACCESS_TOKEN_ALG],
+  issuer: DEFAULT_ISSUER,
+  audience: DEFAULT_AUDIENCE,
+  typ: ACCESS_TOKEN_TYP,
+  requiredClaims: [...REQUIRED_CLAIMS],
+  clockTolerance: TOLERANCE,
+}
 
 type Outcome = { ok: true, value: unknown } | { ok: false, error: string }
 
@@ -61,9 +87,21 @@ function signRaw (header: string | Buffer, payload: string | Buffer, key: KeyObj
   const input = `${b64(header)}.${b64(payload)}`
   return `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`
 }
-const H = (extra: Record<string, unknown> = {}) => JSON.stringify({ alg: 'RS256', typ: 'at+jwt', kid: 'main', ...extra })
+const H = (extra: Record<string, unknown> = {}) => JSON.stringify({
+  alg: 'RS256', typ: 'at+jwt', kid: 'main', ...extra
+})
 const claims = (extra: Record<string, unknown> = {}, omit: string[] = []) => {
-  const c: Record<string, unknown> = { iss: DEFAULT_ISSUER, aud: DEFAULT_AUDIENCE, sub: 'user-1', sid: 'sid-1', jti: 'jti-1', roles: ['user'], iat: now() - 10, exp: now() + 600, ...extra }
+  const c: Record<string, unknown> = {
+    iss: DEFAULT_ISSUER,
+    aud: DEFAULT_AUDIENCE,
+    sub: 'user-1',
+    sid: 'sid-1',
+    jti: 'jti-1',
+    roles: ['user'],
+    iat: now() - 10,
+    exp: now() + 600,
+    ...extra,
+  }
   for (const k of omit) delete c[k]
   return JSON.stringify(c)
 }
@@ -85,7 +123,10 @@ const corpus: Array<[string, string]> = [
   ['aud missing', signRaw(H(), P({}, ['aud']))],
   ['alg none', `${json({ alg: 'none', typ: 'at+jwt', kid: 'main' })}.${vp}.`],
   ['alg none with a signature', `${json({ alg: 'none', typ: 'at+jwt', kid: 'main' })}.${vp}.${vs}`],
-  ['HS256 with the public key as secret', `${hsHeader}.${vp}.${createHmac('sha256', pem).update(`${hsHeader}.${vp}`).digest('base64url')}`],
+  [
+    'HS256 with the public key as secret',
+    `${hsHeader}.${vp}.${createHmac('sha256', pem).update(`${hsHeader}.${vp}`).digest('base64url')}`,
+  ],
   ['RS384', signRaw(H({ alg: 'RS384' }), P())],
   ['alg lower case', signRaw(H({ alg: 'rs256' }), P())],
   ['alg missing', signRaw(JSON.stringify({ typ: 'at+jwt', kid: 'main' }), P())],
@@ -125,12 +166,18 @@ const corpus: Array<[string, string]> = [
   ['roles empty', signRaw(H(), P({ roles: [] }))],
   ['jti empty', signRaw(H(), P({ jti: '' }))],
   ['sid an object', signRaw(H(), P({ sid: { a: 1 } }))],
-  ['signature of another token', `${vh}.${vp}.${(await signToken(signer, { claims: { sub: 'user-2' } })).split('.')[2]}`],
+  [
+    'signature of another token',
+    `${vh}.${vp}.${(await signToken(signer, { claims: { sub: 'user-2' } })).split('.')[2]}`,
+  ],
   ['signed by another key under the same kid', await signToken(other)],
   ['a kid not held', await signToken(stranger)],
   ['an RSA-1024 key', signRaw(H({ kid: 'weak' }), P(), weak.privateKey)],
   ['signature truncated by a byte', `${vh}.${vp}.${sigBytes.subarray(1).toString('base64url')}`],
-  ['signature with a leading zero byte', `${vh}.${vp}.${Buffer.concat([Buffer.from([0]), sigBytes]).toString('base64url')}`],
+  [
+    'signature with a leading zero byte',
+    `${vh}.${vp}.${Buffer.concat([Buffer.from([0]), sigBytes]).toString('base64url')}`,
+  ],
   ['signature all zeros', `${vh}.${vp}.${Buffer.alloc(256).toString('base64url')}`],
   ['signature one byte', `${vh}.${vp}.AA`],
   ['signature empty', `${vh}.${vp}.`],
@@ -167,11 +214,44 @@ const corpus: Array<[string, string]> = [
   ['payload a JSON string', signRaw(H(), '"x"')],
   ['payload null', signRaw(H(), 'null')],
   ['payload with a UTF-8 BOM', signRaw(H(), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(P())]))],
-  ['payload with invalid UTF-8', signRaw(H(), Buffer.concat([Buffer.from(P().slice(0, -1)), Buffer.from(',"x":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]))],
-  ['header with invalid UTF-8 in the kid', signRaw(Buffer.concat([Buffer.from('{"alg":"RS256","typ":"at+jwt","kid":"ma'), Buffer.from([0xc3]), Buffer.from('"}')]), P())],
-  ['payload with two BOMs', signRaw(H(), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf]), Buffer.from(P())]))],
-  ['payload with an overlong UTF-8 sequence', signRaw(H(), Buffer.concat([Buffer.from(P().slice(0, -1)), Buffer.from(',"x":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')]))],
-  ['payload with an encoded surrogate', signRaw(H(), Buffer.concat([Buffer.from(P().slice(0, -1)), Buffer.from(',"x":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]))],
+  [
+    'payload with invalid UTF-8',
+    signRaw(
+      H(),
+      Buffer.concat(
+        [Buffer.from(P().slice(0, -1)), Buffer.from(',"x":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]
+      )
+    ),
+  ],
+  [
+    'header with invalid UTF-8 in the kid',
+    signRaw(
+      Buffer.concat([Buffer.from('{"alg":"RS256","typ":"at+jwt","kid":"ma'), Buffer.from([0xc3]), Buffer.from('"}')]),
+      P()
+    ),
+  ],
+  [
+    'payload with two BOMs',
+    signRaw(H(), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf]), Buffer.from(P())])),
+  ],
+  [
+    'payload with an overlong UTF-8 sequence',
+    signRaw(
+      H(),
+      Buffer.concat(
+        [Buffer.from(P().slice(0, -1)), Buffer.from(',"x":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')]
+      )
+    ),
+  ],
+  [
+    'payload with an encoded surrogate',
+    signRaw(
+      H(),
+      Buffer.concat(
+        [Buffer.from(P().slice(0, -1)), Buffer.from(',"x":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]
+      )
+    ),
+  ],
   ['payload with valid 4-byte UTF-8', signRaw(H(), P({ note: '😀' }))],
   ['header with a UTF-8 BOM', signRaw(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(H())]), P())],
   ['header a JSON array', signRaw('[1]', P())],
@@ -238,12 +318,15 @@ t.test('fast path and jose decide every token of the corpus the same way', async
 t.test('verifier to verifier: same payload on accept, same denial on reject', async (t) => {
   let compared = 0
   for (const [d, token] of corpus) {
-    try { precheckToken(token, MAX) } catch { continue } // both sit behind the pre-check
+    let prechecked: TokenHeader
+    try { prechecked = precheckToken(token, MAX) } catch { continue } // both sit behind the pre-check
     compared++
-    const fast = await outcome(async () => {
-      const v = await fastVerify(token)
+    const fastOf = (header?: TokenHeader) => outcome(async () => {
+      const v = await fastVerify(token, header)
       return { payload: v.payload, header: v.protectedHeader, key: v.key }
     })
+    const fast = await fastOf(prechecked)
+    t.same(await fastOf(), fast, `${d}: the pre-check's header and the verifier's own parse agree`)
     const jose = await outcome(async () => {
       try {
         const v = await jwtVerify(token, getKey, joseOptions)
@@ -251,7 +334,9 @@ t.test('verifier to verifier: same payload on accept, same denial on reject', as
       } catch (err) { throw mapVerifyError(err) }
     })
     t.same(fast, jose, d)
-    if (fast.ok && jose.ok) t.equal((fast.value as { key: unknown }).key, (jose.value as { key: unknown }).key, `${d}: same key object`)
+    if (
+      fast.ok && jose.ok
+    ) t.equal((fast.value as { key: unknown }).key, (jose.value as { key: unknown }).key, `${d}: same key object`)
   }
   t.ok(compared > 100, `${compared} tokens got past the pre-check`)
 })
@@ -262,7 +347,19 @@ t.test('the corpus exercises the interesting outcomes', async (t) => {
     const r = await outcome(() => fastAuth({ authorization: [`Bearer ${token}`], cookie: undefined }))
     reasons.add(r.ok ? 'accepted' : (r.error.split('|')[2] as string))
   }
-  for (const reason of ['accepted', 'malformed_token', 'bad_signature', 'token_expired', 'token_not_yet_valid', 'claim_invalid', 'alg_not_allowed', 'no_matching_key', 'token_too_large']) {
+  for (
+    const reason of [
+      'accepted',
+      'malformed_token',
+      'bad_signature',
+      'token_expired',
+      'token_not_yet_valid',
+      'claim_invalid',
+      'alg_not_allowed',
+      'no_matching_key',
+      'token_too_large',
+    ]
+  ) {
     t.ok(reasons.has(reason), `some token ends in ${reason}`)
   }
 })

@@ -28,15 +28,32 @@ t.test('stripClientHeaders', async (t) => {
 })
 
 t.test('stripClientHeaders: the usual Connection values, and names in any case', async (t) => {
-  const close: IncomingHttpHeaders = { connection: 'close', close: 'x', accept: '*/*', 'X-User-Id': 'evil', X_Forwarded_For: '6.6.6.6', 'Keep-Alive': '5', te: 'trailers', 'user-agent': 'ua' } as IncomingHttpHeaders
+  const close: IncomingHttpHeaders = {
+    connection: 'close',
+    close: 'x',
+    accept: '*/*',
+    'X-User-Id': 'evil',
+    X_Forwarded_For: '6.6.6.6',
+    'Keep-Alive': '5',
+    te: 'trailers',
+    'user-agent': 'ua',
+  } as IncomingHttpHeaders
   stripClientHeaders(close)
   t.same(Object.keys(close).sort(), ['accept', 'connection', 'user-agent'])
-  const keepAlive: IncomingHttpHeaders = { connection: 'keep-alive', 'keep-alive': 'timeout=5', keep_alive: 'x', host: 'gw' }
+  const keepAlive: IncomingHttpHeaders = {
+    connection: 'keep-alive', 'keep-alive': 'timeout=5', keep_alive: 'x', host: 'gw'
+  }
   stripClientHeaders(keepAlive)
   t.same(Object.keys(keepAlive).sort(), ['connection', 'host'])
-  const listed: IncomingHttpHeaders = { connection: 'Keep-Alive, X-Custom', 'x-custom': '1', 'content-length': '3', host: 'gw' }
+  const listed: IncomingHttpHeaders = {
+    connection: 'Keep-Alive, X-Custom', 'x-custom': '1', 'content-length': '3', host: 'gw'
+  }
   stripClientHeaders(listed)
-  t.same(Object.keys(listed).sort(), ['connection', 'content-length', 'host'], 'listed names go, whatever their case; content-length stays')
+  t.same(
+    Object.keys(listed).sort(),
+    ['connection', 'content-length', 'host'],
+    'listed names go, whatever their case; content-length stays'
+  )
 })
 
 t.test('withoutAuthCookies keeps other cookies', async (t) => {
@@ -47,8 +64,19 @@ t.test('withoutAuthCookies keeps other cookies', async (t) => {
 })
 
 t.test('outgoingHeaders writes identity only from the verified identity', async (t) => {
-  const incoming: IncomingHttpHeaders = { authorization: 'Bearer t', cookie: 'access_token=t; a=1', 'x-user-id': 'evil', X_User_Roles: 'admin' } as IncomingHttpHeaders
-  const ctx = { identity: { subject: 'u1', roles: ['user', 'admin'], session: 's1' }, requestId: 'r1', clientIp: '10.0.0.1', protocol: 'http', forwardCredentials: false }
+  const incoming: IncomingHttpHeaders = {
+    authorization: 'Bearer t',
+    cookie: 'access_token=t; a=1',
+    'x-user-id': 'evil',
+    X_User_Roles: 'admin',
+  } as IncomingHttpHeaders
+  const ctx = {
+    identity: { subject: 'u1', roles: ['user', 'admin'], session: 's1' },
+    requestId: 'r1',
+    clientIp: '10.0.0.1',
+    protocol: 'http',
+    forwardCredentials: false,
+  }
   const out = outgoingHeaders({ ...incoming }, ctx)
   t.same(out, {
     cookie: 'a=1',

@@ -1,13 +1,19 @@
 import t from 'tap'
 import { pino } from 'pino'
-import { loggerOptions } from '../../src/logger.js'
+import { loggerOptions } from '../../src/ops/logger.js'
 
 t.test('the gateway logger redacts tokens, cookies and passwords wherever a log call puts them', async (t) => {
   const lines: string[] = []
   const options = loggerOptions('info', { write: (line: string) => { lines.push(line) } })
   const log = pino(options, options.stream) // as Fastify does with the same options
   log.info({
-    req: { headers: { authorization: 'Bearer secret-token', cookie: 'access_token=secret-cookie', 'proxy-authorization': 'Basic secret-basic' } },
+    req: {
+      headers: {
+        authorization: 'Bearer secret-token',
+        cookie: 'access_token=secret-cookie',
+        'proxy-authorization': 'Basic secret-basic',
+      }
+    },
     res: { headers: { 'set-cookie': 'refresh_token=secret-refresh' } },
     token: 'secret-bare-token',
     refreshToken: 'secret-refresh-token',

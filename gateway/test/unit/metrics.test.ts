@@ -1,5 +1,5 @@
 import t from 'tap'
-import { createMetrics } from '../../src/metrics.js'
+import { createMetrics, registerStoreGauges } from '../../src/ops/metrics.js'
 import type { KeyStore } from '../../src/keys/key-store.js'
 import type { RevocationStore } from '../../src/revocation/revocation-store.js'
 
@@ -7,7 +7,8 @@ const keys = { heldKeys: () => [], lastSuccessAt: () => 0, isUsable: () => true 
 const revocations = { counts: () => ({ sessions: 0, users: 0 }), isHealthy: () => true } as unknown as RevocationStore
 
 t.test('requests, durations and verifications counted on the request path, rendered at scrape time', async (t) => {
-  const metrics = createMetrics({ keys: () => keys, revocations: () => revocations })
+  const metrics = createMetrics()
+  registerStoreGauges(metrics.registry, { keys, revocations })
   metrics.recordRequest('orders', 'GET', 200, 0.004)
   metrics.recordRequest('orders', 'GET', 200, 0.02)
   metrics.recordRequest('orders', 'POST', 403, 0.3)
@@ -32,8 +33,12 @@ t.test('requests, durations and verifications counted on the request path, rende
   has('gateway_request_duration_seconds_sum{route="not_found"} 20')
   has('gateway_token_verifications_total{outcome="ok",reason="none"} 2')
   has('gateway_token_verifications_total{outcome="denied",reason="token_expired"} 1')
-  const sum = Number(lines.find((l) => l.startsWith('gateway_request_duration_seconds_sum{route="orders"}'))?.split(' ')[1])
+  const sum = Number(
+    lines.find((l) => l.startsWith('gateway_request_duration_seconds_sum{route="orders"}'))?.split(' ')[1]
+  )
   t.ok(Math.abs(sum - 0.324) < 1e-9, `sum ${sum}`)
   // A second scrape counts nothing twice.
-  t.ok((await metrics.registry.metrics()).includes('gateway_requests_total{route="orders",method="GET",status="200"} 2'))
+  t.ok(
+    (await metrics.registry.metrics()).includes('gateway_requests_total{route="orders",method="GET",status="200"} 2')
+  )
 })

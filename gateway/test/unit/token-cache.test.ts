@@ -5,8 +5,8 @@ import { invalidToken } from '../../src/errors.js'
 import { createAuthenticator } from '../../src/pipeline/authenticate.js'
 import { createTokenCache, tokenKey } from '../../src/pipeline/token-cache.js'
 import { createSigner, signToken } from '../../../scripts/testing/jwt.js'
+import { sleep } from '../../../scripts/testing/wait.js'
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const nowS = () => Math.floor(Date.now() / 1000)
 const identity = { subject: 'u1', roles: ['user'], session: 's1' }
 
@@ -37,7 +37,13 @@ t.test('TokenCache', async (t) => {
     t.equal(cache.get('t1')?.roles, cache.get('t2')?.roles, 'the same array object')
     t.same(cache.get('t3')?.roles, ['user'])
     t.not(cache.get('t3')?.roles, cache.get('t1')?.roles, 'another list is another object')
-    t.same(cache.get('t2'), { subject: 'b', roles: ['user', 'admin'], session: 's2', iat: entry.iat, exp: entry.exp, key, expiresAt: 1_060_000 }, 'nothing else is kept')
+    t.same(
+      cache.get('t2'),
+      {
+        subject: 'b', roles: ['user', 'admin'], session: 's2', iat: entry.iat, exp: entry.exp, key, expiresAt: 1_060_000
+      },
+      'nothing else is kept'
+    )
   })
 
   t.test('an entry the caller cannot use is a miss, and goes', async (t) => {
@@ -66,7 +72,9 @@ t.test('TokenCache', async (t) => {
     cache.set('soon', { ...entry, exp })
     t.equal(cache.get('soon')?.expiresAt, exp * 1000, 'expiresAt = exp when exp comes first')
     cache.set('past', { ...entry, exp: nowS() - 1 })
-    t.equal(cache.get('past'), undefined, 'an already expired token (accepted within the clock tolerance) is not cached')
+    t.equal(
+      cache.get('past'), undefined, 'an already expired token (accepted within the clock tolerance) is not cached'
+    )
   })
 
   t.test('bounded in entries: the oldest goes first', async (t) => {

@@ -15,7 +15,9 @@ t.test('mapVerifyError: jose error codes to stable reasons', async (t) => {
     [new errors.JWSInvalid('x'), 'malformed_token'],
     [new errors.JWTInvalid('x'), 'malformed_token'],
   ]
-  for (const [err, reason] of cases) t.equal(mapVerifyError(err).reason, reason, `${(err as unknown as { code: string }).code} -> ${reason}`)
+  for (
+    const [err, reason] of cases
+  ) t.equal(mapVerifyError(err).reason, reason, `${(err as unknown as { code: string }).code} -> ${reason}`)
   const ours = invalidToken('revoked', 'x')
   t.equal(mapVerifyError(ours), ours, 'our own denials pass through')
   t.throws(() => mapVerifyError(new TypeError('bug')), TypeError, 'anything else is not hidden as a 401')
@@ -43,10 +45,22 @@ t.test('checkClaims', async (t) => {
 })
 
 t.test('toPublicError', async (t) => {
-  t.same(toPublicError(invalidToken('revoked', 'token revoked')).body, { error: 'invalid_token', message: 'token revoked', statusCode: 401 })
-  t.same(toPublicError(new Error('secret internals')), { statusCode: 500, body: { error: 'internal_error', message: 'Internal server error', statusCode: 500 } })
-  t.equal(toPublicError({ code: 'FST_REPLY_FROM_GATEWAY_TIMEOUT', statusCode: 504, message: 'x' }).body.error, 'gateway_timeout')
-  t.equal(toPublicError({ code: 'FST_REPLY_FROM_INTERNAL_SERVER_ERROR', statusCode: 500, message: 'x' }).body.error, 'bad_gateway')
-  t.equal(toPublicError({ code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413, message: 'x' }).body.error, 'payload_too_large')
+  t.same(toPublicError(invalidToken('revoked', 'token revoked')).body, {
+    error: 'invalid_token', message: 'token revoked', statusCode: 401
+  })
+  t.same(toPublicError(new Error('secret internals')), {
+    statusCode: 500, body: { error: 'internal_error', message: 'Internal server error', statusCode: 500 }
+  })
+  t.equal(
+    toPublicError({ code: 'FST_REPLY_FROM_GATEWAY_TIMEOUT', statusCode: 504, message: 'x' }).body.error,
+    'gateway_timeout'
+  )
+  t.equal(
+    toPublicError({ code: 'FST_REPLY_FROM_INTERNAL_SERVER_ERROR', statusCode: 500, message: 'x' }).body.error,
+    'bad_gateway'
+  )
+  t.equal(
+    toPublicError({ code: 'FST_ERR_CTP_BODY_TOO_LARGE', statusCode: 413, message: 'x' }).body.error, 'payload_too_large'
+  )
   t.equal(toPublicError({ statusCode: 400, message: 'bad' }).body.error, 'invalid_request')
 })

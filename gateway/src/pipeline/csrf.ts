@@ -1,21 +1,21 @@
 /**
- * Browser protection, CSRF (after authentication): an unsafe request authenticated by the
- * access cookie must carry the CSRF header equal to the CSRF cookie (double submit), that
- * token must be the one of the verified token's session (HMAC of the sid, so a token
- * planted from another session never matches), and its Origin (else Referer) must be one
- * of ours or a CORS origin. Bearer requests skip all of it: a browser never adds that
- * header on its own. Cookie-carrying /auth/refresh, /auth/logout (and the other /auth
- * calls but login and register) get the Origin check before they are proxied.
+ * Pipeline stage 6, CSRF, by the rule's `csrf` policy; a failure is a CsrfError (403).
+ *
+ * - 'double-submit': an unsafe request authenticated by the access cookie (stage 4) must carry
+ *   the CSRF header equal to the CSRF cookie, that token must be the verified session's (HMAC of
+ *   the sid, so a token planted from another session never matches), and its Origin (else
+ *   Referer) must be ours or a CORS origin; Bearer requests skip it (no browser adds that header)
+ * - 'origin': cookie-carrying unsafe calls to the auth service (all but login and register) need
+ *   an allowed Origin before they are proxied
  */
 import type { FastifyRequest } from 'fastify'
 import { COOKIES, CSRF_HEADER, csrfTokenMatches, timingSafeEqualStrings } from '../../../auth-service/src/contract.js'
 import { CsrfError } from '../errors.js'
-import { cookieValues } from '../pipeline/credentials.js'
-import type { RouteRule } from '../routes.js'
+import { UNSAFE_METHODS, canonicalPath, cookieValues, headerString } from './http.js'
+import type { Stage } from './stage.js'
 
 export type CsrfReason = 'csrf_missing' | 'csrf_mismatch' | 'csrf_wrong_session' | 'origin_not_allowed'
 
-export const UNSAFE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 /** /auth calls that create a session: no session cookie to abuse (their limit is the rate limiter). */
 const SESSION_STARTING = new Set(['/auth/login', '/auth/register'])
 
@@ -41,7 +41,9 @@ export function requestOrigin (origin: string | undefined, referer: string | und
   try { return new URL(referer).origin } catch { return null }
 }
 
-export function originAllowed (origin: string | undefined, referer: string | undefined, allowed: readonly string[]): boolean {
+export function originAllowed (
+  origin: string | undefined, referer: string | undefined, allowed: readonly string[]
+): boolean {
   const claimed = requestOrigin(origin, referer)
   return claimed !== null && allowed.includes(claimed)
 }
@@ -59,14 +61,6 @@ export function checkCsrf (input: CsrfInput, opts: CsrfOptions): CsrfReason | nu
   return null
 }
 
-/** The path as the upstream router would see it: decoded, lower case, single slashes, no trailing slash. */
-export function canonicalPath (url: string): string {
-  let path = url.split('?')[0] ?? '/'
-  try { path = decodeURIComponent(path) } catch {}
-  path = path.toLowerCase().replace(/\/{2,}/g, '/')
-  return path.length > 1 ? path.replace(/\/+$/, '') : path
-}
-
 /** Does this /auth request carry a session cookie the auth service would act on? */
 export function authCallNeedsOrigin (method: string, url: string, cookie: string | undefined): boolean {
   if (!UNSAFE_METHODS.has(method)) return false
@@ -82,21 +76,17 @@ function fail (request: FastifyRequest, reason: CsrfReason, ruleId: string): nev
     : 'Missing or wrong CSRF token (send the csrf_token cookie value in the x-csrf-token header)')
 }
 
-/**
- * The CSRF stage of the request pipeline (app.ts), after authentication: it reads the
- * identity and the credential source that stage set. Throws a CsrfError (403).
- */
-export function createCsrfCheck (opts: CsrfOptions): (request: FastifyRequest, rule: RouteRule) => void {
-  return (request, rule) => {
+/** Stage 6. */
+export function createCsrfStage (opts: CsrfOptions): Stage {
+  return (request, _reply, { rule, identity, credentialSource }) => {
+    if (rule === undefined || rule.csrf === 'none') return
     const headers = request.raw.headers
-    if (rule.forwardCredentials) {
-      if (authCallNeedsOrigin(request.method, request.url, headers.cookie) && !originAllowed(headerString(headers.origin), headerString(headers.referer), opts.allowedOrigins)) {
-        fail(request, 'origin_not_allowed', rule.id)
-      }
-      return
+    if (rule.csrf === 'origin') {
+      if (!authCallNeedsOrigin(request.method, request.url, headers.cookie)) return
+      if (originAllowed(headerString(headers.origin), headerString(headers.referer), opts.allowedOrigins)) return
+      fail(request, 'origin_not_allowed', rule.id)
     }
-    const identity = request.gatewayIdentity
-    if (request.gatewayCredentialSource !== 'cookie' || !identity || !UNSAFE_METHODS.has(request.method)) return
+    if (credentialSource !== 'cookie' || !identity || !UNSAFE_METHODS.has(request.method)) return
     const reason = checkCsrf({
       sid: identity.session,
       headerValues: request.raw.headersDistinct[CSRF_HEADER],
@@ -107,5 +97,3 @@ export function createCsrfCheck (opts: CsrfOptions): (request: FastifyRequest, r
     if (reason) fail(request, reason, rule.id)
   }
 }
-
-const headerString = (value: string | string[] | undefined) => typeof value === 'string' ? value : undefined

@@ -19,7 +19,7 @@ import { readManifest, type KeyState } from '../../../auth-service/src/keys/mani
 import { useTestRedis } from '../../../scripts/testing/redis.js'
 import { bearer, request } from '../../../scripts/testing/http.js'
 import { startGateway } from '../helpers/fixtures.js'
-import { waitFor } from '../../../scripts/testing/wait.js'
+import { sleep, waitFor } from '../../../scripts/testing/wait.js'
 
 // autocannon ships no types: the few fields used here.
 interface CannonRequest {
@@ -28,14 +28,20 @@ interface CannonRequest {
   setupRequest: (req: Record<string, unknown>, context: Record<string, unknown>) => Record<string, unknown>
   onResponse?: (status: number, body: string, context: Record<string, unknown>) => void
 }
-interface CannonResult { requests: { total: number, average: number }, non2xx: number, errors: number, timeouts: number, statusCodeStats: Record<string, { count: number }> }
+interface CannonResult {
+  requests: { total: number, average: number },
+  non2xx: number,
+  errors: number,
+  timeouts: number,
+  statusCodeStats: Record<string,
+  { count: number }>,
+}
 type CannonRun = PromiseLike<CannonResult> & { stop: () => void }
 const autocannon = createRequire(import.meta.url)('autocannon') as (opts: Record<string, unknown>) => CannonRun
 
 const USERS = 20
 /** Upper bound: the load is stopped 2 s after the prune (about 15 s in; longer on a busy machine). */
 const MAX_DURATION_S = 60
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 interface Session { access: string, refresh: string }
 
@@ -48,7 +54,9 @@ t.test('two rotations and a prune under load: zero non-2xx for valid sessions, p
   const keysEnv = { KEYS_DIR: dir, REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix }
   const kidIn = async (state: KeyState) => (await readManifest(dir))!.keys.find((k) => k.state === state)!.kid
 
-  const auth = await buildAuthService(loadAuthConfig({ ...keysEnv, KEYS_RELOAD_INTERVAL: '1', LOG_LEVEL: 'silent' }), { logger: false })
+  const auth = await buildAuthService(
+    loadAuthConfig({ ...keysEnv, KEYS_RELOAD_INTERVAL: '1', LOG_LEVEL: 'silent' }), { logger: false }
+  )
   t.teardown(() => auth.close())
   await auth.listen({ host: '127.0.0.1', port: 0 })
   const authUrl = `http://127.0.0.1:${(auth.server.address() as { port: number }).port}`
@@ -63,14 +71,22 @@ t.test('two rotations and a prune under load: zero non-2xx for valid sessions, p
     jwksUrl: `${authUrl}/.well-known/jwks.json`,
     upstream: echoUrl,
     redis: { url: redis.url, prefix: redis.prefix },
-    config: { authUrl, jwksRefreshIntervalMs: 1000, gatewayRegistryIntervalMs: 1000, rateLimitAuth: 1_000_000, rateLimitApi: 1_000_000 },
+    config: {
+      authUrl,
+      jwksRefreshIntervalMs: 1000,
+      gatewayRegistryIntervalMs: 1000,
+      rateLimitAuth: 1_000_000,
+      rateLimitApi: 1_000_000,
+    },
   })
 
   const post = async (path: string, body: unknown) => await request(gw.url, path, {
     method: 'POST', headers: [['content-type', 'application/json']], body: JSON.stringify(body),
   })
   const register = async (i: number): Promise<Session> => {
-    const res = await post('/auth/register', { email: `load-${i}-${Date.now()}@example.test`, password: 'correct horse battery', tokenDelivery: 'body' })
+    const res = await post('/auth/register', {
+      email: `load-${i}-${Date.now()}@example.test`, password: 'correct horse battery', tokenDelivery: 'body'
+    })
     if (res.status !== 201) throw new Error(`register: ${res.status} ${res.text}`)
     return { access: res.json.accessToken, refresh: res.json.refreshToken }
   }
@@ -143,7 +159,9 @@ t.test('two rotations and a prune under load: zero non-2xx for valid sessions, p
 
   const cli = async (args: string[]) => {
     const lines: string[] = []
-    const code = await runKeysCli(args, { env: { ...keysEnv, GATEWAY_URLS: '' }, out: (l) => lines.push(l), err: (l) => lines.push(l) })
+    const code = await runKeysCli(
+      args, { env: { ...keysEnv, GATEWAY_URLS: '' }, out: (l) => lines.push(l), err: (l) => lines.push(l) }
+    )
     if (code !== 0) throw new Error(`keys ${args.join(' ')} failed:\n${lines.join('\n')}`)
     return lines.join('\n')
   }
@@ -152,7 +170,11 @@ t.test('two rotations and a prune under load: zero non-2xx for valid sessions, p
   const kidB = await kidIn('next')
   const r1 = await cli(['rotate', '--wait', '5'])
   const rotatedAt1 = Date.now()
-  t.match(r1, /all 1 gateway\(s\) hold the next key/, `rotation 1 at ${((rotatedAt1 - started) / 1000).toFixed(1)} s waited for no one: the gateway held B`)
+  t.match(
+    r1,
+    /all 1 gateway\(s\) hold the next key/,
+    `rotation 1 at ${((rotatedAt1 - started) / 1000).toFixed(1)} s waited for no one: the gateway held B`
+  )
   t.equal(await kidIn('active'), kidB)
   // The witness moves to key B (the auth service reloads on the keys message).
   await waitFor(async () => {
@@ -179,7 +201,11 @@ t.test('two rotations and a prune under load: zero non-2xx for valid sessions, p
   const pruned = await cli(['prune', '--older-than', minAge.toFixed(1)])
   t.match(pruned, `pruned ${kidA}`)
   t.match(pruned, `kept ${kidB}`)
-  await waitFor(async () => !(await request(gw.url, '/readyz')).json.kids.some((k: { kid: string }) => k.kid === kidA), 3000, 'gateway to drop A')
+  await waitFor(
+    async () => !(await request(gw.url, '/readyz')).json.kids.some((k: { kid: string }) => k.kid === kidA),
+    3000,
+    'gateway to drop A'
+  )
   const afterPrune = await call(tokenA)
   t.equal(afterPrune.status, 401, 'a token signed by the pruned key → 401')
   t.equal(afterPrune.json.error, 'invalid_token')
@@ -192,14 +218,18 @@ t.test('two rotations and a prune under load: zero non-2xx for valid sessions, p
   const result = await load
   const seconds = (Date.now() - started) / 1000
   const refreshes = [...issuedKids.values()].reduce((a, b) => a + b, 0)
-  t.comment(`rotation under load: ${result.requests.total} requests in ${seconds.toFixed(1)} s (${result.requests.average} req/s avg) ` +
-    `from ${USERS} users, ${refreshes} refreshes, non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts}; ` +
-    `statuses ${JSON.stringify(Object.fromEntries(Object.entries(result.statusCodeStats).map(([k, v]) => [k, v.count])))}; ` +
-    `tokens issued per kid ${JSON.stringify(Object.fromEntries(issuedKids))}`)
+  const statuses = Object.fromEntries(Object.entries(result.statusCodeStats).map(([k, v]) => [k, v.count]))
+  t.comment(`rotation under load: ${result.requests.total} requests in ${seconds.toFixed(1)} s ` +
+    `(${result.requests.average} req/s avg) from ${USERS} users, ${refreshes} refreshes, ` +
+    `non-2xx ${result.non2xx}, errors ${result.errors}, timeouts ${result.timeouts}; ` +
+    `statuses ${JSON.stringify(statuses)}; tokens issued per kid ${JSON.stringify(Object.fromEntries(issuedKids))}`)
   t.ok(result.requests.total >= 500, `a real load (${result.requests.total} requests)`)
   t.equal(result.non2xx, 0, 'zero non-2xx for valid sessions')
   t.equal(result.errors, 0, 'no connection errors')
   t.equal(result.timeouts, 0, 'no timeouts')
   t.equal(starved, 0, 'every cycle had its own session')
-  t.ok((issuedKids.get(kidB) ?? 0) > 0 && (issuedKids.get(kidC) ?? 0) > 0, 'refreshes under load got tokens of B, then of C')
+  t.ok(
+    (issuedKids.get(kidB) ?? 0) > 0 && (issuedKids.get(kidC) ?? 0) > 0,
+    'refreshes under load got tokens of B, then of C'
+  )
 })

@@ -1,18 +1,21 @@
 /**
  * GATEWAY_WORKERS=N (N > 1): the gateway on N processes sharing one port (node:cluster,
- * round-robin: the primary accepts connections and hands them to the workers). The primary
- * serves nothing: it forks the workers, replaces one that dies (at most N times a minute,
- * then it gives up and exits 1), and on SIGTERM/SIGINT disconnects them (each closes its
- * app gracefully) and waits (10 s, then exits anyway). Each worker is a whole gateway (server.ts -> buildGateway):
- * its own key store, revocation set and Redis subscriptions, so revocations and key changes
- * reach every worker through Redis exactly as they reach separate gateways.
+ * round-robin: the primary accepts connections and hands them to the workers).
+ *
+ * - the primary serves nothing: it forks the workers, replaces one that dies (at most N times
+ *   a minute, then it gives up and exits 1)
+ * - on SIGTERM/SIGINT it disconnects them (each closes its app gracefully) and waits (10 s,
+ *   then exits anyway)
+ * - each worker is a whole gateway (server.ts -> buildGateway): its own key store, revocation
+ *   set and Redis subscriptions, so revocations and key changes reach every worker through
+ *   Redis exactly as they reach separate gateways
  */
 import cluster, { type Worker } from 'node:cluster'
 import pino from 'pino'
 import type { FastifyInstance } from 'fastify'
-import type { GatewayConfig } from './config.js'
+import type { GatewayConfig } from '../config.js'
 import { loggerOptions } from './logger.js'
-import { urlFor } from '../../services/kernel/serve.js'
+import { urlFor } from '../../../services/kernel/serve.js'
 
 const RESTART_WINDOW_MS = 60_000
 const SHUTDOWN_TIMEOUT_MS = 10_000
@@ -39,7 +42,8 @@ export function runPrimary (config: Pick<GatewayConfig, 'workers' | 'host' | 'po
         announced = true
         const host = address.address ?? config.host
         const url = urlFor(host, address.port)
-        log.info({ url, workers: config.workers, pid: process.pid }, `gateway ready at ${url} (${config.workers} workers)`)
+        const { workers } = config
+        log.info({ url, workers, pid: process.pid }, `gateway ready at ${url} (${workers} workers)`)
       }
     })
     return worker

@@ -1,0 +1,66 @@
+/**
+ * The gateway's own routes, and the JSON 404.
+ *
+ * - GET /healthz: alive
+ * - GET /readyz: keys loaded and fresh, Redis reachable and revocations loaded; 503 otherwise
+ * - GET /metrics: Prometheus text, with the stores' gauges registered here
+ * - unknown paths under the JSON-only prefixes get a JSON 404 (they must not fall through to the
+ *   SPA), as does anything no rule matches; stage 3 (pipeline/index.ts) limits these per IP
+ */
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { notFoundHandler } from '../errors.js'
+import { HTTP_METHODS, JSON_ONLY_PREFIXES } from '../rules.js'
+import type { TokenCache } from '../pipeline/token-cache.js'
+import { registerStoreGauges, type GatewayMetrics } from './metrics.js'
+
+export interface OwnRoutesOptions {
+  metrics: GatewayMetrics
+  tokenCache: TokenCache | undefined
+}
+
+function readiness (app: FastifyInstance) {
+  const keys = app.gatewayKeys
+  const checks = { keys: keys.isUsable(), redis: app.gatewayRevocations.isHealthy() }
+  const ready = checks.keys && checks.redis
+  const missing = [
+    checks.keys ? null : 'signing keys (JWKS never loaded, or older than JWKS_MAX_STALE)',
+    checks.redis ? null : 'Redis (revocations not connected/loaded)',
+  ].filter((m) => m !== null)
+  const now = Date.now()
+  return {
+    ready,
+    body: {
+      status: ready ? 'ready' : 'not_ready',
+      ...(ready ? {} : { error: 'service_unavailable', message: `Not ready: ${missing.join(', ')}` }),
+      checks,
+      kids: keys.heldKeys().map((k) => ({ kid: k.kid, ageSeconds: Math.round((now - k.firstSeenAt) / 1000) })),
+    },
+  }
+}
+
+export const ownRoutes = fp(async function ownRoutes (app, opts: OwnRoutesOptions) {
+  const { registry } = opts.metrics
+  const stores = { keys: app.gatewayKeys, revocations: app.gatewayRevocations, tokenCache: opts.tokenCache }
+  registerStoreGauges(registry, stores)
+
+  app.get('/healthz', async () => ({ status: 'ok' }))
+
+  app.get('/readyz', async (_request, reply) => {
+    const { ready, body } = readiness(app)
+    reply.code(ready ? 200 : 503).header('cache-control', 'no-store')
+    return body
+  })
+
+  app.get('/metrics', async (_request, reply) => {
+    reply.type(registry.contentType).header('cache-control', 'no-store')
+    return await registry.metrics()
+  })
+
+  for (const prefix of JSON_ONLY_PREFIXES) {
+    for (const url of [prefix, `${prefix}/*`]) {
+      app.route({ method: [...HTTP_METHODS], url, config: { gatewayNotFound: true }, handler: notFoundHandler })
+    }
+  }
+  app.setNotFoundHandler(notFoundHandler)
+}, { name: 'gateway-own-routes', dependencies: ['gateway-keys', 'gateway-revocations'] })

@@ -1,0 +1,111 @@
+/**
+ * The request pipeline: every request runs these stages in this order, in one root onRequest
+ * hook, before proxy.ts forwards it. Module headers refer to these numbers.
+ *
+ * 1. strip           strip-headers.ts   client identity, hop-by-hop and forwarding headers
+ * 2. cors-preflight  cors-preflight.ts  every OPTIONS is answered here: the pipeline ends
+ * 3. per-ip-limits   rate-limits.ts     rules with rateLimit 'auth-endpoints'; the gateway's own 404s
+ * 4. authenticate    authenticate.ts    rules with auth 'required': credentials.ts (4a), token-cache.ts (4b),
+ *                                       fast-verify.ts (4c)
+ * 5. authorize       authorize.ts       the rule's roles for the method
+ * 6. csrf            csrf.ts            the rule's csrf: 'double-submit' or 'origin'
+ * 7. per-user-limit  rate-limits.ts     rules with rateLimit 'per-user'
+ * then forward (proxy.ts), the identity headers written by mutate.ts.
+ *
+ * - stages after 3 do nothing on a request no rule matches (own routes, 404s)
+ * - the hook awaits only a stage that returns a promise: a token-cache hit runs it all synchronously
+ * - each denial (errors.ts) is logged once with its rule and reason, and counted
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { GatewayConfig } from '../config.js'
+import type { GatewayMetrics } from '../ops/metrics.js'
+import { authenticateStage, createAuthenticator } from './authenticate.js'
+import { authorizeStage } from './authorize.js'
+import { createCorsPreflight } from './cors-preflight.js'
+import { createCsrfStage } from './csrf.js'
+import { isDenial, type AnyDenial } from '../errors.js'
+import { registerRateLimits } from './rate-limits.js'
+import { decorateSession, openSession, type GatewaySession } from './session.js'
+import type { Stage } from './stage.js'
+import { stripStage } from './strip-headers.js'
+import type { TokenCache } from './token-cache.js'
+
+export type { Stage, StageResult } from './stage.js'
+
+export const STAGE_ORDER = [
+  'strip', 'cors-preflight', 'per-ip-limits', 'authenticate', 'authorize', 'csrf', 'per-user-limit',
+] as const
+export type StageName = typeof STAGE_ORDER[number]
+export type StageTable = Readonly<Record<StageName, Stage>>
+
+/** The stages in STAGE_ORDER: the one place their order is decided. */
+export function orderStages (table: StageTable): readonly Stage[] {
+  return Object.freeze(STAGE_ORDER.map((name) => table[name]))
+}
+
+export type OnDenial = (request: FastifyRequest, session: GatewaySession, denial: AnyDenial) => void
+type PipelineHook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
+
+/** The onRequest hook: opens the session, then runs `stages` until one answers or throws. */
+export function createPipelineHook (stages: readonly Stage[], onDenial: OnDenial): PipelineHook {
+  const count = stages.length
+  return async function gatewayPipeline (request, reply) {
+    const session = openSession(request)
+    try {
+      for (let i = 0; i < count; i++) {
+        let result = stages[i]!(request, reply, session)
+        if (result instanceof Promise) result = await result
+        if (result === true) return
+      }
+    } catch (err) {
+      if (isDenial(err)) onDenial(request, session, err)
+      throw err
+    }
+  }
+}
+
+export interface PipelineOptions {
+  config: Readonly<GatewayConfig>
+  metrics: GatewayMetrics
+  tokenCache: TokenCache | undefined
+}
+
+/** Registers the pipeline hook on the root; needs the redis, keys and revocations plugins. */
+export const pipeline = fp(async function pipeline (app, opts: PipelineOptions) {
+  const { config, metrics } = opts
+  decorateSession(app)
+  const limits = await registerRateLimits(app, {
+    redis: app.gatewayRedis,
+    prefix: config.redisPrefix,
+    authPerMinute: config.rateLimitAuth,
+    apiPerMinute: config.rateLimitApi,
+    notFoundPerMinute: config.rateLimitNotFound,
+  })
+  const authenticate = createAuthenticator({
+    issuer: config.issuer,
+    audience: config.audience,
+    clockToleranceS: config.clockToleranceS,
+    maxTokenBytes: config.maxTokenBytes,
+    getKey: app.gatewayKeys.getKey,
+    isCurrentKey: app.gatewayKeys.isCurrentKey,
+    isRevoked: app.gatewayRevocations.isRevoked,
+    verifyImplementation: config.verifyImplementation,
+    cache: opts.tokenCache,
+  })
+  const allowedOrigins = [...config.gatewayPublicOrigins, ...config.corsOrigins]
+  const stages = orderStages({
+    strip: stripStage,
+    'cors-preflight': createCorsPreflight(config.corsOrigins),
+    'per-ip-limits': limits.perIp,
+    authenticate: authenticateStage(authenticate, () => metrics.recordVerification('ok', 'none')),
+    authorize: authorizeStage,
+    csrf: createCsrfStage({ secret: config.csrfSecret, allowedOrigins }),
+    'per-user-limit': limits.perUser,
+  })
+  app.addHook('onRequest', createPipelineHook(stages, (request, session, denial) => {
+    if (denial.reason !== 'role_missing') metrics.recordVerification('denied', denial.reason)
+    const { method, url } = request
+    request.log.info({ ruleId: session.rule?.id, reason: denial.reason, method, url }, 'request denied')
+  }))
+}, { name: 'gateway-pipeline', dependencies: ['gateway-redis', 'gateway-keys', 'gateway-revocations'] })

@@ -1,0 +1,64 @@
+/**
+ * The one per-request value the stages share (Oathkeeper's AuthenticationSession), under a
+ * private symbol: opened before stage 1 of the pipeline (index.ts) and read by the proxy and the
+ * response hooks.
+ *
+ * - `rule` travels in the route config (proxy.ts); no rule: an own route or a 404
+ * - `identity` and `credentialSource` are set by stage 4 only, from a verified token
+ * - `clientIp` and `protocol` are read before stage 1 strips the forwarding headers
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Identity } from '../contract.js'
+import type { Rule } from '../rules.js'
+
+export const kGatewaySession: unique symbol = Symbol('gateway session')
+
+export interface GatewaySession {
+  rule: Rule | undefined
+  /** Set only from a verified access token. */
+  identity: Identity | null
+  /** Where the verified token came from (double-submit CSRF applies to 'cookie' only); null when none. */
+  credentialSource: 'header' | 'cookie' | null
+  /** request.ip, which believes forwarding headers only from TRUST_PROXY peers. */
+  clientIp: string
+  /** request.protocol, read before x-forwarded-proto goes. */
+  protocol: string
+  /** The metrics' route label: the rule id, else the route's URL pattern, else 'not_found'. */
+  routeLabel: string
+  /** Answered by the gateway's own 404 (no route, or a JSON-only prefix): the 404 limiter counts it. */
+  notFound: boolean
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** null until the pipeline opens it (a request Fastify refuses before onRequest has none). */
+    [kGatewaySession]: GatewaySession | null
+  }
+  interface FastifyContextConfig {
+    gatewayRule?: Rule
+    /** One of the gateway's own JSON 404 routes (ops/own-routes.ts). */
+    gatewayNotFound?: boolean
+  }
+}
+
+export function decorateSession (app: FastifyInstance): void {
+  app.decorateRequest(kGatewaySession, null)
+}
+
+/** Opens the session: before stage 1, since the client address may come from forwarding headers. */
+export function openSession (request: FastifyRequest): GatewaySession {
+  // routeOptions is a new object on every read: read once.
+  const { config, url } = request.routeOptions
+  const rule = config?.gatewayRule
+  const session: GatewaySession = {
+    rule,
+    identity: null,
+    credentialSource: null,
+    clientIp: request.ip,
+    protocol: request.protocol,
+    routeLabel: rule?.id ?? url ?? 'not_found',
+    notFound: rule === undefined && (url === undefined || config?.gatewayNotFound === true),
+  }
+  request[kGatewaySession] = session
+  return session
+}
