@@ -11,6 +11,7 @@
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { DestinationStream } from 'pino'
+import { SERVER_ERROR_OPTIONS } from '../../services/kernel/http-errors.js'
 import type { RedisClient } from '../../services/kernel/redis.js'
 import { closeConnectionsWhenClosing } from '../../services/kernel/shutdown.js'
 import type { GatewayConfig } from './config.js'
@@ -22,7 +23,7 @@ import { createMetrics } from './ops/metrics.js'
 import { ownRoutes } from './ops/own-routes.js'
 import { genReqId, requestLog } from './ops/request-log.js'
 import { pipeline } from './pipeline/index.js'
-import { tokenCacheFor, type TokenCache } from './pipeline/token-cache.js'
+import { sweepWhileOpen, tokenCacheFor, type TokenCache } from './pipeline/token-cache.js'
 import { keysPlugin } from './plugins/keys.js'
 import { redisPlugin } from './plugins/redis.js'
 import { revocationsPlugin } from './plugins/revocations.js'
@@ -45,6 +46,7 @@ export interface GatewayDeps {
 export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps = {}): FastifyInstance {
   const rules = validateRules(deps.rules ?? defaultRules(config))
   const app = Fastify({
+    ...SERVER_ERROR_OPTIONS, // the Host check is stage 2's
     logger: loggerOptions(config.logLevel, deps.logStream),
     logController: new LogController({ disableRequestLogging: true }), // ops/request-log.ts writes one line
     genReqId,
@@ -56,6 +58,7 @@ export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps
   })
   const metrics = createMetrics()
   const tokenCache = deps.tokenCache ?? tokenCacheFor(config)
+  if (tokenCache) sweepWhileOpen(app, tokenCache)
 
   app.register(redisPlugin, { config, client: deps.redis })
   app.register(keysPlugin, { config, store: deps.keyStore, onFetch: metrics.onJwksFetch })

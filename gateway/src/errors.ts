@@ -2,7 +2,7 @@
  * The gateway's errors and the one error handler: every refusal becomes the contract's body
  * `{ error, message, statusCode }` through the kernel's toPublicError and GATEWAY_CODES.
  *
- * - denials (stages 4 and 5 of pipeline/index.ts) are typed: one class per kind, each with a
+ * - denials (stages 5 and 6 of pipeline/index.ts) are typed: one class per kind, each with a
  *   stable `reason` for logs and metrics that the public body never shows
  * - reply-from/undici failures become 502, their timeouts 504
  * - 401 and insufficient_scope carry `WWW-Authenticate` (RFC 6750), 503 `Retry-After`
@@ -79,6 +79,10 @@ export const GatewayTimeoutError = createError(
 export const RouteTableError = createError('GW_ERR_ROUTE_TABLE', 'Invalid route table: %s', 500)
 export const CsrfError = createError('GW_ERR_CSRF', '%s', 403)
 export const RateLimitedError = createError('GW_ERR_RATE_LIMITED', 'Too many requests, retry in %s', 429)
+export const MissingHostError = createError('GW_ERR_MISSING_HOST', 'The Host header is required', 400)
+export const PayloadTooLargeError = createError(
+  'GW_ERR_PAYLOAD_TOO_LARGE', 'The request body is over the %d-byte limit of this route', 413
+)
 
 /** The gateway's codes → public codes; the kernel names the rest by status. */
 export const GATEWAY_CODES: Readonly<Record<string, string>> = Object.freeze({
@@ -90,6 +94,8 @@ export const GATEWAY_CODES: Readonly<Record<string, string>> = Object.freeze({
   GW_ERR_GATEWAY_TIMEOUT: 'gateway_timeout',
   GW_ERR_CSRF: 'csrf_failed',
   GW_ERR_RATE_LIMITED: 'rate_limited',
+  GW_ERR_MISSING_HOST: 'invalid_request',
+  GW_ERR_PAYLOAD_TOO_LARGE: 'payload_too_large',
 })
 
 const isUpstreamFailure = (code: string) =>

@@ -8,10 +8,10 @@
  * - small answers sent in one write; upstream failures mapped to JSON 502 / 504
  */
 import type { IncomingHttpHeaders } from 'node:http'
-import type { Readable } from 'node:stream'
-import type { FastifyInstance } from 'fastify'
+import { Transform, type Readable, type TransformCallback } from 'node:stream'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy'
-import { BadGatewayError, GatewayTimeoutError } from './errors.js'
+import { BadGatewayError, GatewayTimeoutError, PayloadTooLargeError } from './errors.js'
 import { outgoingHeaders } from './pipeline/mutate.js'
 import { kGatewaySession } from './pipeline/session.js'
 import { upstreamResponseHeaders } from './response/upstream-headers.js'
@@ -49,6 +49,34 @@ export function sendUpstreamBody (reply: SendingReply, body: Readable, contentLe
   body.once('error', (err: Error) => { if (!reply.sent) reply.send(upstreamError(err)) })
 }
 
+/** Passes a streamed body through until it exceeds `limit` bytes, then fails (the proxy's error says why). */
+export class BodyLimit extends Transform {
+  private seen = 0
+  constructor (private readonly limit: number, private readonly onExceeded: () => void) { super() }
+  override _transform (chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.seen += chunk.length
+    if (this.seen <= this.limit) { done(null, chunk); return }
+    this.onExceeded()
+    done(new PayloadTooLargeError(this.limit))
+  }
+}
+
+/**
+ * preHandler: a chunked body (no Content-Length for stage 2 to check) is counted as it streams
+ * to the upstream; past the rule's bodyLimit the upload to the upstream stops and the answer
+ * is 413, not the 502 of an upstream that dropped it.
+ */
+function limitStreamedBody (rule: Rule) {
+  return function limitBody (request: FastifyRequest, _reply: FastifyReply, done: () => void): void {
+    const body = request.body as Readable | undefined
+    if (request.raw.headers['transfer-encoding'] !== undefined && typeof body?.pipe === 'function') {
+      const session = request[kGatewaySession]!
+      request.body = body.pipe(new BodyLimit(rule.bodyLimit, () => { session.bodyTooLarge = true }))
+    }
+    done()
+  }
+}
+
 export function registerProxies (app: FastifyInstance, rules: readonly Rule[], opts: ProxyOptions): void {
   for (const rule of rules) {
     const prefix = rule.prefix === '/' ? '' : rule.prefix
@@ -60,6 +88,7 @@ export function registerProxies (app: FastifyInstance, rules: readonly Rule[], o
       routes: rule.exact ? ['/'] : ['/', '/*'],
       httpMethods: [...PROXIED_METHODS],
       config: { gatewayRule: rule },
+      preHandler: limitStreamedBody(rule),
       disableRequestLogging: true,
       undici: {
         connections: 128,
@@ -86,7 +115,8 @@ export function registerProxies (app: FastifyInstance, rules: readonly Rule[], o
           sendUpstreamBody(reply, res.stream, (res as unknown as UpstreamResponse).headers['content-length'])
         },
         onError: (reply, { error }) => {
-          reply.send(upstreamError(error))
+          const tooLarge = reply.request[kGatewaySession]?.bodyTooLarge === true
+          reply.send(tooLarge ? new PayloadTooLargeError(rule.bodyLimit) : upstreamError(error))
         },
       },
     }

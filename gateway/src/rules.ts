@@ -3,13 +3,17 @@
  * at build time (a bad table fails `buildGateway`, never a request). proxy.ts registers one
  * @fastify/http-proxy per rule; the pipeline stages (pipeline/index.ts) read the policy fields.
  *
- * - `auth`, `roles`: stages 4 and 5
- * - `rateLimit`: 'auth-endpoints' (stage 3, per client IP on login, register and refresh) or
- *   'per-user' (stage 7, per token `sub`)
- * - `csrf`: 'double-submit' (stage 6, cookie-authenticated unsafe requests) or 'origin'
- *   (stage 6, the Origin check on cookie-carrying unsafe calls to the auth service)
+ * - `auth`, `roles`: stages 5 and 6
+ * - `rateLimit`: 'auth-endpoints' (stage 4, per client IP on login, register and refresh) or
+ *   'per-user' (stage 8, per token `sub`)
+ * - `csrf`: 'double-submit' (stage 7, cookie-authenticated unsafe requests) or 'origin'
+ *   (stage 7, the Origin check on cookie-carrying unsafe calls to the auth service)
  * - `forwardCredentials`: Authorization and the auth cookies go upstream (mutate.ts)
+ * - `bodyLimit`: the largest request body in bytes (stage 2 by Content-Length, proxy.ts while
+ *   a chunked body streams); the demo services' own limit on theirs, so no upload they would
+ *   refuse midway ever reaches them
  */
+import { BODY_LIMIT } from '../../services/kernel/limits.js'
 import type { GatewayConfig } from './config.js'
 import { RouteTableError } from './errors.js'
 
@@ -40,6 +44,8 @@ export interface RuleInput {
   rateLimit?: RateLimitPolicy
   csrf?: CsrfPolicy
   forwardCredentials?: boolean
+  /** Bytes; default DEFAULT_BODY_LIMIT. */
+  bodyLimit?: number
 }
 
 /** A validated rule: every policy field filled in, frozen. */
@@ -47,7 +53,12 @@ export interface Rule extends Readonly<RuleInput> {
   readonly rateLimit: RateLimitPolicy
   readonly csrf: CsrfPolicy
   readonly forwardCredentials: boolean
+  readonly bodyLimit: number
 }
+
+/** A rule's request-body limit when it sets none (Fastify's own default). */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024
+const MAX_BODY_LIMIT = 1024 * 1024 * 1024
 
 /** Defaults, by auth mode: an authenticated route is limited per user and double-submit checked. */
 export const RULE_DEFAULTS: Readonly<Record<AuthMode, Pick<Rule, 'rateLimit' | 'csrf' | 'forwardCredentials'>>> = {
@@ -62,7 +73,7 @@ type UpstreamUrls = Pick<GatewayConfig, 'authUrl' | 'ordersUrl' | 'usersUrl' | '
 
 /** A business service behind /api/<name>, seen upstream as /<name>. */
 function apiRule (name: string, upstream: string, roles: RuleInput['roles'] = {}): RuleInput {
-  const policy = { auth: 'required', rateLimit: 'per-user', csrf: 'double-submit' } as const
+  const policy = { auth: 'required', rateLimit: 'per-user', csrf: 'double-submit', bodyLimit: BODY_LIMIT } as const
   return { id: name, prefix: `/api/${name}`, upstream, rewritePrefix: `/${name}`, ...policy, roles }
 }
 
@@ -77,6 +88,7 @@ export function defaultRules (config: UpstreamUrls): RuleInput[] {
       rateLimit: 'auth-endpoints',
       csrf: 'origin',
       forwardCredentials: true,
+      bodyLimit: BODY_LIMIT,
     },
     { id: 'jwks', prefix: '/.well-known/jwks.json', upstream: config.authUrl, ...open, exact: true },
     apiRule('orders', config.ordersUrl, { DELETE: ['admin'] }),
@@ -127,6 +139,11 @@ function ruleProblems (rule: RuleInput, at: string): string[] {
   } else if (rule.csrf === 'double-submit' && rule.auth !== 'required') {
     problems.push(`${at}: csrf 'double-submit' needs auth 'required'`)
   }
+  const limit: unknown = rule.bodyLimit
+  const limitOk = typeof limit === 'number' && Number.isSafeInteger(limit) && limit >= 0 && limit <= MAX_BODY_LIMIT
+  if (limit !== undefined && !limitOk) {
+    problems.push(`${at}: bodyLimit must be a whole number of bytes up to ${MAX_BODY_LIMIT}`)
+  }
   for (const flag of ['forwardCredentials', 'exact'] as const) {
     const value: unknown = rule[flag]
     if (value !== undefined && typeof value !== 'boolean') problems.push(`${at}: ${flag} must be a boolean`)
@@ -160,6 +177,7 @@ export function validateRules (rules: readonly RuleInput[]): readonly Rule[] {
       rateLimit: r.rateLimit ?? defaults.rateLimit,
       csrf: r.csrf ?? defaults.csrf,
       forwardCredentials: r.forwardCredentials ?? defaults.forwardCredentials,
+      bodyLimit: r.bodyLimit ?? DEFAULT_BODY_LIMIT,
     })
   }))
 }

@@ -5,7 +5,7 @@
  * - GET /readyz: keys loaded and fresh, Redis reachable and revocations loaded; 503 otherwise
  * - GET /metrics: Prometheus text, with the stores' gauges registered here
  * - unknown paths under the JSON-only prefixes get a JSON 404 (they must not fall through to the
- *   SPA), as does anything no rule matches; stage 3 (pipeline/index.ts) limits these per IP
+ *   SPA), as does anything no rule matches; stage 4 (pipeline/index.ts) limits these per IP
  */
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'

@@ -1,5 +1,5 @@
 /**
- * Pipeline stage 4, authenticate (rules with auth 'required'): the one credential, verified,
+ * Pipeline stage 5, authenticate (rules with auth 'required'): the one credential, verified,
  * becomes the session's identity; any failure is a TokenDenial with a stable reason.
  *
  * - pre-check first (credentials.ts, 4a), then the verified-token cache (token-cache.ts, 4b)
@@ -150,7 +150,7 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
 
 export type Authenticate = ReturnType<typeof createAuthenticator>
 
-/** Stage 4: `onVerified` counts each accepted token (metrics). */
+/** Stage 5: `onVerified` counts each accepted token (metrics). */
 export function authenticateStage (authenticate: Authenticate, onVerified: () => void): Stage {
   function accept (result: Authenticated | null, session: GatewaySession): void {
     if (!result) throw invalidToken('missing_token', 'access token required')

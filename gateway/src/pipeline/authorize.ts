@@ -1,5 +1,5 @@
 /**
- * Pipeline stage 5, authorize: a pure function of the identity and the rule.
+ * Pipeline stage 6, authorize: a pure function of the identity and the rule.
  *
  * - the roles for the method (HEAD falls back to GET, then '*') are alternatives: one is enough
  * - no roles listed: any authenticated identity passes
@@ -23,7 +23,7 @@ export function authorize (identity: Identity, rule: Pick<Rule, 'roles'>, method
   return required.some((role) => identity.roles.includes(role)) ? { allowed: true } : { allowed: false, required }
 }
 
-/** Runs where stage 4 set an identity (rules with auth 'required'). */
+/** Runs where stage 5 set an identity (rules with auth 'required'). */
 export const authorizeStage: Stage = (request, _reply, { rule, identity }) => {
   if (rule === undefined || identity === null) return
   const decision = authorize(identity, rule, request.method)

@@ -1,5 +1,5 @@
 /**
- * Pipeline stage 2, CORS preflight: every OPTIONS is answered by the gateway (204) and ends
+ * Pipeline stage 3, CORS preflight: every OPTIONS is answered by the gateway (204) and ends
  * the pipeline, never proxied: a preflight carries no credentials for the upstream, and no
  * limiter counts it. A listed origin gets its preflight grant (response/cors-headers.ts).
  */

@@ -1,5 +1,5 @@
 /**
- * Pipeline stage 4a, find and pre-check the credential, before any crypto.
+ * Pipeline stage 5a, find and pre-check the credential, before any crypto.
  *
  * - exactly one access token: the Bearer header, else the access cookie
  * - a compact JWS of canonical base64url segments under the size cap

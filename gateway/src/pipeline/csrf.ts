@@ -1,7 +1,7 @@
 /**
- * Pipeline stage 6, CSRF, by the rule's `csrf` policy; a failure is a CsrfError (403).
+ * Pipeline stage 7, CSRF, by the rule's `csrf` policy; a failure is a CsrfError (403).
  *
- * - 'double-submit': an unsafe request authenticated by the access cookie (stage 4) must carry
+ * - 'double-submit': an unsafe request authenticated by the access cookie (stage 5) must carry
  *   the CSRF header equal to the CSRF cookie, that token must be the verified session's (HMAC of
  *   the sid, so a token planted from another session never matches), and its Origin (else
  *   Referer) must be ours or a CORS origin; Bearer requests skip it (no browser adds that header)
@@ -76,7 +76,7 @@ function fail (request: FastifyRequest, reason: CsrfReason, ruleId: string): nev
     : 'Missing or wrong CSRF token (send the csrf_token cookie value in the x-csrf-token header)')
 }
 
-/** Stage 6. */
+/** Stage 7. */
 export function createCsrfStage (opts: CsrfOptions): Stage {
   return (request, _reply, { rule, identity, credentialSource }) => {
     if (rule === undefined || rule.csrf === 'none') return

@@ -1,5 +1,5 @@
 /**
- * Pipeline stage 4c, fast path: RS256 verification with node:crypto instead of jose's WebCrypto
+ * Pipeline stage 5c, fast path: RS256 verification with node:crypto instead of jose's WebCrypto
  * path (no thread-pool hop per token, about 2-4x the throughput).
  *
  * - the same header and claim checks jose's `jwtVerify` makes with the gateway's options, in

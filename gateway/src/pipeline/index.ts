@@ -3,16 +3,17 @@
  * hook, before proxy.ts forwards it. Module headers refer to these numbers.
  *
  * 1. strip           strip-headers.ts   client identity, hop-by-hop and forwarding headers
- * 2. cors-preflight  cors-preflight.ts  every OPTIONS is answered here: the pipeline ends
- * 3. per-ip-limits   rate-limits.ts     rules with rateLimit 'auth-endpoints'; the gateway's own 404s
- * 4. authenticate    authenticate.ts    rules with auth 'required': credentials.ts (4a), token-cache.ts (4b),
- *                                       fast-verify.ts (4c)
- * 5. authorize       authorize.ts       the rule's roles for the method
- * 6. csrf            csrf.ts            the rule's csrf: 'double-submit' or 'origin'
- * 7. per-user-limit  rate-limits.ts     rules with rateLimit 'per-user'
+ * 2. request-limits  request-limits.ts  Host required, the rule's bodyLimit by Content-Length
+ * 3. cors-preflight  cors-preflight.ts  every OPTIONS is answered here: the pipeline ends
+ * 4. per-ip-limits   rate-limits.ts     rules with rateLimit 'auth-endpoints'; the gateway's own 404s
+ * 5. authenticate    authenticate.ts    rules with auth 'required': credentials.ts (5a), token-cache.ts (5b),
+ *                                       fast-verify.ts (5c)
+ * 6. authorize       authorize.ts       the rule's roles for the method
+ * 7. csrf            csrf.ts            the rule's csrf: 'double-submit' or 'origin'
+ * 8. per-user-limit  rate-limits.ts     rules with rateLimit 'per-user'
  * then forward (proxy.ts), the identity headers written by mutate.ts.
  *
- * - stages after 3 do nothing on a request no rule matches (own routes, 404s)
+ * - stages after 4 do nothing on a request no rule matches (own routes, 404s)
  * - the hook awaits only a stage that returns a promise: a token-cache hit runs it all synchronously
  * - each denial (errors.ts) is logged once with its rule and reason, and counted
  */
@@ -26,6 +27,7 @@ import { createCorsPreflight } from './cors-preflight.js'
 import { createCsrfStage } from './csrf.js'
 import { isDenial, type AnyDenial } from '../errors.js'
 import { registerRateLimits } from './rate-limits.js'
+import { requestLimitsStage } from './request-limits.js'
 import { decorateSession, openSession, type GatewaySession } from './session.js'
 import type { Stage } from './stage.js'
 import { stripStage } from './strip-headers.js'
@@ -34,7 +36,7 @@ import type { TokenCache } from './token-cache.js'
 export type { Stage, StageResult } from './stage.js'
 
 export const STAGE_ORDER = [
-  'strip', 'cors-preflight', 'per-ip-limits', 'authenticate', 'authorize', 'csrf', 'per-user-limit',
+  'strip', 'request-limits', 'cors-preflight', 'per-ip-limits', 'authenticate', 'authorize', 'csrf', 'per-user-limit',
 ] as const
 export type StageName = typeof STAGE_ORDER[number]
 export type StageTable = Readonly<Record<StageName, Stage>>
@@ -96,6 +98,7 @@ export const pipeline = fp(async function pipeline (app, opts: PipelineOptions) 
   const allowedOrigins = [...config.gatewayPublicOrigins, ...config.corsOrigins]
   const stages = orderStages({
     strip: stripStage,
+    'request-limits': requestLimitsStage,
     'cors-preflight': createCorsPreflight(config.corsOrigins),
     'per-ip-limits': limits.perIp,
     authenticate: authenticateStage(authenticate, () => metrics.recordVerification('ok', 'none')),

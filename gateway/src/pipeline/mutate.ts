@@ -1,5 +1,5 @@
 /**
- * Write identity, after stage 7 (index.ts): the headers sent upstream, built in reply-from's
+ * Write identity, after stage 8 (index.ts): the headers sent upstream, built in reply-from's
  * rewriteRequestHeaders (proxy.ts), which calls it as (request, headers) after removing the
  * Connection-listed headers.
  *

@@ -1,5 +1,5 @@
 /**
- * The Redis store of the rate limits (rate-limits.ts, stages 3 and 7): exact counts shared by
+ * The Redis store of the rate limits (rate-limits.ts, stages 4 and 8): exact counts shared by
  * every gateway replica, one script call per event-loop turn.
  *
  * - keys are exactly `<namespace><key>` (the plugin's own RedisStore adds the route, which a

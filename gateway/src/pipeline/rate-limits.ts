@@ -1,11 +1,11 @@
 /**
- * Pipeline stages 3 and 7, rate limits (@fastify/rate-limit on Redis, rate-limit-store.ts): 429
+ * Pipeline stages 4 and 8, rate limits (@fastify/rate-limit on Redis, rate-limit-store.ts): 429
  * `rate_limited` with Retry-After and x-ratelimit-* headers.
  *
- * - stage 3, per client IP before anything else: POST login, register and refresh on rules with
+ * - stage 4, per client IP before anything else: POST login, register and refresh on rules with
  *   rateLimit 'auth-endpoints' (a password guesser never reaches the auth service), and the
  *   gateway's own 404s (an attacker could search for valid URLs)
- * - stage 7, per user (`sub`) once the token is verified: rules with rateLimit 'per-user'
+ * - stage 8, per user (`sub`) once the token is verified: rules with rateLimit 'per-user'
  * - Redis down: the limits fail OPEN (skipOnError), availability over limiting; revocation and
  *   readiness report Redis anyway
  * @see https://github.com/fastify/fastify-rate-limit

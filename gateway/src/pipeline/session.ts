@@ -4,7 +4,7 @@
  * response hooks.
  *
  * - `rule` travels in the route config (proxy.ts); no rule: an own route or a 404
- * - `identity` and `credentialSource` are set by stage 4 only, from a verified token
+ * - `identity` and `credentialSource` are set by stage 5 only, from a verified token
  * - `clientIp` and `protocol` are read before stage 1 strips the forwarding headers
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
@@ -27,6 +27,8 @@ export interface GatewaySession {
   routeLabel: string
   /** Answered by the gateway's own 404 (no route, or a JSON-only prefix): the 404 limiter counts it. */
   notFound: boolean
+  /** A streamed (chunked) body went over the rule's bodyLimit: the proxy's error is a 413. */
+  bodyTooLarge: boolean
 }
 
 declare module 'fastify' {
@@ -58,6 +60,7 @@ export function openSession (request: FastifyRequest): GatewaySession {
     protocol: request.protocol,
     routeLabel: rule?.id ?? url ?? 'not_found',
     notFound: rule === undefined && (url === undefined || config?.gatewayNotFound === true),
+    bodyTooLarge: false,
   }
   request[kGatewaySession] = session
   return session

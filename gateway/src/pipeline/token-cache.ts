@@ -1,5 +1,5 @@
 /**
- * Pipeline stage 4b, verified-token cache: a token that passed full verification is remembered
+ * Pipeline stage 5b, verified-token cache: a token that passed full verification is remembered
  * by the SHA-256 of its text (never the token itself), with only what the next request needs.
  *
  * - one frozen object per entry that is itself the request's identity: the identity, iat/exp
@@ -11,6 +11,7 @@
  *   either is a miss, and the entry goes)
  */
 import { hash } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
 import type { CryptoKey } from 'jose'
 import type { GatewayConfig } from '../config.js'
 import type { Identity } from '../contract.js'
@@ -127,4 +128,17 @@ type CacheConfig = Pick<GatewayConfig, 'tokenCacheMax' | 'tokenCacheTtlMs'>
 export function tokenCacheFor (config: CacheConfig): TokenCache | undefined {
   if (config.tokenCacheMax <= 0 || config.tokenCacheTtlMs <= 0) return undefined
   return createTokenCache({ maxEntries: config.tokenCacheMax, ttlMs: config.tokenCacheTtlMs })
+}
+
+/** How often an idle gateway frees expired entries (inserts sweep as they go). */
+export const SWEEP_INTERVAL_MS = 10_000
+
+/** Sweeps the cache every SWEEP_INTERVAL_MS while the app is open; the timer never holds the process. */
+export function sweepWhileOpen (app: FastifyInstance, cache: TokenCache): void {
+  let timer: NodeJS.Timeout | undefined
+  app.addHook('onReady', (done) => {
+    timer = setInterval(() => cache.sweep(), SWEEP_INTERVAL_MS).unref()
+    done()
+  })
+  app.addHook('onClose', (_app, done) => { clearInterval(timer); done() })
 }

@@ -22,7 +22,7 @@ import { waitFor } from '../../../scripts/testing/wait.js'
 import { fuzzCases, rawRequest, sendRaw, type FuzzCategory } from '../../../scripts/testing/fuzz.js'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261203)
-const PER_CATEGORY = 4
+const PER_CATEGORY = 12
 const ANSWER_WITHIN_MS = 2000
 const CONCURRENCY = 4
 

@@ -17,7 +17,11 @@ function recordingTable (ran: string[], override: Partial<Record<keyof StageTabl
 
 t.test('the stages, numbered once', async (t) => {
   t.same(
-    STAGE_ORDER, ['strip', 'cors-preflight', 'per-ip-limits', 'authenticate', 'authorize', 'csrf', 'per-user-limit']
+    STAGE_ORDER,
+    [
+      'strip', 'request-limits', 'cors-preflight', 'per-ip-limits',
+      'authenticate', 'authorize', 'csrf', 'per-user-limit',
+    ]
   )
   const ran: string[] = []
   const stages = orderStages(recordingTable(ran))
@@ -43,10 +47,11 @@ t.test('a stage that answers ends the pipeline; a promise is awaited before the 
     authorize: () => { ran.push(`authorize after the limit: ${resolved}`); return true },
   })), () => {})
   const done = hook(fakeRequest(), reply)
-  t.same(ran, ['strip', 'cors-preflight'], 'stopped at the waiting stage')
+  t.same(ran, ['strip', 'request-limits', 'cors-preflight'], 'stopped at the waiting stage')
   await done
   t.same(
-    ran, ['strip', 'cors-preflight', 'authenticate', 'authorize after the limit: true'], 'nothing after the answer'
+    ran, ['strip', 'request-limits', 'cors-preflight', 'authenticate', 'authorize after the limit: true'],
+    'nothing after the answer'
   )
 })
 
