@@ -29,6 +29,8 @@ export const DEFAULT_UPSTREAM_TIMEOUT_MS = 10_000
 export const DEFAULT_MAX_TOKEN_BYTES = 8192
 export const DEFAULT_REVOKED_USER_RETENTION_S = 86_400
 export const DEFAULT_GATEWAY_REGISTRY_INTERVAL_S = 5
+/** Seconds open connections are still served after SIGTERM (services/kernel/shutdown.ts). */
+export const DEFAULT_SHUTDOWN_DRAIN_S = 1.5
 export const DEFAULT_RATE_LIMIT_AUTH = 30
 export const DEFAULT_RATE_LIMIT_API = 600
 export const DEFAULT_RATE_LIMIT_NOT_FOUND = 60
@@ -90,6 +92,8 @@ export interface GatewayConfig {
   trustProxy: false | string[]
   /** How often this gateway rewrites its entry (URL, kids held) in the Redis registry; 0: not registered. */
   gatewayRegistryIntervalMs: number
+  /** SHUTDOWN_DRAIN: after SIGTERM, how long requests on open connections are still answered. */
+  shutdownDrainMs: number
   /** URL the keys CLI reaches this gateway at; '' : derived from the listening address. */
   gatewayPublicUrl: string
 }
@@ -178,6 +182,7 @@ export function loadConfig (env: Env): Readonly<GatewayConfig> {
     logLevel: r.logLevel(),
     trustProxy: trustProxy.length > 0 ? trustProxy : false,
     gatewayRegistryIntervalMs: seconds('GATEWAY_REGISTRY_INTERVAL', DEFAULT_GATEWAY_REGISTRY_INTERVAL_S, 3600),
+    shutdownDrainMs: seconds('SHUTDOWN_DRAIN', DEFAULT_SHUTDOWN_DRAIN_S, 8),
     gatewayPublicUrl: r.optional('GATEWAY_PUBLIC_URL') === undefined ? '' : r.url('GATEWAY_PUBLIC_URL', '', HTTP),
   }
   r.done('gateway')

@@ -13,5 +13,5 @@ const config = configOrExit('gateway', () => loadConfig(process.env))
 if (isClusterPrimary(config)) await runPrimary(config)
 
 const app = buildGateway(config)
-closeWithPrimary(app)
-await serve(app, { name: 'gateway', host: config.host, port: config.port })
+closeWithPrimary(app, config.shutdownDrainMs)
+await serve(app, { name: 'gateway', host: config.host, port: config.port, drainMs: config.shutdownDrainMs })

@@ -29,8 +29,19 @@ export function isDraining (app: FastifyInstance): boolean {
   return closing.has(app)
 }
 
-/** Steps 1-3 above; resolves once the app is closed. */
-export async function drainAndClose (app: FastifyInstance, drainMs = DEFAULT_DRAIN_MS): Promise<void> {
+const drains = new WeakMap<FastifyInstance, Promise<void>>()
+
+/** Steps 1-3 above; resolves once the app is closed. A second call joins the first. */
+export function drainAndClose (app: FastifyInstance, drainMs = DEFAULT_DRAIN_MS): Promise<void> {
+  let drain = drains.get(app)
+  if (drain === undefined) {
+    drain = drainThenClose(app, drainMs)
+    drains.set(app, drain)
+  }
+  return drain
+}
+
+async function drainThenClose (app: FastifyInstance, drainMs: number): Promise<void> {
   closing.add(app)
   // net.Server's close only stops listening; http.Server's would also drop idle keep-alive
   // connections at once, racing a client that is about to reuse one.

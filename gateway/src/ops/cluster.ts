@@ -4,8 +4,8 @@
  *
  * - the primary serves nothing: it forks the workers, replaces one that dies (at most N times
  *   a minute, then it gives up and exits 1)
- * - on SIGTERM/SIGINT it disconnects them (each closes its app gracefully) and waits (10 s,
- *   then exits anyway)
+ * - on SIGTERM/SIGINT it asks each to drain and close (SHUTDOWN_DRAIN, then its app's close)
+ *   and waits (10 s, then exits anyway)
  * - each worker is a whole gateway (server.ts -> buildGateway): its own key store, revocation
  *   set and Redis subscriptions, so revocations and key changes reach every worker through
  *   Redis exactly as they reach separate gateways
@@ -16,9 +16,12 @@ import type { FastifyInstance } from 'fastify'
 import type { GatewayConfig } from '../config.js'
 import { loggerOptions } from './logger.js'
 import { urlFor } from '../../../services/kernel/serve.js'
+import { drainAndClose } from '../../../services/kernel/shutdown.js'
 
 const RESTART_WINDOW_MS = 60_000
 const SHUTDOWN_TIMEOUT_MS = 10_000
+/** Primary → worker: drain, then close (serve.ts's drain, as on SIGTERM). */
+const SHUTDOWN_MESSAGE = 'gateway:shutdown'
 
 /** True in the process that must fork instead of serving. */
 export function isClusterPrimary (config: Pick<GatewayConfig, 'workers'>): boolean {
@@ -76,9 +79,10 @@ export function runPrimary (config: Pick<GatewayConfig, 'workers' | 'host' | 'po
     log.info({ signal }, 'closing gateway workers')
     const workers = Object.values(cluster.workers ?? {})
     if (workers.length === 0) process.exit(0)
-    // Not a signal: on Ctrl-C the workers got SIGINT themselves, and a second signal makes
-    // close-with-grace exit at once. Disconnecting closes their servers and then the apps.
-    for (const w of workers) w?.disconnect()
+    // A message, not a signal: on Ctrl-C the workers got SIGINT themselves, and a second
+    // signal makes close-with-grace exit at once. Not disconnect() either: that closes the
+    // workers' servers at once, idle keep-alive connections with them, and skips the drain.
+    for (const w of workers) w?.send(SHUTDOWN_MESSAGE)
     setTimeout(() => {
       log.error('gateway workers did not close within 10 s, exiting')
       process.exit(1)
@@ -91,11 +95,13 @@ export function runPrimary (config: Pick<GatewayConfig, 'workers' | 'host' | 'po
   return new Promise<never>(() => {})
 }
 
-/** In a worker: close when the primary goes away (its IPC channel closes), so no orphan keeps the port. */
-export function closeWithPrimary (app: FastifyInstance): void {
+/** In a worker: drain and close when the primary asks, or when it goes away (no orphan keeps the port). */
+export function closeWithPrimary (app: FastifyInstance, drainMs: number): void {
   if (!cluster.isWorker) return
-  process.once('disconnect', () => {
+  const shutdown = () => {
     setTimeout(() => process.exit(1), SHUTDOWN_TIMEOUT_MS).unref()
-    app.close().finally(() => process.exit(0))
-  })
+    drainAndClose(app, drainMs).finally(() => process.exit(0))
+  }
+  process.on('message', (message) => { if (message === SHUTDOWN_MESSAGE) shutdown() })
+  process.once('disconnect', shutdown)
 }

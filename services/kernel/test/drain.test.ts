@@ -52,6 +52,8 @@ t.test('no drain period: close at once', async (t) => {
   const app = Fastify()
   closeConnectionsWhenClosing(app)
   await app.listen({ host: '127.0.0.1', port: 0 })
-  await drainAndClose(app, 0)
+  const first = drainAndClose(app, 0)
+  t.equal(drainAndClose(app, 0), first, 'a second call (SIGTERM and the cluster primary both asking) joins the first')
+  await first
   t.notOk(app.server.listening, 'closed')
 })
