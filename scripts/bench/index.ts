@@ -35,7 +35,7 @@ import {
   type LoadResult,
 } from './bench-lib.js'
 
-const ALL_TARGETS = ['direct', 'bare', 'gateway-noauth', 'gateway', 'gateway-cold', 'seed'] as const
+const ALL_TARGETS = ['direct', 'bare', 'gateway-noauth', 'gateway', 'gateway-cold', 'seed', 'gateway-baseline'] as const
 type Target = typeof ALL_TARGETS[number]
 const DESCRIPTIONS: Record<Target, string> = {
   direct: 'upstream directly (node:http, small JSON)',
@@ -44,7 +44,10 @@ const DESCRIPTIONS: Record<Target, string> = {
   gateway: 'gateway, full pipeline (verify+cache, revocation, identity, rate limit on Redis)',
   'gateway-cold': 'gateway, every token new (cold verification)',
   seed: "seeds' stack: express + jsonwebtoken + http-proxy-middleware",
+  'gateway-baseline': 'gateway, full pipeline, built from another checkout (BENCH_BASELINE): a same-run A/B',
 }
+/** A compiled dist/bench/target.js of another checkout, run as the 'gateway-baseline' target. */
+const BASELINE = process.env.BENCH_BASELINE
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const TARGET = { entry: 'scripts/bench/target.ts', outfile: 'dist/bench/target.js' }
@@ -52,7 +55,8 @@ const args = parseArgs(process.argv.slice(2))
 const duration = positiveNumber(args, 'duration', 5)
 const connections = Math.round(positiveNumber(args, 'connections', 50))
 const withMicro = !args.has('no-micro')
-const targets = (args.get('targets') ?? ALL_TARGETS.join(',')).split(',')
+const DEFAULT_TARGETS = ALL_TARGETS.filter((t) => t !== 'gateway-baseline' || BASELINE !== undefined)
+const targets = (args.get('targets') ?? DEFAULT_TARGETS.join(',')).split(',')
   .map((s) => s.trim()).filter(Boolean) as Target[]
 for (const t of targets) {
   if (!(ALL_TARGETS as readonly string[]).includes(t)) {
@@ -85,7 +89,7 @@ function startChild (file: string, core: string, env: Record<string, string>, ip
   // BENCH_NODE_ARGS: extra node flags for the targets, e.g. "--cpu-prof --cpu-prof-dir=prof".
   // Targets run compiled, as `npm start` runs the gateway (scripts/start/bundle.ts): every
   // target alike, so no one pays for the TypeScript loader; the rest runs under tsx.
-  const run = file === TARGET.entry ? [TARGET.outfile] : ['--import', 'tsx', file]
+  const run = file === TARGET.entry ? [TARGET.outfile] : file.endsWith('.js') ? [file] : ['--import', 'tsx', file]
   const cmd = [process.execPath, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean), ...run]
   const [bin, ...argv] = pin ? ['taskset', '-c', core, ...cmd] : cmd
   const stdio: StdioOptions = ['ignore', ipc ? 'ignore' : 'pipe', 'pipe', ...(ipc ? ['ipc' as const] : [])]
@@ -130,8 +134,10 @@ function message<T> (child: ChildProcess, pick: (m: any) => T | undefined, timeo
 
 interface StartedTarget { child: ChildProcess, url: string }
 
-async function startTarget (kind: string, core: string, env: Record<string, string>): Promise<StartedTarget> {
-  const child = startChild(TARGET.entry, core, { BENCH_KIND: kind, ...env }, true)
+async function startTarget (
+  kind: string, core: string, env: Record<string, string>, file = TARGET.entry
+): Promise<StartedTarget> {
+  const child = startChild(file, core, { BENCH_KIND: kind, ...env }, true)
   const port = await message(child, (m) => typeof m?.port === 'number' ? m.port as number : undefined)
   return { child, url: `http://127.0.0.1:${port}` }
 }
@@ -237,6 +243,10 @@ try {
         '0',
         { BENCH_UPSTREAM: upstream.url, BENCH_PUBLIC_PEM: publicKey.export({ format: 'pem', type: 'spki' }) as string }
       ))
+    } else if (target === 'gateway-baseline') {
+      if (BASELINE === undefined) throw new Error('gateway-baseline needs BENCH_BASELINE (a compiled target.js)')
+      ;({ child, url } = await startTarget('gateway', '0', gatewayEnv, BASELINE))
+      await waitReady(url)
     } else {
       const kind = target === 'gateway-noauth' ? 'gateway-noauth' : 'gateway'
       // Cold: the cache holds fewer entries than the rotation, oldest out first, so every token misses.
@@ -390,6 +400,9 @@ addRatio('gateway auth on / auth off (req per CPU-s)', ratio(perCpu('gateway'), 
 addRatio("full gateway / seeds' stack (req per CPU-s)", ratio(perCpu('gateway'), perCpu('seed')), '>= 6x')
 addRatio('cold gateway / warm gateway (req per CPU-s)', ratio(perCpu('gateway-cold'), perCpu('gateway')), '')
 addRatio('bare proxy / direct (req per CPU-s)', ratio(perCpu('bare'), perCpu('direct')), '')
+if (targets.includes('gateway-baseline')) {
+  addRatio('gateway / gateway-baseline (req per CPU-s)', ratio(perCpu('gateway'), perCpu('gateway-baseline')), '')
+}
 if (micro) {
   addRatio(
     'gateway verify path (fast, no cache) / raw node:crypto verify',
