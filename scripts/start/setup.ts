@@ -11,6 +11,7 @@ import { runKeysCli } from '../../auth-service/src/cli/keys/index.js'
 import { readSecrets } from '../../auth-service/src/keys/manifest.js'
 import { freePort, portIsFree } from '../local-redis/ports.js'
 import { pingRedis, startRedisServer, REDIS_MISSING_HELP, type RedisServer } from '../local-redis/redis-server.js'
+import { safeUrl } from '../../services/kernel/logging.js'
 
 export type Log = (name: string, message: string) => void
 
@@ -53,17 +54,6 @@ export async function ensureKeys (root: string, env: NodeJS.ProcessEnv, log: Log
   const secrets = code === 0 ? await readSecrets(dir) : null
   if (!secrets) throw new StartError(`key setup failed (keys init exited with ${code}); see the [keys] lines above`)
   return { REFRESH_TOKEN_SECRET: secrets.refreshTokenSecret, CSRF_SECRET: secrets.csrfSecret }
-}
-
-/** A URL safe to print: any password replaced. */
-export function safeUrl (url: string): string {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password) parsed.password = '***'
-    return parsed.toString().replace(/\/$/, '')
-  } catch {
-    return '(unparsable URL)'
-  }
 }
 
 /** The Redis to use, and the private server when npm start started one. */

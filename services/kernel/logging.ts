@@ -24,3 +24,14 @@ export function loggerOptions (level: string, stream?: DestinationStream): Kerne
     ...(stream && { stream }),
   }
 }
+
+/** A URL safe to print or log: any password replaced. */
+export function safeUrl (url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password) parsed.password = '***'
+    return parsed.toString().replace(/\/$/, '')
+  } catch {
+    return '(unparsable URL)'
+  }
+}

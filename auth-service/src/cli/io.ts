@@ -9,14 +9,3 @@ export interface CliIo {
   out: (line: string) => void
   err: (line: string) => void
 }
-
-/** The URL with its password masked, for messages. */
-export function safeUrl (url: string): string {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password) parsed.password = '***'
-    return parsed.toString().replace(/\/$/, '')
-  } catch {
-    return '(unparsable URL)'
-  }
-}

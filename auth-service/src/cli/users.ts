@@ -13,7 +13,8 @@ import { createRedisClient, type RedisClient } from '../redis.js'
 import { createFamilies } from '../refresh/families.js'
 import { checkEmail, normaliseEmail } from '../users/email.js'
 import { createUsersStore } from '../users/users-store.js'
-import { safeUrl, type CliIo } from './io.js'
+import { safeUrl } from '../../../services/kernel/logging.js'
+import type { CliIo } from './io.js'
 
 export const USERS_USAGE = 'usage: npm run users -- create [--admin] EMAIL [--password P]\n' +
   '       npm run users -- grant-admin EMAIL'

@@ -7,7 +7,8 @@ import { KEYS_EVENTS, type KeysChangedMessage } from '../../contract.js'
 import { discoverGateways, type Discovery } from '../../keys/gateways.js'
 import type { KeyEntry } from '../../keys/manifest.js'
 import { createRedisClient, type RedisClient } from '../../redis.js'
-import { safeUrl, type CliIo } from '../io.js'
+import { safeUrl } from '../../../../services/kernel/logging.js'
+import type { CliIo } from '../io.js'
 import type { KeysCliConfig } from './config.js'
 
 export interface KeysCommandContext {
