@@ -182,8 +182,8 @@ function supportedProvider (p: ProviderEntry, path: Path, at: At): void {
   if (p.revocation !== true) { at(path, SUPPORTED_PROVIDER); return }
   const notYet = (field: string, what: string) => at([...path, field], `${what} is not supported in this version`)
   if (p.discovery === true) notYet('discovery', 'discovery')
-  if (p.subjectClaim !== undefined && p.subjectClaim !== 'sub') notYet('subjectClaim', 'a subjectClaim other than "sub"')
-  if (p.rolesClaim !== undefined && p.rolesClaim !== 'roles') notYet('rolesClaim', 'a rolesClaim other than "roles"')
+  if (p.subjectClaim !== undefined && p.subjectClaim !== 'sub') notYet('subjectClaim', 'subjectClaim other than "sub"')
+  if (p.rolesClaim !== undefined && p.rolesClaim !== 'roles') notYet('rolesClaim', 'rolesClaim other than "roles"')
   // RS256 only for the auth service is provider()'s check (an ES256 one is reported there).
 }
 
