@@ -5,6 +5,7 @@ import { compileGatewayText, loadGatewayFile, type Validated } from '../../src/g
 import { interpolate } from '../../src/gateway-file/interpolate.js'
 import { MAX_FILE_BYTES } from '../../src/gateway-file/read.js'
 import { gatewayJsonSchema, GATEWAY_SCHEMA_FILE } from '../../src/gateway-file/json-schema.js'
+import { GatewayFileSchema, ProviderSchema, RateLimitSchema, RouteSchema } from '../../src/gateway-file/schema.js'
 
 const SHIPPED = 'gateway/gateway.yaml'
 const problemsOf = (r: Validated) => r.ok ? [] : r.problems
@@ -176,4 +177,19 @@ t.test('npm run config:check: the route table and exit 0, or every problem and e
   t.equal(badRun.status, 1)
   t.match(badRun.stderr, /bad\.json: 2 problems\n {2}- routes\[0\]\.roles\.GET: roles need auth .*\n {2}- routes\[0\]\.upstream: "orders" is not a URL/)
   t.equal(badRun.stdout, '', 'nothing on stdout')
+})
+
+t.test('gateway/README.md: its field table names every field of the schema, and no other', async (t) => {
+  const readme = readFileSync('gateway/README.md', 'utf8')
+  const section = readme.slice(readme.indexOf('## The gateway file'), readme.indexOf('## Layout of `src/`'))
+  const documented = [...section.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]!)
+  const keys = (schema: { properties: object }, at: string) => Object.keys(schema.properties).map((k) => `${at}${k}`)
+  const arrays = new Set(['providers', 'routes'])
+  const fields = [
+    ...Object.keys(GatewayFileSchema.properties).map((k) => arrays.has(k) ? `${k}[]` : k),
+    ...keys(ProviderSchema, 'providers[].'),
+    ...keys(RouteSchema, 'routes[].'),
+    ...keys(RateLimitSchema, 'routes[].rateLimit.'),
+  ]
+  t.same([...documented].sort(), [...fields].sort())
 })
