@@ -7,6 +7,8 @@
  *   (response/) and the request log (ops/request-log.ts)
  * - the error handler (errors.ts), the gateway's own routes and 404 (ops/own-routes.ts), key
  *   rotation (keys/registry.ts), and one proxy per rule (proxy.ts)
+ * - the routes and the provider come from the gateway file, compiled (gateway-file/): the
+ *   provider's issuer, audience and JWKS URL are what tokens are verified against
  * - a hook or plugin registered after buildGateway loads after all of these
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
@@ -29,13 +31,16 @@ import { redisPlugin } from './plugins/redis.js'
 import { revocationsPlugin } from './plugins/revocations.js'
 import { registerProxies } from './proxy.js'
 import { responseHeaders } from './response/index.js'
-import { defaultRules, validateRules, type RuleInput } from './rules.js'
+import { compileRules, type Rule } from './rules.js'
+import type { GatewayFile, ProviderSpec } from './gateway-file/index.js'
 
 export interface GatewayDeps {
+  /** The compiled gateway file (GATEWAY_CONFIG, gateway-file/index.ts `loadGatewayFile`): routes and provider. */
+  file: GatewayFile
+  /** Rules of the caller's instead of the file's routes (compileRules of other RouteSpecs; tests). */
+  rules?: readonly Rule[]
   /** A Redis client without keyPrefix, closed by the caller; else one is made from config and closed on close. */
   redis?: RedisClient
-  /** The rule table; defaults to defaultRules(config). Validated at build time. */
-  rules?: readonly RuleInput[]
   /** Where logs go (tests capture them); default stdout. */
   logStream?: DestinationStream
   keyStore?: KeyStore
@@ -43,8 +48,24 @@ export interface GatewayDeps {
   tokenCache?: TokenCache
 }
 
-export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps = {}): FastifyInstance {
-  const rules = validateRules(deps.rules ?? defaultRules(config))
+/** The file's one provider in this version (validation refuses any other): the local auth service. */
+export function localProvider (file: GatewayFile): ProviderSpec {
+  const provider = file.providers.find((p) => p.revocation)
+  if (provider?.jwksUrl === undefined) throw new Error('the gateway file has no local provider with a jwksUrl')
+  return provider
+}
+
+export function buildGateway (baseConfig: Readonly<GatewayConfig>, deps: GatewayDeps): FastifyInstance {
+  const rules = deps.rules ?? compileRules(deps.file.routes, baseConfig)
+  const provider = localProvider(deps.file)
+  // The file's provider is what tokens are checked against (its defaults follow JWKS_URL, JWT_ISSUER, JWT_AUDIENCE).
+  const config: Readonly<GatewayConfig> = Object.freeze({
+    ...baseConfig,
+    jwksUrl: provider.jwksUrl!,
+    issuer: provider.issuer,
+    audience: provider.audience[0]!,
+    clockToleranceS: provider.clockToleranceS ?? baseConfig.clockToleranceS,
+  })
   const app = Fastify({
     ...SERVER_ERROR_OPTIONS, // the Host check is stage 2's
     logger: loggerOptions(config.logLevel, deps.logStream),
@@ -63,17 +84,17 @@ export function buildGateway (config: Readonly<GatewayConfig>, deps: GatewayDeps
   app.register(redisPlugin, { config, client: deps.redis })
   app.register(keysPlugin, { config, store: deps.keyStore, onFetch: metrics.onJwksFetch })
   app.register(revocationsPlugin, { config, onMessage: metrics.onRevocation })
-  app.register(pipeline, { config, metrics, tokenCache })
+  app.register(pipeline, { config, metrics, tokenCache, rules, provider })
   app.register(responseHeaders, { corsOrigins: config.corsOrigins })
   app.register(requestLog, { metrics })
   app.setErrorHandler(errorHandler)
-  app.register(ownRoutes, { metrics, tokenCache })
+  app.register(ownRoutes, { metrics, tokenCache, notFoundPrefixes: deps.file.notFoundPrefixes })
   closeConnectionsWhenClosing(app)
   app.register(keyRotation, {
     prefix: config.redisPrefix,
     registryIntervalMs: config.gatewayRegistryIntervalMs,
     publicUrl: config.gatewayPublicUrl,
   })
-  registerProxies(app, rules, { upstreamTimeoutMs: config.upstreamTimeoutMs })
+  registerProxies(app, rules)
   return app
 }

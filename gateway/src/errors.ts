@@ -76,7 +76,6 @@ export const BadGatewayError = createError('GW_ERR_BAD_GATEWAY', 'The upstream s
 export const GatewayTimeoutError = createError(
   'GW_ERR_GATEWAY_TIMEOUT', 'The upstream service did not answer in time', 504
 )
-export const RouteTableError = createError('GW_ERR_ROUTE_TABLE', 'Invalid route table: %s', 500)
 export const CsrfError = createError('GW_ERR_CSRF', '%s', 403)
 export const RateLimitedError = createError('GW_ERR_RATE_LIMITED', 'Too many requests, retry in %s', 429)
 export const MissingHostError = createError('GW_ERR_MISSING_HOST', 'The Host header is required', 400)

@@ -15,11 +15,7 @@ import { BadGatewayError, GatewayTimeoutError, PayloadTooLargeError } from './er
 import { outgoingHeaders } from './pipeline/mutate.js'
 import { kGatewaySession } from './pipeline/session.js'
 import { upstreamResponseHeaders } from './response/upstream-headers.js'
-import { PROXIED_METHODS, type Rule } from './rules.js'
-
-export interface ProxyOptions {
-  upstreamTimeoutMs: number
-}
+import type { Rule } from './rules.js'
 
 /** reply-from's upstream errors: timeouts are 504, every other failure 502. */
 export function upstreamError (error: Error & { code?: string, statusCode?: number }): Error {
@@ -80,16 +76,17 @@ function forwardWithin (rule: Rule): ProxyHandler {
   }
 }
 
-export function registerProxies (app: FastifyInstance, rules: readonly Rule[], opts: ProxyOptions): void {
+/** One registration per rule, for the rule's methods only: the router picks the longest prefix taking the method. */
+export function registerProxies (app: FastifyInstance, rules: readonly Rule[]): void {
   for (const rule of rules) {
     const prefix = rule.prefix === '/' ? '' : rule.prefix
     const { forwardCredentials } = rule
     const options: FastifyHttpProxyOptions = {
       upstream: rule.upstream,
       prefix,
-      rewritePrefix: rule.rewritePrefix ?? rule.prefix,
+      rewritePrefix: rule.rewritePrefix,
       routes: rule.exact ? ['/'] : ['/', '/*'],
-      httpMethods: [...PROXIED_METHODS],
+      httpMethods: [...rule.methods],
       config: { gatewayRule: rule },
       handler: forwardWithin(rule),
       disableRequestLogging: true,
@@ -97,10 +94,10 @@ export function registerProxies (app: FastifyInstance, rules: readonly Rule[], o
         connections: 128,
         pipelining: 1, // no head-of-line blocking behind a slow answer
         keepAliveTimeout: 30_000,
-        connect: { timeout: opts.upstreamTimeoutMs },
+        connect: { timeout: rule.timeoutMs },
       },
       replyOptions: {
-        timeout: opts.upstreamTimeoutMs,
+        timeout: rule.timeoutMs,
         retryDelay: () => null,
         rewriteRequestHeaders: (request, headers) => {
           const session = request[kGatewaySession]!

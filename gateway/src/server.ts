@@ -1,17 +1,30 @@
 /**
  * Gateway entry point: `node --import tsx gateway/src/server.ts`. The only file that reads
  * process.env; closes gracefully on SIGTERM/SIGINT (10 s hard limit).
+ *
+ * The gateway file (GATEWAY_CONFIG, default gateway/gateway.yaml from the working directory) is
+ * read once, here, with process.env for its ${VAR} placeholders; an invalid one stops the
+ * gateway with every problem listed (exit 1), before anything listens or forks.
  */
+import { ConfigError } from '../../services/kernel/env.js'
 import { configOrExit, serve } from '../../services/kernel/serve.js'
 import { buildGateway } from './app.js'
 import { loadConfig } from './config.js'
+import { DEFAULT_GATEWAY_FILE, loadGatewayFile } from './gateway-file/index.js'
 import { closeWithPrimary, isClusterPrimary, runPrimary } from './ops/cluster.js'
 
 const config = configOrExit('gateway', () => loadConfig(process.env))
+const filePath = process.env.GATEWAY_CONFIG || DEFAULT_GATEWAY_FILE
+const loaded = await loadGatewayFile(filePath, process.env)
+const file = configOrExit('gateway', () => {
+  if (!loaded.ok) throw new ConfigError(`gateway file (${filePath})`, loaded.problems)
+  return loaded.file
+})
 
 // GATEWAY_WORKERS > 1: this process only forks and supervises the workers (ops/cluster.ts).
 if (isClusterPrimary(config)) await runPrimary(config)
 
-const app = buildGateway(config)
+const app = buildGateway(config, { file })
+app.log.info({ gatewayFile: filePath, version: file.version, routes: file.routes.length }, 'gateway file loaded')
 closeWithPrimary(app, config.shutdownDrainMs)
 await serve(app, { name: 'gateway', host: config.host, port: config.port, drainMs: config.shutdownDrainMs })

@@ -6,8 +6,8 @@
  *
  * upstream        node:http, a small JSON for every path (and the bench JWKS)
  * bare            Fastify (logger at info, its default request logging) + @fastify/http-proxy defaults
- * gateway-noauth  buildGateway, the orders rule with auth 'none'
- * gateway         buildGateway, full pipeline (default route table)
+ * gateway-noauth  buildGateway, the auth 'required' rules with auth 'none'
+ * gateway         buildGateway, full pipeline (the gateway file: GATEWAY_CONFIG, default gateway/gateway.yaml)
  * seed            express + jsonwebtoken + http-proxy-middleware (seed-stack.ts)
  */
 import http from 'node:http'
@@ -19,7 +19,8 @@ import Fastify from 'fastify'
 import httpProxy from '@fastify/http-proxy'
 import { buildGateway } from '../../gateway/src/app.js'
 import { loadConfig } from '../../gateway/src/config.js'
-import { defaultRules } from '../../gateway/src/rules.js'
+import { compileRules } from '../../gateway/src/rules.js'
+import { DEFAULT_GATEWAY_FILE, loadGatewayFile } from '../../gateway/src/gateway-file/index.js'
 import { createTokenCache } from '../../gateway/src/pipeline/token-cache.js'
 import { checkClaims } from '../../gateway/src/pipeline/authenticate.js'
 import { buildSeedStack } from './seed-stack.js'
@@ -61,11 +62,15 @@ if (kind === 'upstream') {
   send({ port: await listen(server) })
 } else if (kind === 'gateway' || kind === 'gateway-noauth') {
   const config = loadConfig({ ...process.env, GATEWAY_PORT: '0' })
-  const open = { auth: 'none', roles: {}, rateLimit: 'none', csrf: 'none' } as const
+  const loaded = await loadGatewayFile(process.env.GATEWAY_CONFIG || DEFAULT_GATEWAY_FILE, process.env)
+  if (!loaded.ok) throw new Error(`gateway file:\n  - ${loaded.problems.join('\n  - ')}`)
+  const { file } = loaded
+  const open = { auth: 'none', roles: {}, rateLimit: null, csrf: 'none', providers: [] } as const
   const noAuth = kind === 'gateway-noauth'
-  const rules = defaultRules(config).map((r) => noAuth && r.auth === 'required' ? { ...r, ...open } : r)
+  const routes = file.routes.map((r) => noAuth && r.auth === 'required' ? { ...r, ...open } : r)
+  const rules = compileRules(routes, config)
   const cache = createTokenCache({ maxEntries: config.tokenCacheMax, ttlMs: config.tokenCacheTtlMs })
-  const app = buildGateway(config, { rules, ...(config.tokenCacheMax > 0 ? { tokenCache: cache } : {}) })
+  const app = buildGateway(config, { file, rules, ...(config.tokenCacheMax > 0 ? { tokenCache: cache } : {}) })
   await app.listen({ host: '127.0.0.1', port: 0 })
   send({ port: (app.server.address() as { port: number }).port })
   // RSS with a full cache: entries made the way verified tokens make them (payload text ->

@@ -18,6 +18,7 @@ import { ConfigError as AuthConfigError, loadConfig as loadAuthConfig } from '..
 import { loadKeyring } from '../../auth-service/src/keys/keyring.js'
 import { createRedisClient as createAuthRedis } from '../../auth-service/src/redis.js'
 import { buildGateway } from '../../gateway/src/app.js'
+import { shippedGatewayFile } from '../../gateway/test/helpers/gateway-file.js'
 import { ConfigError as GatewayConfigError, loadConfig as loadGatewayConfig } from '../../gateway/src/config.js'
 import { createRedisClient, scanAll } from '../../services/kernel/redis.js'
 import { ensureRedis } from '../start/setup.js'
@@ -127,7 +128,7 @@ t.test('auth service and gateway on a 3-master Redis Cluster', async (t) => {
     WEB_URL: upstreamUrl,
     RATE_LIMIT_AUTH: '8',
   })
-  const gateway = buildGateway(gwConfig)
+  const gateway = buildGateway(gwConfig, { file: shippedGatewayFile(gwConfig) })
   t.teardown(() => gateway.close())
   const gw = await gateway.listen({ host: '127.0.0.1', port: 0 })
   await waitFor(async () => (await call(gw, 'GET', '/readyz')).status === 200, 10_000, 'gateway /readyz')

@@ -20,6 +20,7 @@ import { loadConfig as loadAuthConfig } from '../../auth-service/src/config.js'
 import { loadKeyring } from '../../auth-service/src/keys/keyring.js'
 import { buildGateway } from '../../gateway/src/app.js'
 import { loadConfig as loadGatewayConfig } from '../../gateway/src/config.js'
+import { DEFAULT_GATEWAY_FILE, loadGatewayFile } from '../../gateway/src/gateway-file/index.js'
 import { loadServiceConfig } from '../../services/common/config.js'
 import { buildOrdersService } from '../../services/orders/src/app.js'
 import { buildPaymentsService } from '../../services/payments/src/app.js'
@@ -275,7 +276,15 @@ t.test('health checks: node one-liners on routes the apps really have', async (t
       loadAuthConfig({ ...envOf('auth'), KEYS_DIR: keysDir, REDIS_URL: r.url, REDIS_PREFIX: r.prefix }),
       { keyring, redis: r.client, logger: false }
     ),
-    gateway: () => buildGateway({ ...loadGatewayConfig(envOf('gateway')), redisPrefix: r.prefix, jwksUrl: 'http://127.0.0.1:9/jwks' }, { redis: r.client, logStream: { write: () => {} } }),
+    gateway: async () => {
+      // The image's gateway file, with the container's env (the JWKS URL moved off the stack's).
+      const env = { ...envOf('gateway'), JWKS_URL: 'http://127.0.0.1:9/jwks' }
+      const file = await loadGatewayFile(DEFAULT_GATEWAY_FILE, env)
+      if (!file.ok) throw new Error(file.problems.join('\n'))
+      t.equal(file.file.routes.find((x) => x.id === 'orders')?.upstream, 'http://orders:4101', 'the file follows ORDERS_URL')
+      const config = { ...loadGatewayConfig(env), redisPrefix: r.prefix }
+      return buildGateway(config, { file: file.file, redis: r.client, logStream: { write: () => {} } })
+    },
     orders: () => buildOrdersService({ ...loadServiceConfig(envOf('orders'), 'ORDERS', 4101), logLevel: 'silent' }),
     users: () => buildUsersService({ ...loadServiceConfig(envOf('users'), 'USERS', 4102), logLevel: 'silent' }),
     payments: () => buildPaymentsService({
@@ -359,6 +368,9 @@ t.test('Dockerfile: build and runtime stages, production install, non-root', asy
   // Every source of every COPY from the build context (all words but COPY and the destination).
   const copied = runtime!.lines.filter((l) => /^COPY (?!--from)/.test(l)).flatMap((l) => l.split(/\s+/).slice(1, -1))
   const inImage = (file: string) => copied.some((src) => file === src || file.startsWith(`${src}/`))
+  for (const file of [DEFAULT_GATEWAY_FILE, 'gateway/gateway.schema.json']) {
+    t.ok(inImage(file), `${file} is copied into the runtime image (GATEWAY_CONFIG's default from /app)`)
+  }
   for (const name of NODE_SERVICES) {
     if (STACK.find((e) => e.name === name)?.bundle) continue
     const entry = services[name]!.command![3]!

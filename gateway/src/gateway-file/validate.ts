@@ -79,10 +79,14 @@ export function validateGatewayFile (value: unknown): Validated {
   const at = (path: Path, text: string) => problems.push(`${formatPath(path)}: ${text}`)
   const providers = entries.providers.map((p, i) => provider(p, ['providers', i], at))
   checkProviders(providers, at)
+  entries.providers.forEach((p, i) => supportedProvider(p, ['providers', i], at))
   const routes = entries.routes.map((r, i) => route(r, ['routes', i], new Set(providers.map((p) => p.id)), at))
   checkOverlaps(routes, at)
+  checkBuckets(routes, at)
+  const notFoundPrefixes = [...new Set(entries.notFoundPrefixes ?? [])]
+  checkNotFoundPrefixes(notFoundPrefixes, routes, at)
   if (problems.length > 0) return { ok: false, problems }
-  const body = { providers, routes, notFoundPrefixes: entries.notFoundPrefixes ?? [] }
+  const body = { providers, routes, notFoundPrefixes }
   const version = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 12)
   return { ok: true, file: deepFreeze({ version, ...body }) }
 }
@@ -170,9 +174,25 @@ function checkProviders (providers: ProviderSpec[], at: At): void {
   }
 }
 
+/** What this version verifies: the local auth service only (other providers, discovery, claim mapping: later). */
+export const SUPPORTED_PROVIDER = 'only the local auth service (revocation: true) is supported in this version'
+
+/** Refuses what the file can say but this version does not do yet, rather than ignore it. */
+function supportedProvider (p: ProviderEntry, path: Path, at: At): void {
+  if (p.revocation !== true) { at(path, SUPPORTED_PROVIDER); return }
+  const notYet = (field: string, what: string) => at([...path, field], `${what} is not supported in this version`)
+  if (p.discovery === true) notYet('discovery', 'discovery')
+  if (p.subjectClaim !== undefined && p.subjectClaim !== 'sub') notYet('subjectClaim', 'subjectClaim other than "sub"')
+  if (p.rolesClaim !== undefined && p.rolesClaim !== 'roles') notYet('rolesClaim', 'rolesClaim other than "roles"')
+  // RS256 only for the auth service is provider()'s check (an ES256 one is reported there).
+}
+
 function route (r: RouteEntry, path: Path, providerIds: Set<string>, at: At): RouteSpec {
   const auth = r.auth ?? 'required'
   const methods = r.methods ? [...new Set(r.methods)] : [...DEFAULT_METHODS]
+  if (methods.includes('OPTIONS')) {
+    at([...path, 'methods', methods.indexOf('OPTIONS')], "OPTIONS is the gateway's own (CORS preflight): leave it out")
+  }
   if ((RESERVED_PREFIXES as readonly string[]).some((p) => r.prefix === p || r.prefix.startsWith(`${p}/`))) {
     at([...path, 'prefix'], `${r.prefix} is the gateway's own`)
   }
@@ -237,6 +257,33 @@ function checkOverlaps (routes: RouteSpec[], at: At): void {
       if (other.prefix !== r.prefix) continue
       const shared = r.methods.filter((m) => other.methods.includes(m))
       if (shared.length > 0) at(['routes', i, 'prefix'], `${r.prefix} with ${shared.join(', ')} is also routes[${j}]`)
+    }
+  })
+}
+
+/** Routes naming one bucket share one counter: they must count the same way. */
+function checkBuckets (routes: RouteSpec[], at: At): void {
+  const first = new Map<string, number>()
+  routes.forEach((r, i) => {
+    if (r.rateLimit === null) return
+    const j = first.get(r.rateLimit.bucket)
+    if (j === undefined) { first.set(r.rateLimit.bucket, i); return }
+    const other = routes[j]!.rateLimit!
+    const mine = r.rateLimit
+    if (other.key !== mine.key || other.perMinute !== mine.perMinute) {
+      at(['routes', i, 'rateLimit', 'bucket'],
+        `bucket "${mine.bucket}" is also routes[${j}]'s, with another key or perMinute (one counter counts one way)`)
+    }
+  })
+}
+
+/** A not-found prefix is a route of the gateway's own: no route may have the same prefix. */
+function checkNotFoundPrefixes (prefixes: string[], routes: RouteSpec[], at: At): void {
+  prefixes.forEach((p, i) => {
+    const j = routes.findIndex((r) => r.prefix === p)
+    if (j >= 0) at(['notFoundPrefixes', i], `${p} is also routes[${j}]'s prefix`)
+    if ((RESERVED_PREFIXES as readonly string[]).some((own) => p === own || p.startsWith(`${own}/`))) {
+      at(['notFoundPrefixes', i], `${p} is the gateway's own`)
     }
   })
 }

@@ -4,19 +4,21 @@
  * - GET /healthz: alive
  * - GET /readyz: keys loaded and fresh, Redis reachable and revocations loaded; 503 otherwise
  * - GET /metrics: Prometheus text, with the stores' gauges registered here
- * - unknown paths under the JSON-only prefixes get a JSON 404 (they must not fall through to the
+ * - unknown paths under the gateway file's notFoundPrefixes get a JSON 404 (they must not fall through to the
  *   SPA), as does anything no rule matches; stage 4 (pipeline/index.ts) limits these per IP
  */
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { notFoundHandler } from '../errors.js'
-import { HTTP_METHODS, JSON_ONLY_PREFIXES } from '../rules.js'
+import { HTTP_METHODS } from '../rules.js'
 import type { TokenCache } from '../pipeline/token-cache.js'
 import { registerStoreGauges, type GatewayMetrics } from './metrics.js'
 
 export interface OwnRoutesOptions {
   metrics: GatewayMetrics
   tokenCache: TokenCache | undefined
+  /** The gateway file's notFoundPrefixes: paths under them no route takes are a JSON 404. */
+  notFoundPrefixes: readonly string[]
 }
 
 function readiness (app: FastifyInstance) {
@@ -57,7 +59,7 @@ export const ownRoutes = fp(async function ownRoutes (app, opts: OwnRoutesOption
     return await registry.metrics()
   })
 
-  for (const prefix of JSON_ONLY_PREFIXES) {
+  for (const prefix of opts.notFoundPrefixes) {
     for (const url of [prefix, `${prefix}/*`]) {
       app.route({ method: [...HTTP_METHODS], url, config: { gatewayNotFound: true }, handler: notFoundHandler })
     }

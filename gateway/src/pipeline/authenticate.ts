@@ -1,6 +1,7 @@
 /**
- * Pipeline stage 5, authenticate (rules with auth 'required'): the one credential, verified,
- * becomes the session's identity; any failure is a TokenDenial with a stable reason.
+ * Pipeline stage 5, authenticate (rules with auth 'required' or 'optional'): the one credential,
+ * verified, becomes the session's identity; any failure is a TokenDenial with a stable reason.
+ * 'optional': no credential at all goes on anonymously; a bad, expired or revoked one is still 401.
  *
  * - pre-check first (credentials.ts, 4a), then the verified-token cache (token-cache.ts, 4b)
  * - a miss verifies against the key store (RS256 only, iss, aud, typ at+jwt, required claims,
@@ -20,7 +21,8 @@ import type { CachedToken, TokenCache } from './token-cache.js'
 
 export interface AuthenticatorOptions {
   issuer: string
-  audience: string
+  /** One audience, or several (any one of them). */
+  audience: string | readonly string[]
   clockToleranceS: number
   maxTokenBytes: number
   getKey: (header: JWSHeaderParameters) => Promise<CryptoKey>
@@ -105,7 +107,7 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
   const verifyOptions = {
     algorithms: [ACCESS_TOKEN_ALG],
     issuer: opts.issuer,
-    audience: opts.audience,
+    audience: typeof opts.audience === 'string' ? opts.audience : [...opts.audience],
     typ: ACCESS_TOKEN_TYP,
     requiredClaims: [...REQUIRED_CLAIMS],
     clockTolerance: opts.clockToleranceS,
@@ -153,7 +155,10 @@ export type Authenticate = ReturnType<typeof createAuthenticator>
 /** Stage 5: `onVerified` counts each accepted token (metrics). */
 export function authenticateStage (authenticate: Authenticate, onVerified: () => void): Stage {
   function accept (result: Authenticated | null, session: GatewaySession): void {
-    if (!result) throw invalidToken('missing_token', 'access token required')
+    if (!result) {
+      if (session.rule!.auth === 'optional') return
+      throw invalidToken('missing_token', 'access token required')
+    }
     onVerified()
     session.identity = result.identity
     session.credentialSource = result.source
@@ -162,7 +167,8 @@ export function authenticateStage (authenticate: Authenticate, onVerified: () =>
     accept(await pending, session)
   }
   return (request, _reply, session) => {
-    if (session.rule?.auth !== 'required') return
+    const rule = session.rule
+    if (rule === undefined || rule.auth === 'none') return
     const { headers, rawHeaders } = request.raw
     const result = authenticate({
       // headersDistinct would copy every header of the request: read the copies from rawHeaders.

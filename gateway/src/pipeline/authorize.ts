@@ -4,9 +4,10 @@
  * - the roles for the method (HEAD falls back to GET, then '*') are alternatives: one is enough
  * - no roles listed: any authenticated identity passes
  * - the stage refuses with a ScopeDenial (403 insufficient_scope)
+ * - an `auth: optional` request without a token on a method that needs roles: 401 missing_token
  */
 import type { Identity } from '../contract.js'
-import { insufficientScope } from '../errors.js'
+import { insufficientScope, invalidToken } from '../errors.js'
 import type { Rule } from '../rules.js'
 import type { Stage } from './stage.js'
 
@@ -23,9 +24,15 @@ export function authorize (identity: Identity, rule: Pick<Rule, 'roles'>, method
   return required.some((role) => identity.roles.includes(role)) ? { allowed: true } : { allowed: false, required }
 }
 
-/** Runs where stage 5 set an identity (rules with auth 'required'). */
+/** Runs where stage 5 set an identity, and on anonymous requests to `auth: optional` rules. */
 export const authorizeStage: Stage = (request, _reply, { rule, identity }) => {
-  if (rule === undefined || identity === null) return
+  if (rule === undefined) return
+  if (identity === null) {
+    if (rule.auth === 'optional' && requiredRoles(rule, request.method).length > 0) {
+      throw invalidToken('missing_token', 'access token required')
+    }
+    return
+  }
   const decision = authorize(identity, rule, request.method)
   if (!decision.allowed) throw insufficientScope(`requires one of the roles: ${decision.required.join(', ')}`)
 }

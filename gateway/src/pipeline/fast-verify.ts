@@ -19,7 +19,8 @@ import type { TokenHeader } from './credentials.js'
 
 export interface FastVerifyOptions {
   issuer: string
-  audience: string
+  /** One audience, or several (the token's `aud` must name one of them). */
+  audience: string | readonly string[]
   clockToleranceS: number
   requiredClaims: readonly string[]
   /** The key store's resolver (the same one jose gets). */
@@ -113,6 +114,10 @@ export function createFastVerifier (opts: FastVerifyOptions): VerifyToken {
   const expectedTyp = normalizeTyp(ACCESS_TOKEN_TYP)
   // jose's presence-check order: the options' claims (iss, aud) first, then requiredClaims reversed.
   const presence = [...new Set([...opts.requiredClaims, 'aud', 'iss'].reverse())]
+  // One audience (the usual case) is compared as before; several: any one of them.
+  const audiences: readonly string[] = typeof opts.audience === 'string' ? [opts.audience] : opts.audience
+  const one = audiences.length === 1 ? audiences[0] : undefined
+  const isAudience = (a: unknown) => audiences.includes(a as string)
 
   return async function verifyToken (token: string, prechecked?: TokenHeader): Promise<Verified> {
     const dot1 = token.indexOf('.')
@@ -147,7 +152,9 @@ export function createFastVerifier (opts: FastVerifyOptions): VerifyToken {
     for (const claim of presence) if (!Object.hasOwn(payload, claim)) throw claimInvalid(claim)
     if (payload.iss !== opts.issuer) throw claimInvalid('iss')
     const aud = payload.aud
-    const audOk = typeof aud === 'string' ? aud === opts.audience : Array.isArray(aud) && aud.includes(opts.audience)
+    const audOk = one !== undefined
+      ? (typeof aud === 'string' ? aud === one : Array.isArray(aud) && aud.includes(one))
+      : (typeof aud === 'string' ? audiences.includes(aud) : Array.isArray(aud) && aud.some(isAudience))
     if (!audOk) throw claimInvalid('aud')
 
     const now = Math.floor(Date.now() / 1000)

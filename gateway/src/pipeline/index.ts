@@ -5,12 +5,12 @@
  * 1. strip           strip-headers.ts   client identity, hop-by-hop and forwarding headers
  * 2. request-limits  request-limits.ts  Host required, the rule's bodyLimit by Content-Length
  * 3. cors-preflight  cors-preflight.ts  every OPTIONS is answered here: the pipeline ends
- * 4. per-ip-limits   rate-limits.ts     rules with rateLimit 'auth-endpoints'; the gateway's own 404s
- * 5. authenticate    authenticate.ts    rules with auth 'required': credentials.ts (5a), token-cache.ts (5b),
- *                                       fast-verify.ts (5c)
+ * 4. per-ip-limits   rate-limits.ts     rules with a rateLimit by key 'ip'; the gateway's own 404s
+ * 5. authenticate    authenticate.ts    rules with auth 'required' or 'optional': credentials.ts (5a),
+ *                                       token-cache.ts (5b), fast-verify.ts (5c)
  * 6. authorize       authorize.ts       the rule's roles for the method
  * 7. csrf            csrf.ts            the rule's csrf: 'double-submit' or 'origin'
- * 8. per-user-limit  rate-limits.ts     rules with rateLimit 'per-user'
+ * 8. per-user-limit  rate-limits.ts     rules with a rateLimit by key 'user'
  * then forward (proxy.ts), the identity headers written by mutate.ts.
  *
  * - stages after 4 do nothing on a request no rule matches (own routes, 404s)
@@ -20,7 +20,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { GatewayConfig } from '../config.js'
+import type { ProviderSpec } from '../gateway-file/validate.js'
 import type { GatewayMetrics } from '../ops/metrics.js'
+import type { Rule } from '../rules.js'
 import { authenticateStage, createAuthenticator } from './authenticate.js'
 import { authorizeStage } from './authorize.js'
 import { createCorsPreflight } from './cors-preflight.js'
@@ -71,23 +73,26 @@ export interface PipelineOptions {
   config: Readonly<GatewayConfig>
   metrics: GatewayMetrics
   tokenCache: TokenCache | undefined
+  /** The compiled rules (their rate limits are made into limiters once). */
+  rules: readonly Rule[]
+  /** The gateway file's one provider: the local auth service (issuer, audience, clock tolerance). */
+  provider: ProviderSpec
 }
 
 /** Registers the pipeline hook on the root; needs the redis, keys and revocations plugins. */
 export const pipeline = fp(async function pipeline (app, opts: PipelineOptions) {
-  const { config, metrics } = opts
+  const { config, metrics, provider } = opts
   decorateSession(app)
   const limits = await registerRateLimits(app, {
     redis: app.gatewayRedis,
     prefix: config.redisPrefix,
-    authPerMinute: config.rateLimitAuth,
-    apiPerMinute: config.rateLimitApi,
+    rules: opts.rules,
     notFoundPerMinute: config.rateLimitNotFound,
   })
   const authenticate = createAuthenticator({
-    issuer: config.issuer,
-    audience: config.audience,
-    clockToleranceS: config.clockToleranceS,
+    issuer: provider.issuer,
+    audience: provider.audience.length === 1 ? provider.audience[0]! : provider.audience,
+    clockToleranceS: provider.clockToleranceS ?? config.clockToleranceS,
     maxTokenBytes: config.maxTokenBytes,
     getKey: app.gatewayKeys.getKey,
     isCurrentKey: app.gatewayKeys.isCurrentKey,

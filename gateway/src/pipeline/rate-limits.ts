@@ -1,11 +1,17 @@
 /**
  * Pipeline stages 4 and 8, rate limits (@fastify/rate-limit on Redis, rate-limit-store.ts): 429
- * `rate_limited` with Retry-After and x-ratelimit-* headers.
+ * `rate_limited` with Retry-After and x-ratelimit-* headers. Each rule's `rateLimit` (the
+ * gateway file's `{ key, perMinute, methods, paths, bucket }`) is made into its limiters once,
+ * at build time; a request only picks one.
  *
- * - stage 4, per client IP before anything else: POST login, register and refresh on rules with
- *   rateLimit 'auth-endpoints' (a password guesser never reaches the auth service), and the
- *   gateway's own 404s (an attacker could search for valid URLs)
- * - stage 8, per user (`sub`) once the token is verified: rules with rateLimit 'per-user'
+ * - stage 4, key 'ip', per client IP before the token is read (a password guesser never reaches
+ *   the auth service); and the gateway's own 404s per IP (an attacker could search for valid URLs)
+ * - stage 8, key 'user', per token `sub` once the token is verified; a request an `auth:
+ *   optional` route forwards without a token is counted per client IP in the same bucket
+ * - `methods`: only those are counted; `paths`: each listed path (exact, as the upstream router
+ *   sees it) has its own counter, other paths are not counted; neither: one counter per bucket
+ * - counters are `<prefix>rl:<bucket>[-<path under the prefix>]:<who>` (e.g. `rl:auth-login:<ip>`,
+ *   `rl:api:<sub>`); routes naming one bucket share them
  * - Redis down: the limits fail OPEN (skipOnError), availability over limiting; revocation and
  *   readiness report Redis anyway
  * @see https://github.com/fastify/fastify-rate-limit
@@ -14,23 +20,20 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import rateLimit from '@fastify/rate-limit'
 import type { RedisClient } from '../../../services/kernel/redis.js'
 import { RateLimitedError } from '../errors.js'
+import type { Rule } from '../rules.js'
 import { canonicalPath } from './http.js'
 import { redisStore } from './rate-limit-store.js'
 import { kGatewaySession } from './session.js'
 import type { Stage } from './stage.js'
 
 export const RATE_LIMIT_WINDOW_MS = 60_000
-/** The auth-service calls limited per IP, each with its own counter. */
-export const AUTH_LIMITED = new Map([
-  ['/auth/login', 'login'], ['/auth/register', 'register'], ['/auth/refresh', 'refresh'],
-])
 
 export interface RateLimitOptions {
   redis: RedisClient
   /** REDIS_PREFIX; keys are `<prefix>rl:<limiter>:<who>`. */
   prefix: string
-  authPerMinute: number
-  apiPerMinute: number
+  /** The rules whose `rateLimit` is made into limiters. */
+  rules: readonly Rule[]
   notFoundPerMinute: number
 }
 
@@ -38,8 +41,21 @@ export interface RateLimitStages { perIp: Stage, perUser: Stage }
 
 type Limiter = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 
+/** One rule's limit, compiled: the methods counted (null: all), and one limiter per path or one for all. */
+interface RuleLimit {
+  methods: ReadonlySet<string> | null
+  byPath: ReadonlyMap<string, Limiter> | null
+  all: Limiter | null
+}
+
 const byIp = (request: FastifyRequest) => request[kGatewaySession]?.clientIp || request.ip
-const byUser = (request: FastifyRequest) => request[kGatewaySession]?.identity?.subject ?? ''
+const bySubject = (request: FastifyRequest) => request[kGatewaySession]?.identity?.subject ?? ''
+
+/** A path's counter: the bucket, then the path under the rule's prefix (`auth` + `/auth/login`: `auth-login`). */
+export function counterName (bucket: string, prefix: string, path: string): string {
+  const under = path.slice(prefix === '/' ? 1 : prefix.length + 1)
+  return under === '' ? bucket : `${bucket}-${under.replaceAll('/', '-')}`
+}
 
 /** Registers the plugin, then makes the limiters once: the stages only pick one. */
 export async function registerRateLimits (app: FastifyInstance, opts: RateLimitOptions): Promise<RateLimitStages> {
@@ -50,24 +66,54 @@ export async function registerRateLimits (app: FastifyInstance, opts: RateLimitO
     timeWindow: RATE_LIMIT_WINDOW_MS,
     errorResponseBuilder: (_request, context) => new RateLimitedError(context.after),
   })
-  const limiter = (name: string, max: number, keyOf: (request: FastifyRequest) => string): Limiter =>
-    app.rateLimit({ max, timeWindow: RATE_LIMIT_WINDOW_MS, keyGenerator: (r) => `${name}:${keyOf(r)}` }) as Limiter
-  const authLimiters = new Map([...AUTH_LIMITED.values()].map((name) => {
-    return [name, limiter(`auth-${name}`, opts.authPerMinute, byIp)] as const
-  }))
-  const api = limiter('api', opts.apiPerMinute, byUser)
+  const made = new Map<string, Limiter>()
+  const limiter = (name: string, max: number, keyOf: (request: FastifyRequest) => string): Limiter => {
+    const existing = made.get(name) // a shared bucket: one limiter (validation made their counts agree)
+    if (existing) return existing
+    const l = app.rateLimit({ max, timeWindow: RATE_LIMIT_WINDOW_MS, keyGenerator: (r) => `${name}:${keyOf(r)}` })
+    made.set(name, l as Limiter)
+    return l as Limiter
+  }
+  const compile = (rule: Rule, keyOf: (request: FastifyRequest) => string, suffix = ''): RuleLimit => {
+    const spec = rule.rateLimit!
+    const make = (name: string) => limiter(`${name}${suffix}`, spec.perMinute, keyOf)
+    return {
+      methods: spec.methods.length > 0 ? new Set(spec.methods) : null,
+      byPath: spec.paths.length > 0
+        ? new Map(spec.paths.map((p) => [p.toLowerCase(), make(counterName(spec.bucket, rule.prefix, p))]))
+        : null,
+      all: spec.paths.length > 0 ? null : make(spec.bucket),
+    }
+  }
+  const perIp = new Map<Rule, RuleLimit>()
+  const perUser = new Map<Rule, RuleLimit>()
+  // Requests an optional route forwards without a token: per IP, apart from the users' counters.
+  const anonymous = new Map<Rule, RuleLimit>()
+  for (const rule of opts.rules) {
+    if (rule.rateLimit === null) continue
+    if (rule.rateLimit.key === 'ip') { perIp.set(rule, compile(rule, byIp)); continue }
+    perUser.set(rule, compile(rule, bySubject))
+    if (rule.auth === 'optional') anonymous.set(rule, compile(rule, byIp, '-anonymous'))
+  }
   const notFound = limiter('not-found', opts.notFoundPerMinute, byIp)
 
+  const pick = (limit: RuleLimit, request: FastifyRequest): Limiter | undefined => {
+    if (limit.methods !== null && !limit.methods.has(request.method)) return undefined
+    return limit.all ?? limit.byPath!.get(canonicalPath(request.url))
+  }
   return {
     perIp: (request, reply, session) => {
       if (session.rule === undefined) return session.notFound ? notFound(request, reply) : undefined
-      if (session.rule.rateLimit !== 'auth-endpoints' || request.method !== 'POST') return undefined
-      const name = AUTH_LIMITED.get(canonicalPath(request.url))
-      return name === undefined ? undefined : authLimiters.get(name)!(request, reply)
+      const limit = perIp.get(session.rule)
+      if (limit === undefined) return undefined
+      return pick(limit, request)?.(request, reply)
     },
     perUser: (request, reply, session) => {
-      if (session.rule?.rateLimit !== 'per-user' || session.identity === null) return undefined
-      return api(request, reply)
+      const rule = session.rule
+      if (rule === undefined) return undefined
+      const limit = session.identity === null ? anonymous.get(rule) : perUser.get(rule)
+      if (limit === undefined) return undefined
+      return pick(limit, request)?.(request, reply)
     },
   }
 }

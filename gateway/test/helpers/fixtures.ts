@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { buildGateway, type GatewayDeps } from '../../src/app.js'
 import { defaultConfig, type GatewayConfig } from '../../src/config.js'
-import { defaultRules } from '../../src/rules.js'
+import { shippedGatewayFile } from './gateway-file.js'
 import { useTestRedis } from '../../../scripts/testing/redis.js'
 import { request } from '../../../scripts/testing/http.js'
 import { waitFor, type Teardown } from '../../../scripts/testing/wait.js'
@@ -26,7 +26,8 @@ export interface GatewayFixtureOptions {
   jwksUrl: string
   /** Use this Redis URL/prefix instead of useTestRedis (to share the prefix across gateways, or a dead Redis). */
   redis?: { url: string, prefix: string }
-  deps?: GatewayDeps
+  /** `file` defaults to the shipped gateway file, compiled for the test's config. */
+  deps?: Partial<GatewayDeps>
   /** Wait until /readyz says 200 (default true). */
   waitReady?: boolean
 }
@@ -51,7 +52,7 @@ export async function startGateway (t: Teardown, opts: GatewayFixtureOptions): P
   const logs: string[] = []
   const app = buildGateway(config, {
     redis,
-    rules: defaultRules(config),
+    file: shippedGatewayFile(config),
     logStream: { write: (line: string) => { logs.push(line) } },
     ...opts.deps,
   })

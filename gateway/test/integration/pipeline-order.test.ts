@@ -8,6 +8,7 @@
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { buildGateway } from '../../src/app.js'
+import { shippedGatewayFile } from '../helpers/gateway-file.js'
 import { defaultConfig } from '../../src/config.js'
 import { useTestRedis } from '../../../scripts/testing/redis.js'
 import { bearer, request } from '../../../scripts/testing/http.js'
@@ -24,10 +25,8 @@ t.test('strip comes first: a hook added after the gateway\'s sees no client iden
   const r = await useTestRedis(t)
   const redis = new Redis(r.url, { maxRetriesPerRequest: 1 })
   t.teardown(() => redis.disconnect())
-  const app = buildGateway(
-    defaultConfig({ jwksUrl, redisUrl: r.url, redisPrefix: r.prefix, webUrl: upstream.url }),
-    { redis, logStream: { write: () => {} } }
-  )
+  const config = defaultConfig({ jwksUrl, redisUrl: r.url, redisPrefix: r.prefix, webUrl: upstream.url })
+  const app = buildGateway(config, { file: shippedGatewayFile(config), redis, logStream: { write: () => {} } })
   const seen: string[][] = []
   app.addHook('onRequest', async (request) => { seen.push(Object.keys(request.headers)) })
   t.teardown(() => app.close())

@@ -16,6 +16,7 @@ import { loadConfig as loadAuthConfig } from '../../../auth-service/src/config.j
 import { buildOrdersService } from '../../../services/orders/src/app.js'
 import { buildUsersService } from '../../../services/users/src/app.js'
 import { buildGateway } from '../../src/app.js'
+import { shippedGatewayFile } from '../helpers/gateway-file.js'
 import { loadConfig as loadGatewayConfig } from '../../src/config.js'
 import { useTestRedis } from '../../../scripts/testing/redis.js'
 import { waitFor } from '../../../scripts/testing/wait.js'
@@ -47,7 +48,7 @@ t.test(`fuzz through the gateway (seed ${SEED})`, async (t) => {
   const users = buildUsersService()
   const [authPort, ordersPort, usersPort] = await Promise.all([auth, orders, users].map(listen))
   const upstream = (port: number | undefined) => `http://127.0.0.1:${port}`
-  const gateway = buildGateway(loadGatewayConfig({
+  const gatewayConfig = loadGatewayConfig({
     ...shared,
     AUTH_URL: upstream(authPort),
     ORDERS_URL: upstream(ordersPort),
@@ -56,7 +57,8 @@ t.test(`fuzz through the gateway (seed ${SEED})`, async (t) => {
     WEB_URL: upstream(usersPort),
     RATE_LIMIT_AUTH: '100000',
     RATE_LIMIT_NOT_FOUND: '100000',
-  }))
+  })
+  const gateway = buildGateway(gatewayConfig, { file: shippedGatewayFile(gatewayConfig) })
   const port = await listen(gateway)
   t.teardown(async () => {
     await gateway.close()

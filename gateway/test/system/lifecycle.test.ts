@@ -15,6 +15,7 @@ import { loadConfig as loadAuthConfig } from '../../../auth-service/src/config.j
 import { buildOrdersService } from '../../../services/orders/src/app.js'
 import { buildUsersService } from '../../../services/users/src/app.js'
 import { buildGateway } from '../../src/app.js'
+import { shippedGatewayFile } from '../helpers/gateway-file.js'
 import { loadConfig as loadGatewayConfig } from '../../src/config.js'
 import { useTestRedis } from '../../../scripts/testing/redis.js'
 import { sleep, waitFor, type Teardown } from '../../../scripts/testing/wait.js'
@@ -45,7 +46,7 @@ async function startStack (tt: Teardown) {
   const upstreams = [auth, orders, users]
   const [authUrl, ordersUrl, usersUrl] = await Promise.all(upstreams.map(listen))
 
-  const gateway = buildGateway(loadGatewayConfig({
+  const gatewayConfig = loadGatewayConfig({
     ...shared,
     AUTH_URL: authUrl!,
     ORDERS_URL: ordersUrl!,
@@ -53,7 +54,8 @@ async function startStack (tt: Teardown) {
     PAYMENTS_URL: usersUrl!,
     WEB_URL: usersUrl!,
     GATEWAY_PORT: '0',
-  }))
+  })
+  const gateway = buildGateway(gatewayConfig, { file: shippedGatewayFile(gatewayConfig) })
   const gatewayUrl = await listen(gateway)
   tt.teardown(async () => {
     await gateway.close()

@@ -5,6 +5,7 @@ import { compileGatewayText, loadGatewayFile, type Validated } from '../../src/g
 import { interpolate } from '../../src/gateway-file/interpolate.js'
 import { MAX_FILE_BYTES } from '../../src/gateway-file/read.js'
 import { gatewayJsonSchema, GATEWAY_SCHEMA_FILE } from '../../src/gateway-file/json-schema.js'
+import { GatewayFileSchema, ProviderSchema, RateLimitSchema, RouteSchema } from '../../src/gateway-file/schema.js'
 
 const SHIPPED = 'gateway/gateway.yaml'
 const problemsOf = (r: Validated) => r.ok ? [] : r.problems
@@ -77,6 +78,28 @@ const invalid = [
   bad('a route on the gateway\'s own paths, a rate limit by user on an open route',
     withRoutes({ id: 'm', prefix: '/metrics', upstream: 'http://x', auth: 'none', rateLimit: { key: 'user', perMinute: 5 } }),
     /^routes\[0\]\.prefix: \/metrics is the gateway's own$/, /^routes\[0\]\.rateLimit\.key: key "user" needs auth/),
+  bad('this version: another provider than the local auth service is refused, not ignored',
+    json({ ...base, providers: [...base.providers, { id: 'partner', issuer: 'https://idp.example.com', audience: 'x', discovery: true, rolesClaim: 'realm_access.roles' }] }),
+    /^providers\[1\]: only the local auth service \(revocation: true\) is supported in this version$/),
+  bad('this version: discovery, claim mapping and ES256 on the auth service are refused',
+    json({ ...base, providers: [{ id: 'local', issuer: 'https://idp.example.com', audience: 'a', revocation: true, discovery: true, subjectClaim: 'uid', rolesClaim: 'groups', algorithms: ['ES256'] }] }),
+    /^providers\[0\]\.discovery: discovery is not supported in this version$/,
+    /^providers\[0\]\.subjectClaim: subjectClaim other than "sub" is not supported in this version$/,
+    /^providers\[0\]\.rolesClaim: rolesClaim other than "roles" is not supported in this version$/,
+    /^providers\[0\]\.algorithms: the project's own auth service signs RS256 only$/),
+  bad('one bucket counted two ways, a not-found prefix a route has, OPTIONS in methods',
+    json({
+      ...base,
+      routes: [
+        { id: 'a', prefix: '/a', upstream: 'http://x', rateLimit: { key: 'user', perMinute: 5, bucket: 'shared' } },
+        { id: 'b', prefix: '/b', upstream: 'http://x', rateLimit: { key: 'user', perMinute: 6, bucket: 'shared' } },
+        { id: 'c', prefix: '/c', upstream: 'http://x', methods: ['GET', 'OPTIONS'] },
+      ],
+      notFoundPrefixes: ['/a', '/metrics'],
+    }),
+    /^routes\[1\]\.rateLimit\.bucket: bucket "shared" is also routes\[0\]'s, with another key or perMinute/,
+    /^routes\[2\]\.methods\[1\]: OPTIONS is the gateway's own/,
+    /^notFoundPrefixes\[0\]: \/a is also routes\[0\]'s prefix$/, /^notFoundPrefixes\[1\]: \/metrics is the gateway's own$/),
   bad('no routes and no providers', json({ providers: [], routes: [] }),
     /^providers: must not have fewer than 1/, /^routes: must not have fewer/),
 ]
@@ -154,4 +177,19 @@ t.test('npm run config:check: the route table and exit 0, or every problem and e
   t.equal(badRun.status, 1)
   t.match(badRun.stderr, /bad\.json: 2 problems\n {2}- routes\[0\]\.roles\.GET: roles need auth .*\n {2}- routes\[0\]\.upstream: "orders" is not a URL/)
   t.equal(badRun.stdout, '', 'nothing on stdout')
+})
+
+t.test('gateway/README.md: its field table names every field of the schema, and no other', async (t) => {
+  const readme = readFileSync('gateway/README.md', 'utf8')
+  const section = readme.slice(readme.indexOf('## The gateway file'), readme.indexOf('## Layout of `src/`'))
+  const documented = [...section.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]!)
+  const keys = (schema: { properties: object }, at: string) => Object.keys(schema.properties).map((k) => `${at}${k}`)
+  const arrays = new Set(['providers', 'routes'])
+  const fields = [
+    ...Object.keys(GatewayFileSchema.properties).map((k) => arrays.has(k) ? `${k}[]` : k),
+    ...keys(ProviderSchema, 'providers[].'),
+    ...keys(RouteSchema, 'routes[].'),
+    ...keys(RateLimitSchema, 'routes[].rateLimit.'),
+  ]
+  t.same([...documented].sort(), [...fields].sort())
 })
