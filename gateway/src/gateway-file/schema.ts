@@ -43,7 +43,7 @@ export const ProviderSchema = Type.Object({
 
 export const RateLimitSchema = Type.Object({
   key: Type.Union([Type.Literal('user'), Type.Literal('ip')]),
-  perMinute: Type.Integer({ minimum: 1, maximum: 1_000_000 }),
+  perMinute: Type.Integer({ minimum: 1, maximum: 1_000_000_000 }),
   methods: Type.Optional(Type.Array(Method, { minItems: 1 })),
   paths: Type.Optional(Type.Array(PathPrefix, { minItems: 1, description: 'paths counted, each on its own' })),
   bucket: Type.Optional(Type.String({
