@@ -261,11 +261,31 @@ function checkOverlaps (routes: RouteSpec[], at: At): void {
   })
 }
 
-/** Routes naming one bucket share one counter: they must count the same way. */
+/** A path's counter: the bucket, then the path under the rule's prefix (`auth` + `/auth/login`: `auth-login`). */
+export function counterName (bucket: string, prefix: string, path: string): string {
+  const under = path.slice(prefix === '/' ? 1 : prefix.length + 1)
+  return under === '' ? bucket : `${bucket}-${under.replaceAll('/', '-')}`
+}
+
+/**
+ * Routes naming one bucket share one counter: they must count the same way. And no two
+ * buckets may name the same counter (bucket `auth-login` against bucket `auth` with the path
+ * /auth/login), or one would spend the other's budget.
+ */
 function checkBuckets (routes: RouteSpec[], at: At): void {
   const first = new Map<string, number>()
+  const counters = new Map<string, { bucket: string, route: number }>()
   routes.forEach((r, i) => {
     if (r.rateLimit === null) return
+    const { bucket, paths } = r.rateLimit
+    for (const name of paths.length > 0 ? paths.map((p) => counterName(bucket, r.prefix, p)) : [bucket]) {
+      const owner = counters.get(name)
+      if (owner === undefined) counters.set(name, { bucket, route: i })
+      else if (owner.bucket !== bucket) {
+        const other = `bucket "${owner.bucket}" of routes[${owner.route}]`
+        at(['routes', i, 'rateLimit', 'bucket'], `counter "${name}" is also ${other}`)
+      }
+    }
     const j = first.get(r.rateLimit.bucket)
     if (j === undefined) { first.set(r.rateLimit.bucket, i); return }
     const other = routes[j]!.rateLimit!

@@ -25,6 +25,7 @@ import { canonicalPath } from './http.js'
 import { redisStore } from './rate-limit-store.js'
 import { kGatewaySession } from './session.js'
 import type { Stage } from './stage.js'
+import { counterName } from '../gateway-file/validate.js'
 
 export const RATE_LIMIT_WINDOW_MS = 60_000
 
@@ -50,12 +51,6 @@ interface RuleLimit {
 
 const byIp = (request: FastifyRequest) => request[kGatewaySession]?.clientIp || request.ip
 const bySubject = (request: FastifyRequest) => request[kGatewaySession]?.identity?.subject ?? ''
-
-/** A path's counter: the bucket, then the path under the rule's prefix (`auth` + `/auth/login`: `auth-login`). */
-export function counterName (bucket: string, prefix: string, path: string): string {
-  const under = path.slice(prefix === '/' ? 1 : prefix.length + 1)
-  return under === '' ? bucket : `${bucket}-${under.replaceAll('/', '-')}`
-}
 
 /** Registers the plugin, then makes the limiters once: the stages only pick one. */
 export async function registerRateLimits (app: FastifyInstance, opts: RateLimitOptions): Promise<RateLimitStages> {

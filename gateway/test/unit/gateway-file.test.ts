@@ -100,6 +100,23 @@ const invalid = [
     /^routes\[1\]\.rateLimit\.bucket: bucket "shared" is also routes\[0\]'s, with another key or perMinute/,
     /^routes\[2\]\.methods\[1\]: OPTIONS is the gateway's own/,
     /^notFoundPrefixes\[0\]: \/a is also routes\[0\]'s prefix$/, /^notFoundPrefixes\[1\]: \/metrics is the gateway's own$/),
+  bad('two buckets naming one counter (bucket auth-login, and bucket auth with the path /auth/login)',
+    withRoutes(
+      {
+        id: 'auth',
+        prefix: '/auth',
+        upstream: 'http://x',
+        auth: 'none',
+        rateLimit: { key: 'ip', perMinute: 5, paths: ['/auth/login'] }
+      },
+      {
+        id: 'other',
+        prefix: '/other',
+        upstream: 'http://x',
+        auth: 'none',
+        rateLimit: { key: 'ip', perMinute: 5, bucket: 'auth-login' }
+      }),
+    /^routes\[1\]\.rateLimit\.bucket: counter "auth-login" is also bucket "auth" of routes\[0\]$/),
   bad('no routes and no providers', json({ providers: [], routes: [] }),
     /^providers: must not have fewer than 1/, /^routes: must not have fewer/),
 ]
