@@ -12,7 +12,7 @@ import { IDENTITY_HEADERS, REQUEST_ID_PATTERN } from '../../gateway/src/contract
 import { rejectMissingHost, SERVER_ERROR_OPTIONS } from '../../services/kernel/http-errors.js'
 import { BODY_LIMIT } from '../../services/kernel/limits.js'
 import { loggerOptions } from '../../services/kernel/logging.js'
-import { closeConnectionsWhenClosing } from '../../services/kernel/shutdown.js'
+import { closeConnectionsWhenDone } from '../../services/kernel/shutdown.js'
 import { createAuthEvents, type AuthEvents } from './audit.js'
 import type { AuthConfig } from './config.js'
 import type { CookieSettings } from './cookies.js'
@@ -73,7 +73,7 @@ export async function buildAuthService (config: Readonly<AuthConfig>, deps: Auth
   serveMetrics(app, metrics)
   handleErrors(app, redis)
   acceptJsonOnly(app)
-  closeConnectionsWhenClosing(app)
+  closeConnectionsWhenDone(app)
   const cookies: CookieSettings = config
   await app.register(cookie)
   await app.register(metaRoutes, { keys, redis, jwksMaxAge: config.jwksMaxAge })

@@ -14,6 +14,7 @@ import { loadKeyring, type Keyring } from '../src/keys/keyring.js'
 import { createRedisClient } from '../src/redis.js'
 import { useTestRedis } from '../../scripts/testing/redis.js'
 import { waitFor, type Teardown } from '../../scripts/testing/wait.js'
+import { PASSWORD } from '../../scripts/testing/stack.js'
 
 let keyring: Promise<{ dir: string, keyring: Keyring }> | undefined
 
@@ -76,7 +77,7 @@ let counter = 0
 export function uniqueEmail (tag = 'user'): string {
   return `${tag}-${process.pid}-${Date.now()}-${counter++}@example.test`
 }
-export const PASSWORD = 'correct horse battery'
+export { PASSWORD }
 
 export interface Cookie { name: string, value: string, attrs: Record<string, string | true> }
 

@@ -15,7 +15,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import type { DestinationStream } from 'pino'
 import { SERVER_ERROR_OPTIONS } from '../../services/kernel/http-errors.js'
 import type { RedisClient } from '../../services/kernel/redis.js'
-import { closeConnectionsWhenClosing } from '../../services/kernel/shutdown.js'
+import { closeConnectionsWhenDone } from '../../services/kernel/shutdown.js'
 import type { GatewayConfig } from './config.js'
 import { errorHandler } from './errors.js'
 import type { KeyStore } from './keys/key-store.js'
@@ -89,7 +89,7 @@ export function buildGateway (baseConfig: Readonly<GatewayConfig>, deps: Gateway
   app.register(requestLog, { metrics })
   app.setErrorHandler(errorHandler)
   app.register(ownRoutes, { metrics, tokenCache, notFoundPrefixes: deps.file.notFoundPrefixes })
-  closeConnectionsWhenClosing(app)
+  closeConnectionsWhenDone(app)
   app.register(keyRotation, {
     prefix: config.redisPrefix,
     registryIntervalMs: config.gatewayRegistryIntervalMs,

@@ -9,9 +9,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './ports.js'
 
-// Kept for importers outside scripts/ that have not moved to scripts/testing/ports.ts yet (gateway tests).
-export { freePort }
-
 export const REDIS_MISSING_HELP =
   'No Redis found. Set REDIS_URL to a running Redis, or install redis-server ' +
   '(Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) so one can be started for you.'

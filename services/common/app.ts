@@ -10,7 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { IDENTITY_HEADERS } from '../../gateway/src/contract.js'
 import { identityPlugin } from './identity.js'
 import { errorHandler, notFoundHandler } from './errors.js'
-import { closeConnectionsWhenClosing } from '../kernel/shutdown.js'
+import { closeConnectionsWhenDone } from '../kernel/shutdown.js'
 import { BODY_LIMIT } from '../kernel/limits.js'
 import { rejectMissingHost, SERVER_ERROR_OPTIONS } from '../kernel/http-errors.js'
 import { loggerOptions } from '../kernel/logging.js'
@@ -45,7 +45,7 @@ export function createServiceApp (opts: ServiceAppOptions): ServiceApp {
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler(notFoundHandler)
   app.register(identityPlugin)
-  closeConnectionsWhenClosing(app)
+  closeConnectionsWhenDone(app)
   app.get('/healthz', { config: { identity: false } }, async () => ({ status: 'ok', service: opts.name }))
   // No dependencies (in-memory stores): ready as soon as it listens.
   app.get('/readyz', { config: { identity: false } }, async () => ({ status: 'ready', service: opts.name, checks: {} }))

@@ -7,6 +7,7 @@
  *    503), onClose hooks run. The caller's hard limit (serve.ts) bounds the whole.
  * @see https://fastify.dev/docs/latest/Reference/Server/#forcecloseconnections
  */
+import type { IncomingHttpHeaders } from 'node:http'
 import { Server } from 'node:net'
 import type { FastifyInstance } from 'fastify'
 
@@ -15,18 +16,25 @@ export const DEFAULT_DRAIN_MS = 1500
 
 const closing = new WeakSet<FastifyInstance>()
 
-/** Once draining or closing, every response carries `Connection: close` and its socket ends after it. */
-export function closeConnectionsWhenClosing (app: FastifyInstance): void {
-  app.addHook('preClose', (done) => { closing.add(app); done() })
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (closing.has(app)) reply.header('connection', 'close')
-    done(null, payload)
-  })
+/** Did the client announce a body (one the server may not have read when it answers)? */
+function hasRequestBody (headers: IncomingHttpHeaders): boolean {
+  const length = headers['content-length']
+  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
 }
 
-/** True from the start of the drain: /readyz answers 503 so balancers stop sending. */
-export function isDraining (app: FastifyInstance): boolean {
-  return closing.has(app)
+/**
+ * The one onSend hook that ends connections: a response carries `Connection: close`, and its
+ * socket ends after it, once draining or closing, and when it goes out before the request's
+ * body was read (an early 401, 413, 429...): no client is left on a connection with the rest
+ * of its own upload in the way.
+ */
+export function closeConnectionsWhenDone (app: FastifyInstance): void {
+  app.addHook('preClose', (done) => { closing.add(app); done() })
+  app.addHook('onSend', (request, reply, payload, done) => {
+    const raw = request.raw
+    if (closing.has(app) || (!raw.complete && hasRequestBody(raw.headers))) reply.header('connection', 'close')
+    done(null, payload)
+  })
 }
 
 const drains = new WeakMap<FastifyInstance, Promise<void>>()

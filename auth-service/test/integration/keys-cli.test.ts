@@ -19,7 +19,7 @@ import { KEYS_EVENTS } from '../../src/contract.js'
 import { startJwksServer } from '../../../scripts/testing/jwt.js'
 import { waitFor, sleep, type Teardown } from '../../../scripts/testing/wait.js'
 import { useTestRedis, type TestRedis } from '../../../scripts/testing/redis.js'
-import { freePort } from '../../../scripts/local-redis/redis-server.js'
+import { freePort } from '../../../scripts/testing/ports.js'
 import { REPO_ROOT } from '../../../scripts/testing/node-process.js'
 
 /** A gateway as the keys CLI sees one: registry entry + /readyz kids, refreshed from the JWKS every 200 ms. */

@@ -4,7 +4,7 @@
  * - HTTP/1.1 needs Host (RFC 9112 3.2): 400 (Node's own check would answer with no body)
  * - a body announced by Content-Length over the rule's `bodyLimit` is 413 before one byte of
  *   it is read or forwarded; a chunked one is counted as it streams (proxy.ts)
- * - the answer to a request whose body was not read closes the connection (response/index.ts)
+ * - the answer to a request whose body was not read closes the connection (services/kernel/shutdown.ts)
  */
 import { MissingHostError, PayloadTooLargeError } from '../errors.js'
 import type { Stage } from './stage.js'
@@ -19,10 +19,4 @@ export const requestLimitsStage: Stage = (request, _reply, session) => {
   if (rule !== undefined && length !== undefined && Number(length) > rule.bodyLimit) {
     throw new PayloadTooLargeError(rule.bodyLimit)
   }
-}
-
-/** Did the client announce a body (one the gateway may not have read when it answers early)? */
-export function hasRequestBody (headers: { 'content-length'?: string, 'transfer-encoding'?: string }): boolean {
-  const length = headers['content-length']
-  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
 }

@@ -2,11 +2,10 @@
  * The response side: every answer, refusals too, gets in onSend (over whatever the upstream
  * sent) the request id, the security headers (security-headers.ts) and CORS with
  * `Vary: Origin` (cors-headers.ts). Upstream headers are filtered on the way in (upstream-headers.ts).
- * An answer sent before the request's body was read says `Connection: close`, so the socket
- * ends after it: no client is left on a connection with the rest of its upload in the way.
+ * (`Connection: close` on an answer sent before the request's body was read is the kernel's
+ * closeConnectionsWhenDone, as in every process.)
  */
 import fp from 'fastify-plugin'
-import { hasRequestBody } from '../pipeline/request-limits.js'
 import { kGatewaySession } from '../pipeline/session.js'
 import { createCorsGrants, createCorsHeaders } from './cors-headers.js'
 import { createSecurityHeaderWriter } from './security-headers.js'
@@ -20,8 +19,6 @@ export const responseHeaders = fp(async function responseHeaders (app, opts: Res
   const cors = createCorsHeaders(createCorsGrants(opts.corsOrigins))
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
-    const raw = request.raw
-    if (!raw.complete && hasRequestBody(raw.headers)) reply.header('connection', 'close')
     security(reply, request[kGatewaySession])
     const origin = request.headers.origin
     cors(typeof origin === 'string' ? origin : undefined, reply)

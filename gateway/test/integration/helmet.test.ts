@@ -1,5 +1,5 @@
 import t, { type Test } from 'tap'
-import { freePort } from '../../../scripts/local-redis/redis-server.js'
+import { freePort } from '../../../scripts/testing/ports.js'
 import { CSP_DIRECTIVES, HSTS_VALUE } from '../../../services/kernel/security-policy.js'
 import { bearer, request, type Res } from '../../../scripts/testing/http.js'
 import { createSigner, signToken, startJwksServer } from '../../../scripts/testing/jwt.js'

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { freePort } from '../../../scripts/local-redis/redis-server.js'
+import { freePort } from '../../../scripts/testing/ports.js'
 import { bearer, request, startEchoUpstream } from '../../../scripts/testing/http.js'
 import { createSigner, signToken, startJwksServer } from '../../../scripts/testing/jwt.js'
 import { startGateway } from '../helpers/fixtures.js'

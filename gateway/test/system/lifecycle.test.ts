@@ -4,66 +4,15 @@
  * as a client would.
  */
 import t from 'tap'
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import type { FastifyInstance } from 'fastify'
 import { jwtVerify, createRemoteJWKSet } from 'jose'
-import { buildAuthService } from '../../../auth-service/src/app.js'
-import { loadConfig as loadAuthConfig } from '../../../auth-service/src/config.js'
-import { buildOrdersService } from '../../../services/orders/src/app.js'
-import { buildUsersService } from '../../../services/users/src/app.js'
-import { buildGateway } from '../../src/app.js'
-import { shippedGatewayFile } from '../helpers/gateway-file.js'
-import { loadConfig as loadGatewayConfig } from '../../src/config.js'
-import { useTestRedis } from '../../../scripts/testing/redis.js'
 import { sleep, waitFor, type Teardown } from '../../../scripts/testing/wait.js'
+import { PASSWORD } from '../../../scripts/testing/stack.js'
+import { startInProcessStack } from '../helpers/in-process-stack.js'
 
-const PASSWORD = 'correct horse battery'
 const REUSE_GRACE_S = 1
 
-async function listen (app: FastifyInstance): Promise<string> {
-  await app.listen({ host: '127.0.0.1', port: 0 })
-  return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
-}
-
-async function startStack (tt: Teardown) {
-  const redis = await useTestRedis(tt)
-  const keysDir = mkdtempSync(join(tmpdir(), 'lifecycle-keys-'))
-  tt.teardown(() => rmSync(keysDir, { recursive: true, force: true }))
-  const secrets = {
-    REFRESH_TOKEN_SECRET: randomBytes(32).toString('base64url'),
-    CSRF_SECRET: randomBytes(32).toString('base64url'),
-  }
-  const shared = { REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix, LOG_LEVEL: 'silent', ...secrets }
-
-  const auth = await buildAuthService(
-    loadAuthConfig({ ...shared, KEYS_DIR: keysDir, REFRESH_REUSE_GRACE: String(REUSE_GRACE_S) })
-  )
-  const orders = buildOrdersService()
-  const users = buildUsersService()
-  const upstreams = [auth, orders, users]
-  const [authUrl, ordersUrl, usersUrl] = await Promise.all(upstreams.map(listen))
-
-  const gatewayConfig = loadGatewayConfig({
-    ...shared,
-    AUTH_URL: authUrl!,
-    ORDERS_URL: ordersUrl!,
-    USERS_URL: usersUrl!,
-    PAYMENTS_URL: usersUrl!,
-    WEB_URL: usersUrl!,
-    GATEWAY_PORT: '0',
-  })
-  const gateway = buildGateway(gatewayConfig, { file: shippedGatewayFile(gatewayConfig) })
-  const gatewayUrl = await listen(gateway)
-  tt.teardown(async () => {
-    await gateway.close()
-    await Promise.all(upstreams.map((app) => app.close()))
-  })
-  await waitFor(async () => (await fetch(`${gatewayUrl}/readyz`)).status === 200, 10_000, 'gateway ready')
-  return { gatewayUrl, authUrl: authUrl! }
-}
+const startStack = (t: Teardown) =>
+  startInProcessStack(t, { auth: { REFRESH_REUSE_GRACE: String(REUSE_GRACE_S) } })
 
 /** Milliseconds from `since` until `request` first answers 401 (polling, at most 5 s). */
 async function msUntil401 (since: number, request: () => Promise<Response>): Promise<number> {

@@ -86,3 +86,11 @@ t.test('loadConfig', async (t) => {
     }
   })
 })
+
+t.test('SHUTDOWN_DRAIN: seconds of drain after SIGTERM, default 1.5, at most 8 (inside the 10 s limit)', async (t) => {
+  t.equal(loadConfig(SECRET).shutdownDrainMs, 1500)
+  t.equal(loadConfig({ ...SECRET, SHUTDOWN_DRAIN: '3' }).shutdownDrainMs, 3000)
+  t.equal(loadConfig({ ...SECRET, SHUTDOWN_DRAIN: '0' }).shutdownDrainMs, 0, '0: no drain')
+  const err = t.throws(() => loadConfig({ ...SECRET, SHUTDOWN_DRAIN: '9' })) as ConfigError
+  t.match(err.problems, [/^SHUTDOWN_DRAIN must be a number in 0\.\.8/])
+})

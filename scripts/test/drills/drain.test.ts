@@ -8,7 +8,7 @@
 import t from 'tap'
 import http from 'node:http'
 import Fastify from 'fastify'
-import { freePort } from '../../local-redis/redis-server.js'
+import { freePort } from '../../testing/ports.js'
 import { useTestRedis } from '../../testing/redis.js'
 import { sleep, waitFor } from '../../testing/wait.js'
 import { createSigner, startJwksServer } from '../../testing/jwt.js'

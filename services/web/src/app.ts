@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import fastifyStatic from '@fastify/static'
 import type { WebConfig } from './config.js'
 import { staticSecurityHeaders } from '../../kernel/security-policy.js'
-import { closeConnectionsWhenClosing } from '../../kernel/shutdown.js'
+import { closeConnectionsWhenDone } from '../../kernel/shutdown.js'
 import { loggerOptions } from '../../kernel/logging.js'
 import { toPublicError } from '../../kernel/public-error.js'
 import { rejectMissingHost, SERVER_ERROR_OPTIONS } from '../../kernel/http-errors.js'
@@ -50,7 +50,7 @@ export async function buildWebServer (config: WebConfig, deps: WebServerDeps = {
     keepAliveTimeout: 5_000,
   })
 
-  closeConnectionsWhenClosing(app)
+  closeConnectionsWhenDone(app)
   app.addHook('onRequest', async (_request, reply) => {
     reply.headers(securityHeaders)
   })
