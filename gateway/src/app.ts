@@ -6,9 +6,10 @@
  * - the request pipeline (pipeline/index.ts: the numbered stages), then the response headers
  *   (response/) and the request log (ops/request-log.ts)
  * - the error handler (errors.ts), the gateway's own routes and 404 (ops/own-routes.ts), key
- *   rotation (keys/registry.ts), and one proxy per rule (proxy.ts)
- * - the routes and the provider come from the gateway file, compiled (gateway-file/): the
- *   provider's issuer, audience and JWKS URL are what tokens are verified against
+ *   rotation (keys/registry.ts), and the proxy's catch-all route (proxy.ts)
+ * - the routes and the provider come from the gateway file, compiled (gateway-file/) into the
+ *   configuration in force (active-config.ts), which the pipeline owns and a reload replaces
+ *   (ops/reload.ts, when the caller passes `reload`)
  * - a hook or plugin registered after buildGateway loads after all of these
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify'
@@ -29,16 +30,16 @@ import { sweepWhileOpen, tokenCacheFor, type TokenCache } from './pipeline/token
 import { keysPlugin } from './plugins/keys.js'
 import { redisPlugin } from './plugins/redis.js'
 import { revocationsPlugin } from './plugins/revocations.js'
-import { registerProxies } from './proxy.js'
+import { registerProxy } from './proxy.js'
+import { reloadPlugin, type ReloadOptions } from './ops/reload.js'
 import { responseHeaders } from './response/index.js'
-import { compileRules, type Rule } from './rules.js'
-import type { GatewayFile, ProviderSpec } from './gateway-file/index.js'
+import { localProvider, type GatewayFile } from './gateway-file/index.js'
 
 export interface GatewayDeps {
   /** The compiled gateway file (GATEWAY_CONFIG, gateway-file/index.ts `loadGatewayFile`): routes and provider. */
   file: GatewayFile
-  /** Rules of the caller's instead of the file's routes (compileRules of other RouteSpecs; tests). */
-  rules?: readonly Rule[]
+  /** Follow the file at this path: reload it when it is replaced and on SIGHUP (ops/reload.ts). */
+  reload?: ReloadOptions
   /** A Redis client without keyPrefix, closed by the caller; else one is made from config and closed on close. */
   redis?: RedisClient
   /** Where logs go (tests capture them); default stdout. */
@@ -48,15 +49,7 @@ export interface GatewayDeps {
   tokenCache?: TokenCache
 }
 
-/** The file's one provider in this version (validation refuses any other): the local auth service. */
-export function localProvider (file: GatewayFile): ProviderSpec {
-  const provider = file.providers.find((p) => p.revocation)
-  if (provider?.jwksUrl === undefined) throw new Error('the gateway file has no local provider with a jwksUrl')
-  return provider
-}
-
 export function buildGateway (baseConfig: Readonly<GatewayConfig>, deps: GatewayDeps): FastifyInstance {
-  const rules = deps.rules ?? compileRules(deps.file.routes, baseConfig)
   const provider = localProvider(deps.file)
   // The file's provider is what tokens are checked against (its defaults follow JWKS_URL, JWT_ISSUER, JWT_AUDIENCE).
   const config: Readonly<GatewayConfig> = Object.freeze({
@@ -84,17 +77,18 @@ export function buildGateway (baseConfig: Readonly<GatewayConfig>, deps: Gateway
   app.register(redisPlugin, { config, client: deps.redis })
   app.register(keysPlugin, { config, store: deps.keyStore, onFetch: metrics.onJwksFetch })
   app.register(revocationsPlugin, { config, onMessage: metrics.onRevocation })
-  app.register(pipeline, { config, metrics, tokenCache, rules, provider })
+  app.register(pipeline, { config, metrics, tokenCache, file: deps.file })
   app.register(responseHeaders, { corsOrigins: config.corsOrigins })
   app.register(requestLog, { metrics })
   app.setErrorHandler(errorHandler)
-  app.register(ownRoutes, { metrics, tokenCache, notFoundPrefixes: deps.file.notFoundPrefixes })
+  app.register(ownRoutes, { metrics, tokenCache })
+  if (deps.reload) app.register(reloadPlugin, { ...deps.reload, metrics })
   closeConnectionsWhenDone(app)
   app.register(keyRotation, {
     prefix: config.redisPrefix,
     registryIntervalMs: config.gatewayRegistryIntervalMs,
     publicUrl: config.gatewayPublicUrl,
   })
-  registerProxies(app, rules)
+  registerProxy(app, { connectTimeoutMs: config.upstreamTimeoutMs })
   return app
 }

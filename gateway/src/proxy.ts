@@ -1,21 +1,26 @@
 /**
- * Forward, after the pipeline (pipeline/index.ts): one @fastify/http-proxy registration per rule.
+ * Forward, after the pipeline (pipeline/index.ts): one @fastify/http-proxy registration, a
+ * catch-all route for every proxied method, forwarding by the rule the session's configuration
+ * picked (route-table.ts), so a reload changes routes without touching Fastify's router.
  *
- * - the rule travels in the route config, where the session (pipeline/session.ts) finds it
- * - keep-alive upstream connections (undici); no retries: a proxied request is sent once
+ * - upstream, path rewrite and timeout are the rule's, per request (reply-from's getUpstream and
+ *   per-call timeout); no rule is the JSON 404
+ * - keep-alive upstream connections (undici, one pool per upstream origin); no retries: a
+ *   proxied request is sent once
  * - the identity written in rewriteRequestHeaders (pipeline/mutate.ts), the answer's headers
  *   filtered in rewriteHeaders (response/upstream-headers.ts)
  * - small answers sent in one write; upstream failures mapped to JSON 502 / 504
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import { Transform, type Readable, type TransformCallback } from 'node:stream'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy'
-import { BadGatewayError, GatewayTimeoutError, PayloadTooLargeError } from './errors.js'
+import { BadGatewayError, GatewayTimeoutError, notFoundHandler, PayloadTooLargeError } from './errors.js'
 import { outgoingHeaders } from './pipeline/mutate.js'
 import { kGatewaySession } from './pipeline/session.js'
 import { upstreamResponseHeaders } from './response/upstream-headers.js'
-import type { Rule } from './rules.js'
+import { upstreamPath } from './route-table.js'
+import { PROXIED_METHODS, type Rule } from './rules.js'
 
 /** reply-from's upstream errors: timeouts are 504, every other failure 502. */
 export function upstreamError (error: Error & { code?: string, statusCode?: number }): Error {
@@ -65,61 +70,83 @@ type ProxyHandler = NonNullable<FastifyHttpProxyOptions['handler']>
  * upstream; past the rule's bodyLimit the upload stops and the answer is 413, not the 502 of
  * an upstream that dropped it.
  */
-function forwardWithin (rule: Rule): ProxyHandler {
+function forwardByRule (): ProxyHandler {
   return function forward (request, reply, dest, options) {
+    const session = request[kGatewaySession]!
+    const rule = session.rule
+    if (rule === undefined) return notFoundHandler(request)
     const body = request.body as Readable | undefined
     if (request.raw.headers['transfer-encoding'] !== undefined && typeof body?.pipe === 'function') {
-      const session = request[kGatewaySession]!
       request.body = body.pipe(new BodyLimit(rule.bodyLimit, () => { session.bodyTooLarge = true }))
     }
-    return reply.from(dest, options)
+    return reply.from(upstreamPath(rule, dest), { ...options, timeout: rule.timeoutMs })
   }
 }
 
-/** One registration per rule, for the rule's methods only: the router picks the longest prefix taking the method. */
-export function registerProxies (app: FastifyInstance, rules: readonly Rule[]): void {
-  for (const rule of rules) {
-    const prefix = rule.prefix === '/' ? '' : rule.prefix
-    const { forwardCredentials } = rule
-    const options: FastifyHttpProxyOptions = {
-      upstream: rule.upstream,
-      prefix,
-      rewritePrefix: rule.rewritePrefix,
-      routes: rule.exact ? ['/'] : ['/', '/*'],
-      httpMethods: [...rule.methods],
-      config: { gatewayRule: rule },
-      handler: forwardWithin(rule),
-      disableRequestLogging: true,
-      undici: {
-        connections: 128,
-        pipelining: 1, // no head-of-line blocking behind a slow answer
-        keepAliveTimeout: 30_000,
-        connect: { timeout: rule.timeoutMs },
+const ruleOf = (request: FastifyRequest): Rule => request[kGatewaySession]!.rule!
+
+export interface ProxyOptions {
+  /** Connecting to an upstream (a pool's, for every rule; a rule's own timeout bounds the answer). */
+  connectTimeoutMs: number
+}
+
+/** The catch-all route for every proxied method: the router picks nothing, the rule table does. */
+export function registerProxy (app: FastifyInstance, opts: ProxyOptions): void {
+  const options: FastifyHttpProxyOptions = {
+    upstream: '',
+    prefix: '',
+    routes: ['/', '/*'],
+    httpMethods: [...PROXIED_METHODS],
+    config: { gatewayProxy: true },
+    handler: forwardByRule(),
+    disableRequestLogging: true,
+    undici: {
+      connections: 128,
+      pipelining: 1, // no head-of-line blocking behind a slow answer
+      keepAliveTimeout: 30_000,
+      connect: { timeout: opts.connectTimeoutMs },
+    },
+    replyOptions: {
+      // http-proxy asks before the handler runs, also when no rule matched (the handler's 404).
+      getUpstream: (request) => (request as FastifyRequest)[kGatewaySession]?.rule?.upstream ?? '',
+      retryDelay: () => null,
+      rewriteRequestHeaders: (request, headers) => {
+        const session = request[kGatewaySession]!
+        return outgoingHeaders(headers as IncomingHttpHeaders, {
+          identity: session.identity,
+          requestId: request.id,
+          clientIp: session.clientIp,
+          protocol: session.protocol,
+          forwardCredentials: session.rule!.forwardCredentials,
+        })
       },
-      replyOptions: {
-        timeout: rule.timeoutMs,
-        retryDelay: () => null,
-        rewriteRequestHeaders: (request, headers) => {
-          const session = request[kGatewaySession]!
-          return outgoingHeaders(headers as IncomingHttpHeaders, {
-            identity: session.identity,
-            requestId: request.id,
-            clientIp: session.clientIp,
-            protocol: session.protocol,
-            forwardCredentials,
-          })
-        },
-        rewriteHeaders: (headers) => upstreamResponseHeaders(headers),
-        // reply-from's type says a ServerResponse; what it passes is { statusCode, headers, stream }.
-        onResponse: (_request, reply, res) => {
-          sendUpstreamBody(reply, res.stream, (res as unknown as UpstreamResponse).headers['content-length'])
-        },
-        onError: (reply, { error }) => {
-          const tooLarge = reply.request[kGatewaySession]?.bodyTooLarge === true
-          reply.send(tooLarge ? new PayloadTooLargeError(rule.bodyLimit) : upstreamError(error))
-        },
+      rewriteHeaders: (headers, request) => {
+        const out = upstreamResponseHeaders(headers)
+        if (request !== undefined) rewriteLocation(out, ruleOf(request as FastifyRequest))
+        return out
       },
-    }
-    app.register(httpProxy, options)
+      // reply-from's type says a ServerResponse; what it passes is { statusCode, headers, stream }.
+      onResponse: (_request, reply, res) => {
+        sendUpstreamBody(reply, res.stream, (res as unknown as UpstreamResponse).headers['content-length'])
+      },
+      onError: (reply, { error }) => {
+        const session = reply.request[kGatewaySession]
+        const tooLarge = session?.bodyTooLarge === true
+        reply.send(tooLarge ? new PayloadTooLargeError(session!.rule!.bodyLimit) : upstreamError(error))
+      },
+    },
+  }
+  app.register(httpProxy, options)
+}
+
+/** An upstream's own redirect (`Location: /orders/7`) as the client must follow it (`/api/orders/7`). */
+function rewriteLocation (headers: Record<string, unknown>, rule: Rule): void {
+  const location = headers.location
+  if (typeof location !== 'string' || rule.rewritePrefix === rule.prefix || !location.startsWith('/')) return
+  if (location.startsWith('//')) return
+  const from = rule.rewritePrefix.endsWith('/') ? rule.rewritePrefix.slice(0, -1) : rule.rewritePrefix
+  const to = rule.prefix === '/' ? '' : rule.prefix
+  if (location === from || location.startsWith(`${from}/`) || location.startsWith(`${from}?`)) {
+    headers.location = to + location.slice(from.length)
   }
 }

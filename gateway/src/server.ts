@@ -3,8 +3,9 @@
  * process.env; closes gracefully on SIGTERM/SIGINT (10 s hard limit).
  *
  * The gateway file (GATEWAY_CONFIG, default gateway/gateway.yaml from the working directory) is
- * read once, here, with process.env for its ${VAR} placeholders; an invalid one stops the
- * gateway with every problem listed (exit 1), before anything listens or forks.
+ * read here, with process.env for its ${VAR} placeholders; an invalid one stops the gateway with
+ * every problem listed (exit 1), before anything listens or forks. Then each gateway process
+ * follows it: a replaced file or SIGHUP reloads it (ops/reload.ts).
  */
 import { ConfigError } from '../../services/kernel/env.js'
 import { configOrExit, serve } from '../../services/kernel/serve.js'
@@ -24,7 +25,9 @@ const file = configOrExit('gateway', () => {
 // GATEWAY_WORKERS > 1: this process only forks and supervises the workers (ops/cluster.ts).
 if (isClusterPrimary(config)) await runPrimary(config)
 
-const app = buildGateway(config, { file })
+const app = buildGateway(config, { file, reload: { path: filePath, env: process.env } })
 app.log.info({ gatewayFile: filePath, version: file.version, routes: file.routes.length }, 'gateway file loaded')
 closeWithPrimary(app, config.shutdownDrainMs)
-await serve(app, { name: 'gateway', host: config.host, port: config.port, drainMs: config.shutdownDrainMs })
+await serve(app, {
+  name: 'gateway', host: config.host, port: config.port, drainMs: config.shutdownDrainMs, skipSignals: ['SIGHUP'],
+})

@@ -19,7 +19,6 @@ import Fastify from 'fastify'
 import httpProxy from '@fastify/http-proxy'
 import { buildGateway } from '../../gateway/src/app.js'
 import { loadConfig } from '../../gateway/src/config.js'
-import { compileRules } from '../../gateway/src/rules.js'
 import { DEFAULT_GATEWAY_FILE, loadGatewayFile } from '../../gateway/src/gateway-file/index.js'
 import { createTokenCache } from '../../gateway/src/pipeline/token-cache.js'
 import { checkClaims } from '../../gateway/src/pipeline/authenticate.js'
@@ -68,9 +67,9 @@ if (kind === 'upstream') {
   const open = { auth: 'none', roles: {}, rateLimit: null, csrf: 'none', providers: [] } as const
   const noAuth = kind === 'gateway-noauth'
   const routes = file.routes.map((r) => noAuth && r.auth === 'required' ? { ...r, ...open } : r)
-  const rules = compileRules(routes, config)
   const cache = createTokenCache({ maxEntries: config.tokenCacheMax, ttlMs: config.tokenCacheTtlMs })
-  const app = buildGateway(config, { file, rules, ...(config.tokenCacheMax > 0 ? { tokenCache: cache } : {}) })
+  const tokenCache = config.tokenCacheMax > 0 ? { tokenCache: cache } : {}
+  const app = buildGateway(config, { file: { ...file, routes }, ...tokenCache })
   await app.listen({ host: '127.0.0.1', port: 0 })
   send({ port: (app.server.address() as { port: number }).port })
   // RSS with a full cache: entries made the way verified tokens make them (payload text ->

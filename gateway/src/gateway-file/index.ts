@@ -5,7 +5,7 @@
 import type { Env } from '../../../services/kernel/env.js'
 import { interpolate } from './interpolate.js'
 import { parseGatewayFile, readGatewayFile } from './read.js'
-import { validateGatewayFile, type Validated } from './validate.js'
+import { validateGatewayFile, type GatewayFile, type ProviderSpec, type Validated } from './validate.js'
 
 export type { GatewayFile, ProviderSpec, RateLimitSpec, RouteSpec, Validated } from './validate.js'
 
@@ -25,4 +25,11 @@ export function compileGatewayText (text: string, path: string, env: Env): Valid
   const { value, problems } = interpolate(parsed.value, env)
   if (problems.length > 0) return { ok: false, problems }
   return validateGatewayFile(value)
+}
+
+/** The file's one provider in this version (validation refuses any other): the local auth service. */
+export function localProvider (file: GatewayFile): ProviderSpec {
+  const provider = file.providers.find((p) => p.revocation)
+  if (provider?.jwksUrl === undefined) throw new Error('the gateway file has no local provider with a jwksUrl')
+  return provider
 }

@@ -5,7 +5,8 @@
  * - the primary serves nothing: it forks the workers, replaces one that dies (at most N times
  *   a minute, then it gives up and exits 1)
  * - on SIGTERM/SIGINT it asks each to drain and close (SHUTDOWN_DRAIN, then its app's close)
- *   and waits (10 s, then exits anyway)
+ *   and waits (10 s, then exits anyway); SIGHUP it passes on, so every worker reloads the
+ *   gateway file (each also follows the file itself: ops/reload.ts)
  * - each worker is a whole gateway (server.ts -> buildGateway): its own key store, revocation
  *   set and Redis subscriptions, so revocations and key changes reach every worker through
  *   Redis exactly as they reach separate gateways
@@ -90,6 +91,9 @@ export function runPrimary (config: Pick<GatewayConfig, 'workers' | 'host' | 'po
   }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
+  process.on('SIGHUP', () => {
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP')
+  })
 
   for (let i = 0; i < config.workers; i++) fork()
   return new Promise<never>(() => {})

@@ -2,23 +2,21 @@
  * The gateway's own routes, and the JSON 404.
  *
  * - GET /healthz: alive
- * - GET /readyz: keys loaded and fresh, Redis reachable and revocations loaded; 503 otherwise
+ * - GET /readyz: keys loaded and fresh, Redis reachable and revocations loaded; 503 otherwise;
+ *   and the version (hash) of the gateway file in force, with when it was applied
  * - GET /metrics: Prometheus text, with the stores' gauges registered here
- * - unknown paths under the gateway file's notFoundPrefixes get a JSON 404 (they must not fall through to the
- *   SPA), as does anything no rule matches; stage 4 (pipeline/index.ts) limits these per IP
+ * - the JSON 404: anything no rule takes, the gateway file's notFoundPrefixes included (the
+ *   route table, route-table.ts, decides); stage 4 (pipeline/index.ts) limits these per IP
  */
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { notFoundHandler } from '../errors.js'
-import { HTTP_METHODS } from '../rules.js'
 import type { TokenCache } from '../pipeline/token-cache.js'
 import { registerStoreGauges, type GatewayMetrics } from './metrics.js'
 
 export interface OwnRoutesOptions {
   metrics: GatewayMetrics
   tokenCache: TokenCache | undefined
-  /** The gateway file's notFoundPrefixes: paths under them no route takes are a JSON 404. */
-  notFoundPrefixes: readonly string[]
 }
 
 function readiness (app: FastifyInstance) {
@@ -30,6 +28,7 @@ function readiness (app: FastifyInstance) {
     checks.redis ? null : 'Redis (revocations not connected/loaded)',
   ].filter((m) => m !== null)
   const now = Date.now()
+  const live = app.gatewayConfig
   return {
     ready,
     body: {
@@ -37,6 +36,7 @@ function readiness (app: FastifyInstance) {
       ...(ready ? {} : { error: 'service_unavailable', message: `Not ready: ${missing.join(', ')}` }),
       checks,
       kids: keys.heldKeys().map((k) => ({ kid: k.kid, ageSeconds: Math.round((now - k.firstSeenAt) / 1000) })),
+      config: { version: live.current.version, appliedAt: new Date(live.appliedAt).toISOString() },
     },
   }
 }
@@ -59,10 +59,5 @@ export const ownRoutes = fp(async function ownRoutes (app, opts: OwnRoutesOption
     return await registry.metrics()
   })
 
-  for (const prefix of opts.notFoundPrefixes) {
-    for (const url of [prefix, `${prefix}/*`]) {
-      app.route({ method: [...HTTP_METHODS], url, config: { gatewayNotFound: true }, handler: notFoundHandler })
-    }
-  }
   app.setNotFoundHandler(notFoundHandler)
-}, { name: 'gateway-own-routes', dependencies: ['gateway-keys', 'gateway-revocations'] })
+}, { name: 'gateway-own-routes', dependencies: ['gateway-keys', 'gateway-revocations', 'gateway-pipeline'] })

@@ -152,8 +152,8 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
 
 export type Authenticate = ReturnType<typeof createAuthenticator>
 
-/** Stage 5: `onVerified` counts each accepted token (metrics). */
-export function authenticateStage (authenticate: Authenticate, onVerified: () => void): Stage {
+/** Stage 5, with the session's configuration's authenticator: `onVerified` counts each accepted token (metrics). */
+export function authenticateStage (onVerified: () => void): Stage {
   function accept (result: Authenticated | null, session: GatewaySession): void {
     if (!result) {
       if (session.rule!.auth === 'optional') return
@@ -170,7 +170,7 @@ export function authenticateStage (authenticate: Authenticate, onVerified: () =>
     const rule = session.rule
     if (rule === undefined || rule.auth === 'none') return
     const { headers, rawHeaders } = request.raw
-    const result = authenticate({
+    const result = session.active.authenticate({
       // headersDistinct would copy every header of the request: read the copies from rawHeaders.
       authorization: headers.authorization === undefined ? undefined : authorizationHeaders(rawHeaders),
       cookie: headers.cookie,

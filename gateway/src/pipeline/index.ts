@@ -19,11 +19,12 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { createLiveConfig, type ActiveConfig, type LiveConfig } from '../active-config.js'
 import type { GatewayConfig } from '../config.js'
-import type { ProviderSpec } from '../gateway-file/validate.js'
+import { localProvider, type GatewayFile } from '../gateway-file/index.js'
 import type { GatewayMetrics } from '../ops/metrics.js'
-import type { Rule } from '../rules.js'
-import { authenticateStage, createAuthenticator } from './authenticate.js'
+import { compileRules } from '../rules.js'
+import { authenticateStage, createAuthenticator, type Authenticate } from './authenticate.js'
 import { authorizeStage } from './authorize.js'
 import { createCorsPreflight } from './cors-preflight.js'
 import { createCsrfStage } from './csrf.js'
@@ -51,11 +52,13 @@ export function orderStages (table: StageTable): readonly Stage[] {
 export type OnDenial = (request: FastifyRequest, session: GatewaySession, denial: AnyDenial) => void
 type PipelineHook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 
-/** The onRequest hook: opens the session, then runs `stages` until one answers or throws. */
-export function createPipelineHook (stages: readonly Stage[], onDenial: OnDenial): PipelineHook {
+/** The onRequest hook: opens the session on the configuration in force, runs the stages until one answers or throws. */
+export function createPipelineHook (
+  stages: readonly Stage[], current: () => ActiveConfig, onDenial: OnDenial
+): PipelineHook {
   const count = stages.length
   return async function gatewayPipeline (request, reply) {
-    const session = openSession(request)
+    const session = openSession(request, current())
     try {
       for (let i = 0; i < count; i++) {
         let result = stages[i]!(request, reply, session)
@@ -73,45 +76,58 @@ export interface PipelineOptions {
   config: Readonly<GatewayConfig>
   metrics: GatewayMetrics
   tokenCache: TokenCache | undefined
-  /** The compiled rules (their rate limits are made into limiters once). */
-  rules: readonly Rule[]
-  /** The gateway file's one provider: the local auth service (issuer, audience, clock tolerance). */
-  provider: ProviderSpec
+  /** The gateway file at start-up; reloads replace it (`app.gatewayConfig`, active-config.ts). */
+  file: GatewayFile
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The configuration in force, and how a reload compiles and swaps another (active-config.ts). */
+    gatewayConfig: LiveConfig
+  }
 }
 
 /** Registers the pipeline hook on the root; needs the redis, keys and revocations plugins. */
 export const pipeline = fp(async function pipeline (app, opts: PipelineOptions) {
-  const { config, metrics, provider } = opts
+  const { config, metrics } = opts
   decorateSession(app)
   const limits = await registerRateLimits(app, {
     redis: app.gatewayRedis,
     prefix: config.redisPrefix,
-    rules: opts.rules,
     notFoundPerMinute: config.rateLimitNotFound,
   })
-  const authenticate = createAuthenticator({
-    issuer: provider.issuer,
-    audience: provider.audience.length === 1 ? provider.audience[0]! : provider.audience,
-    clockToleranceS: provider.clockToleranceS ?? config.clockToleranceS,
-    maxTokenBytes: config.maxTokenBytes,
-    getKey: app.gatewayKeys.getKey,
-    isCurrentKey: app.gatewayKeys.isCurrentKey,
-    isRevoked: app.gatewayRevocations.isRevoked,
-    verifyImplementation: config.verifyImplementation,
-    cache: opts.tokenCache,
-  })
+  const authenticatorFor = (file: GatewayFile): Authenticate => {
+    const provider = localProvider(file)
+    return createAuthenticator({
+      issuer: provider.issuer,
+      audience: provider.audience.length === 1 ? provider.audience[0]! : provider.audience,
+      clockToleranceS: provider.clockToleranceS ?? config.clockToleranceS,
+      maxTokenBytes: config.maxTokenBytes,
+      getKey: app.gatewayKeys.getKey,
+      isCurrentKey: app.gatewayKeys.isCurrentKey,
+      isRevoked: app.gatewayRevocations.isRevoked,
+      verifyImplementation: config.verifyImplementation,
+      cache: opts.tokenCache,
+    })
+  }
+  const live = createLiveConfig({
+    rules: (file) => compileRules(file.routes, config),
+    limits: limits.compile,
+    authenticate: authenticatorFor,
+  }, opts.file)
+  app.decorate('gatewayConfig', live)
   const allowedOrigins = [...config.gatewayPublicOrigins, ...config.corsOrigins]
   const stages = orderStages({
     strip: stripStage,
     'request-limits': requestLimitsStage,
     'cors-preflight': createCorsPreflight(config.corsOrigins),
     'per-ip-limits': limits.perIp,
-    authenticate: authenticateStage(authenticate, () => metrics.recordVerification('ok', 'none')),
+    authenticate: authenticateStage(() => metrics.recordVerification('ok', 'none')),
     authorize: authorizeStage,
     csrf: createCsrfStage({ secret: config.csrfSecret, allowedOrigins }),
     'per-user-limit': limits.perUser,
   })
-  app.addHook('onRequest', createPipelineHook(stages, (request, session, denial) => {
+  app.addHook('onRequest', createPipelineHook(stages, () => live.current, (request, session, denial) => {
     if (denial.reason !== 'role_missing') metrics.recordVerification('denied', denial.reason)
     const { method, url } = request
     request.log.info({ ruleId: session.rule?.id, reason: denial.reason, method, url }, 'request denied')

@@ -1,8 +1,9 @@
 /**
  * Pipeline stages 4 and 8, rate limits (@fastify/rate-limit on Redis, rate-limit-store.ts): 429
  * `rate_limited` with Retry-After and x-ratelimit-* headers. Each rule's `rateLimit` (the
- * gateway file's `{ key, perMinute, methods, paths, bucket }`) is made into its limiters once,
- * at build time; a request only picks one.
+ * gateway file's `{ key, perMinute, methods, paths, bucket }`) is made into its limiters once per
+ * configuration (start-up and each reload, `compile`); a request only picks one, from the rules
+ * of the configuration it started on. Counters live in Redis, so a reload keeps every count.
  *
  * - stage 4, key 'ip', per client IP before the token is read (a password guesser never reaches
  *   the auth service); and the gateway's own 404s per IP (an attacker could search for valid URLs)
@@ -33,17 +34,29 @@ export interface RateLimitOptions {
   redis: RedisClient
   /** REDIS_PREFIX; keys are `<prefix>rl:<limiter>:<who>`. */
   prefix: string
-  /** The rules whose `rateLimit` is made into limiters. */
-  rules: readonly Rule[]
   notFoundPerMinute: number
 }
 
-export interface RateLimitStages { perIp: Stage, perUser: Stage }
+/** One configuration's limiters, by rule. */
+export interface CompiledLimits {
+  perIp: ReadonlyMap<Rule, RuleLimit>
+  perUser: ReadonlyMap<Rule, RuleLimit>
+  /** Requests an optional route forwards without a token: per IP, apart from the users' counters. */
+  anonymous: ReadonlyMap<Rule, RuleLimit>
+}
+
+export interface RateLimits {
+  /** The rules' `rateLimit`s made into limiters (start-up and each reload). */
+  compile: (rules: readonly Rule[]) => CompiledLimits
+  /** Stages 4 and 8: they read the limits of the session's configuration. */
+  perIp: Stage
+  perUser: Stage
+}
 
 type Limiter = (request: FastifyRequest, reply: FastifyReply) => Promise<void>
 
 /** One rule's limit, compiled: the methods counted (null: all), and one limiter per path or one for all. */
-interface RuleLimit {
+export interface RuleLimit {
   methods: ReadonlySet<string> | null
   byPath: ReadonlyMap<string, Limiter> | null
   all: Limiter | null
@@ -52,8 +65,8 @@ interface RuleLimit {
 const byIp = (request: FastifyRequest) => request[kGatewaySession]?.clientIp || request.ip
 const bySubject = (request: FastifyRequest) => request[kGatewaySession]?.identity?.subject ?? ''
 
-/** Registers the plugin, then makes the limiters once: the stages only pick one. */
-export async function registerRateLimits (app: FastifyInstance, opts: RateLimitOptions): Promise<RateLimitStages> {
+/** Registers the plugin; the limiters are made by `compile`, the stages only pick one. */
+export async function registerRateLimits (app: FastifyInstance, opts: RateLimitOptions): Promise<RateLimits> {
   await app.register(rateLimit, {
     global: false,
     store: redisStore(opts.redis, `${opts.prefix}rl:`),
@@ -61,52 +74,57 @@ export async function registerRateLimits (app: FastifyInstance, opts: RateLimitO
     timeWindow: RATE_LIMIT_WINDOW_MS,
     errorResponseBuilder: (_request, context) => new RateLimitedError(context.after),
   })
-  const made = new Map<string, Limiter>()
-  const limiter = (name: string, max: number, keyOf: (request: FastifyRequest) => string): Limiter => {
-    const existing = made.get(name) // a shared bucket: one limiter (validation made their counts agree)
-    if (existing) return existing
-    const l = app.rateLimit({ max, timeWindow: RATE_LIMIT_WINDOW_MS, keyGenerator: (r) => `${name}:${keyOf(r)}` })
-    made.set(name, l as Limiter)
-    return l as Limiter
-  }
-  const compile = (rule: Rule, keyOf: (request: FastifyRequest) => string, suffix = ''): RuleLimit => {
-    const spec = rule.rateLimit!
-    const make = (name: string) => limiter(`${name}${suffix}`, spec.perMinute, keyOf)
-    return {
-      methods: spec.methods.length > 0 ? new Set(spec.methods) : null,
-      byPath: spec.paths.length > 0
-        ? new Map(spec.paths.map((p) => [p.toLowerCase(), make(counterName(spec.bucket, rule.prefix, p))]))
-        : null,
-      all: spec.paths.length > 0 ? null : make(spec.bucket),
+  const newLimiter = (name: string, max: number, keyOf: (request: FastifyRequest) => string): Limiter =>
+    app.rateLimit({ max, timeWindow: RATE_LIMIT_WINDOW_MS, keyGenerator: (r) => `${name}:${keyOf(r)}` }) as Limiter
+  const notFound = newLimiter('not-found', opts.notFoundPerMinute, byIp)
+
+  function compile (rules: readonly Rule[]): CompiledLimits {
+    const made = new Map<string, Limiter>() // a shared bucket: one limiter (validation made their counts agree)
+    const limiter = (name: string, max: number, keyOf: (request: FastifyRequest) => string): Limiter => {
+      let l = made.get(name)
+      if (l === undefined) made.set(name, l = newLimiter(name, max, keyOf))
+      return l
     }
+    const compileRule = (rule: Rule, keyOf: (request: FastifyRequest) => string, suffix = ''): RuleLimit => {
+      const spec = rule.rateLimit!
+      const make = (name: string) => limiter(`${name}${suffix}`, spec.perMinute, keyOf)
+      return {
+        methods: spec.methods.length > 0 ? new Set(spec.methods) : null,
+        byPath: spec.paths.length > 0
+          ? new Map(spec.paths.map((p) => [p.toLowerCase(), make(counterName(spec.bucket, rule.prefix, p))]))
+          : null,
+        all: spec.paths.length > 0 ? null : make(spec.bucket),
+      }
+    }
+    const perIp = new Map<Rule, RuleLimit>()
+    const perUser = new Map<Rule, RuleLimit>()
+    const anonymous = new Map<Rule, RuleLimit>()
+    for (const rule of rules) {
+      if (rule.rateLimit === null) continue
+      if (rule.rateLimit.key === 'ip') { perIp.set(rule, compileRule(rule, byIp)); continue }
+      perUser.set(rule, compileRule(rule, bySubject))
+      if (rule.auth === 'optional') anonymous.set(rule, compileRule(rule, byIp, '-anonymous'))
+    }
+    return { perIp, perUser, anonymous }
   }
-  const perIp = new Map<Rule, RuleLimit>()
-  const perUser = new Map<Rule, RuleLimit>()
-  // Requests an optional route forwards without a token: per IP, apart from the users' counters.
-  const anonymous = new Map<Rule, RuleLimit>()
-  for (const rule of opts.rules) {
-    if (rule.rateLimit === null) continue
-    if (rule.rateLimit.key === 'ip') { perIp.set(rule, compile(rule, byIp)); continue }
-    perUser.set(rule, compile(rule, bySubject))
-    if (rule.auth === 'optional') anonymous.set(rule, compile(rule, byIp, '-anonymous'))
-  }
-  const notFound = limiter('not-found', opts.notFoundPerMinute, byIp)
 
   const pick = (limit: RuleLimit, request: FastifyRequest): Limiter | undefined => {
     if (limit.methods !== null && !limit.methods.has(request.method)) return undefined
     return limit.all ?? limit.byPath!.get(canonicalPath(request.url))
   }
   return {
+    compile,
     perIp: (request, reply, session) => {
       if (session.rule === undefined) return session.notFound ? notFound(request, reply) : undefined
-      const limit = perIp.get(session.rule)
+      const limit = session.active.limits.perIp.get(session.rule)
       if (limit === undefined) return undefined
       return pick(limit, request)?.(request, reply)
     },
     perUser: (request, reply, session) => {
       const rule = session.rule
       if (rule === undefined) return undefined
-      const limit = session.identity === null ? anonymous.get(rule) : perUser.get(rule)
+      const { limits } = session.active
+      const limit = session.identity === null ? limits.anonymous.get(rule) : limits.perUser.get(rule)
       if (limit === undefined) return undefined
       return pick(limit, request)?.(request, reply)
     },

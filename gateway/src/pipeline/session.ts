@@ -3,17 +3,22 @@
  * private symbol: opened before stage 1 of the pipeline (index.ts) and read by the proxy and the
  * response hooks.
  *
- * - `rule` travels in the route config (proxy.ts); no rule: an own route or a 404
+ * - `active` is the configuration in force when the request came (active-config.ts): the request
+ *   finishes on it even if a reload swaps another in meanwhile
+ * - `rule` is what that configuration's table picked for a request to the proxy's catch-all
+ *   route (proxy.ts); no rule: an own route or a 404
  * - `identity` and `credentialSource` are set by stage 5 only, from a verified token
  * - `clientIp` and `protocol` are read before stage 1 strips the forwarding headers
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Identity } from '../contract.js'
+import type { ActiveConfig } from '../active-config.js'
 import type { Rule } from '../rules.js'
 
 export const kGatewaySession: unique symbol = Symbol('gateway session')
 
 export interface GatewaySession {
+  readonly active: ActiveConfig
   rule: Rule | undefined
   /** Set only from a verified access token. */
   identity: Identity | null
@@ -37,9 +42,8 @@ declare module 'fastify' {
     [kGatewaySession]: GatewaySession | null
   }
   interface FastifyContextConfig {
-    gatewayRule?: Rule
-    /** One of the gateway's own JSON 404 routes (ops/own-routes.ts). */
-    gatewayNotFound?: boolean
+    /** The proxy's catch-all route (proxy.ts): the active configuration's table picks the rule. */
+    gatewayProxy?: boolean
   }
 }
 
@@ -48,18 +52,20 @@ export function decorateSession (app: FastifyInstance): void {
 }
 
 /** Opens the session: before stage 1, since the client address may come from forwarding headers. */
-export function openSession (request: FastifyRequest): GatewaySession {
+export function openSession (request: FastifyRequest, active: ActiveConfig): GatewaySession {
   // routeOptions is a new object on every read: read once.
   const { config, url } = request.routeOptions
-  const rule = config?.gatewayRule
+  const proxied = config?.gatewayProxy === true
+  const rule = proxied ? active.table.match(request.method, request.url).rule : undefined
   const session: GatewaySession = {
+    active,
     rule,
     identity: null,
     credentialSource: null,
     clientIp: request.ip,
     protocol: request.protocol,
-    routeLabel: rule?.id ?? url ?? 'not_found',
-    notFound: rule === undefined && (url === undefined || config?.gatewayNotFound === true),
+    routeLabel: rule?.id ?? (proxied ? 'not_found' : url ?? 'not_found'),
+    notFound: rule === undefined && (url === undefined || proxied),
     bodyTooLarge: false,
   }
   request[kGatewaySession] = session

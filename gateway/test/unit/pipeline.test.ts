@@ -3,6 +3,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { invalidToken, CsrfError, type AnyDenial } from '../../src/errors.js'
 import { STAGE_ORDER, createPipelineHook, orderStages, type Stage, type StageTable } from '../../src/pipeline/index.js'
 import { kGatewaySession, type GatewaySession } from '../../src/pipeline/session.js'
+import type { ActiveConfig } from '../../src/active-config.js'
+
+/** No route of these requests is the proxy's: the configuration is never read. */
+const noConfig = () => ({}) as ActiveConfig
 
 const fakeRequest = () => ({
   routeOptions: { config: {}, url: '/x' }, ip: '192.0.2.1', protocol: 'http',
@@ -33,7 +37,7 @@ t.test('the stages, numbered once', async (t) => {
 t.test('the hook opens the session and runs every stage in order, synchronously when none waits', async (t) => {
   const ran: string[] = []
   const request = fakeRequest()
-  const done = createPipelineHook(orderStages(recordingTable(ran)), () => t.fail('no denial'))(request, reply)
+  const done = createPipelineHook(orderStages(recordingTable(ran)), noConfig, () => t.fail('no denial'))(request, reply)
   t.same(ran, STAGE_ORDER, 'all ran before the hook\'s promise was awaited')
   await done
   t.match(request[kGatewaySession], { clientIp: '192.0.2.1', protocol: 'http', routeLabel: '/x', identity: null })
@@ -45,7 +49,7 @@ t.test('a stage that answers ends the pipeline; a promise is awaited before the 
   const hook = createPipelineHook(orderStages(recordingTable(ran, {
     'per-ip-limits': () => new Promise<void>((resolve) => setTimeout(() => { resolved = true; resolve() }, 10)),
     authorize: () => { ran.push(`authorize after the limit: ${resolved}`); return true },
-  })), () => {})
+  })), noConfig, () => {})
   const done = hook(fakeRequest(), reply)
   t.same(ran, ['strip', 'request-limits', 'cors-preflight'], 'stopped at the waiting stage')
   await done
@@ -60,17 +64,17 @@ t.test('a denial is reported once and rethrown; other errors only rethrown', asy
   const denial = invalidToken('token_expired', 'token expired')
   const denied = createPipelineHook(orderStages(recordingTable([], {
     authenticate: () => { throw denial },
-  })), (_request, session, d) => { denials.push(d); t.ok(session, 'with the session') })
+  })), noConfig, (_request, session, d) => { denials.push(d); t.ok(session, 'with the session') })
   await t.rejects(denied(fakeRequest(), reply), denial)
   t.same(denials, [denial])
   const csrf = new CsrfError('no')
-  const refused = createPipelineHook(orderStages(recordingTable([], { csrf: () => { throw csrf } })), () => {
+  const refused = createPipelineHook(orderStages(recordingTable([], { csrf: () => { throw csrf } })), noConfig, () => {
     t.fail('a CSRF refusal is not a token denial')
   })
   await t.rejects(refused(fakeRequest(), reply), csrf)
   const late = createPipelineHook(orderStages(recordingTable([], {
     authenticate: async () => { throw invalidToken('bad_signature', 'signature verification failed') },
-  })), (_request, _session, d) => denials.push(d))
+  })), noConfig, (_request, _session, d) => denials.push(d))
   t.match(await late(fakeRequest(), reply).catch((err: unknown) => err), { reason: 'bad_signature' })
   t.equal(denials.length, 2, 'a denial from a waiting stage too')
 })
