@@ -56,7 +56,12 @@ export function createUsersStore (redis: RedisClient, prefix: string): UsersStor
   return {
     async create ({ email, name, passwordHash, roles = ['user'] }) {
       const user: StoredUser = {
-        id: randomUUID(), email: normaliseEmail(email), name, roles, createdAt: new Date().toISOString(), passwordHash,
+        id: randomUUID(),
+        email: normaliseEmail(email),
+        name,
+        roles,
+        createdAt: new Date().toISOString(),
+        passwordHash,
         disabled: false,
       }
       // The record first, then the index: a crash in between leaves an unreachable

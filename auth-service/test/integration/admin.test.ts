@@ -14,7 +14,14 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
 const sidOf = (refreshToken: string) => refreshToken.split('.')[0]!
 const UNKNOWN_USER = '00000000-0000-4000-8000-000000000000'
 
-interface AuditLine { audit: true, event: string, adminId: string, action: string, targetUserId?: string, [k: string]: unknown }
+interface AuditLine {
+  audit: true
+  event: string
+  adminId: string
+  action: string
+  targetUserId?: string
+  [k: string]: unknown
+}
 
 async function login (app: FastifyInstance, email: string, password = PASSWORD) {
   return await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password, tokenDelivery: 'body' } })
@@ -201,7 +208,8 @@ t.test('disable: every session ends, login and refresh are 403 account_disabled;
 
   const self = await call('POST', `/auth/admin/users/${admin.id}/disable`)
   t.equal(self.statusCode, 400)
-  t.same(self.json(), { error: 'cannot_disable_self', message: 'An admin cannot disable their own account', statusCode: 400 })
+  t.same(self.json(),
+    { error: 'cannot_disable_self', message: 'An admin cannot disable their own account', statusCode: 400 })
   t.equal((await refreshBody(app, admin.refreshToken)).statusCode, 200, 'the admin is untouched')
   t.equal((await call('POST', '/auth/admin/users/nope/disable')).statusCode, 400)
   const unknown = await call('POST', `/auth/admin/users/${UNKNOWN_USER}/disable`)

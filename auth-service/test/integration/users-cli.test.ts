@@ -71,8 +71,12 @@ t.test('npm run users -- find / sessions / end-sessions / disable / enable: the 
     cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: 30_000,
   })
   t.match(disabled.stdout, /disabled .* ended 1 session/)
-  t.match(auditOf(disabled.stderr), [{ audit: true, action: 'user_disabled', targetUserId: s.user.id,
-    adminId: /^cli:/ }], 'one audit line naming the shell user')
+  t.match(auditOf(disabled.stderr), [{
+    audit: true,
+    action: 'user_disabled',
+    targetUserId: s.user.id,
+    adminId: /^cli:/
+  }], 'one audit line naming the shell user')
   const refused = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } })
   t.equal(refused.statusCode, 403)
   t.equal(refused.json().error, 'account_disabled')

@@ -4,7 +4,8 @@
  */
 import t from 'tap'
 import {
-  AccountDisabledError, CsrfError, EmailTakenError, InsufficientScopeError, SelfDisableError, InvalidCredentialsError, InvalidRefreshTokenError, InvalidRequestError, InvalidTokenError,
+  AccountDisabledError, CsrfError, EmailTakenError, InsufficientScopeError, SelfDisableError,
+  InvalidCredentialsError, InvalidRefreshTokenError, InvalidRequestError, InvalidTokenError,
   NotFoundError, PUBLIC_CODES, RefreshReusedError, WeakPasswordError, rateLimitedError, toPublicAuthError,
   type AuthErrorLike,
 } from '../../src/errors.js'
