@@ -45,7 +45,7 @@ t.test('each rule\'s policy, as the built-in table had it', async (t) => {
     t.same(limit(id), perUser, `${id}: 'per-user', one bucket`)
   }
   t.same(limit('admin'), { key: 'user', perMinute: config.rateLimitApi, methods: [], paths: [], bucket: 'admin' },
-    "admin: per user, a counter of its own")
+    'admin: per user, a counter of its own')
   t.equal(limit('jwks'), null)
   t.equal(limit('web'), null)
 })
