@@ -6,6 +6,12 @@
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { COOKIES, REVOCATION } from '../../src/contract.js'
+import { holdKeyring } from '../../src/keys/holder.js'
+import { createLoginThrottle } from '../../src/login-throttle.js'
+import { createDummyHash } from '../../src/passwords.js'
+import { createFamilies } from '../../src/refresh/families.js'
+import { login as loginUseCase } from '../../src/sessions/login.js'
+import { createAccessTokens } from '../../src/tokens/access-token.js'
 import { createUsersStore } from '../../src/users/users-store.js'
 import type { Teardown } from '../../../scripts/testing/wait.js'
 import { build, PASSWORD, refreshBody, session, setCookies, uniqueEmail, type Built } from '../helper.js'
@@ -258,4 +264,34 @@ t.test('disable: every session ends, login and refresh are 403 account_disabled;
     { adminId: admin.id, action: 'user_enabled', targetUserId: user.user.id },
   ])
   t.equal(audits().length, 4)
+})
+
+t.test('a login racing a disable: the flag is re-read after the family exists, so no session survives', async (t) => {
+  const built = await build(t)
+  const { app, inspect, prefix, config, keyring } = built
+  const user = await session(app)
+  const users = createUsersStore(inspect, prefix)
+  // The login read the account just before the disable landed: the record it holds is stale.
+  const stale = await users.findByEmail(user.user.email)
+  await users.setDisabled(user.user.id, true)
+  const families = createFamilies(inspect, { ...config, prefix })
+  const noop = () => {}
+  const refusals: string[] = []
+  const deps = {
+    users: { findByEmail: async () => stale, findById: users.findById },
+    families,
+    throttle: createLoginThrottle(inspect, prefix, 0, 60),
+    tokens: createAccessTokens(holdKeyring(keyring), { issuer: 'urn:i', audience: 'urn:a', ttl: 60 }),
+    events: {
+      loginSucceeded: noop,
+      loginFailed: (_log: unknown, f: { reason: string }) => { refusals.push(f.reason) },
+    },
+    dummyHash: await createDummyHash(),
+  }
+  const before = (await families.listForUser(user.user.id)).map((s) => s.id)
+  const log = { info: noop, warn: noop }
+  const input = { email: user.user.email, password: PASSWORD, client: { ip: '::1', userAgent: 't' }, log }
+  await t.rejects(loginUseCase(deps, input), { code: 'AUTH_ERR_ACCOUNT_DISABLED' })
+  t.same((await families.listForUser(user.user.id)).map((s) => s.id), before, 'the racing family was removed')
+  t.same(refusals, ['account_disabled'])
 })

@@ -37,13 +37,13 @@ export function AdminPage () {
       : [])
   }
 
-  /** Runs an action, then shows the account as it is now. */
-  async function act (run: () => Promise<unknown>): Promise<void> {
+  /** Runs `run` with the busy flag and the error line; an action on `user` then shows the account as it is now. */
+  async function act (run: () => Promise<unknown>, reload: AdminUser | null = user): Promise<void> {
     setBusy(true)
     setError(null)
     try {
       await run()
-      if (user) await show(user.email)
+      if (reload) await show(reload.email)
     } catch (err) {
       setError(describeError(err))
     } finally {
@@ -54,7 +54,7 @@ export function AdminPage () {
   async function onSearch (event: FormEvent) {
     event.preventDefault()
     setUser(null)
-    await act(() => show(email.trim()))
+    await act(() => show(email.trim()), null)
   }
 
   return (
@@ -101,23 +101,25 @@ export function AdminPage () {
               </button>
               )}
           <h2>Sessions</h2>
-          <ul className='sessions' data-testid='admin-sessions'>
-            {sessions.map((s) => (
-              <li key={s.id} data-testid='admin-session' data-session-id={s.id}>
-                <strong>{s.userAgent ?? 'Unknown device'}{s.current ? ' (your session)' : ''}</strong>
-                <div className='meta'>
-                  signed in {when(s.createdAt)} · last used {when(s.lastUsedAt)}{s.ip ? ` · ${s.ip}` : ''}
-                </div>
-                <button
-                  type='button' disabled={busy} data-testid='admin-end-session'
-                  onClick={() => act(() =>
-                    api.request('DELETE', `${userPath(user.id)}/sessions/${encodeURIComponent(s.id)}`))}
-                >
-                  End session
-                </button>
-              </li>
-            ))}
-          </ul>
+          {sessions.length > 0 && (
+            <ul className='sessions' data-testid='admin-sessions'>
+              {sessions.map((s) => (
+                <li key={s.id} data-testid='admin-session' data-session-id={s.id}>
+                  <strong>{s.userAgent ?? 'Unknown device'}{s.current ? ' (your session)' : ''}</strong>
+                  <div className='meta'>
+                    signed in {when(s.createdAt)} · last used {when(s.lastUsedAt)}{s.ip ? ` · ${s.ip}` : ''}
+                  </div>
+                  <button
+                    type='button' disabled={busy} data-testid='admin-end-session'
+                    onClick={() => act(() =>
+                      api.request('DELETE', `${userPath(user.id)}/sessions/${encodeURIComponent(s.id)}`))}
+                  >
+                    End session
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
           {sessions.length === 0 && <p className='meta' data-testid='admin-no-sessions'>No live sessions.</p>}
           {sessions.length > 0 && (
             <button
