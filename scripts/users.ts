@@ -1,6 +1,7 @@
 /**
- * `npm run users -- create [--admin] EMAIL [--password P] | grant-admin EMAIL`: accounts
- * straight in Redis. The commands live in auth-service/src/cli/users.ts.
+ * `npm run users -- create [--admin] EMAIL [--password P] | grant-admin EMAIL | find | sessions |
+ * end-sessions | disable | enable EMAIL`: accounts straight in Redis. The commands live in
+ * auth-service/src/cli/users.ts.
  */
 import { runUsersCli } from '../auth-service/src/cli/users.js'
 

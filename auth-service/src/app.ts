@@ -29,6 +29,7 @@ import { useRedis } from './plugins/redis.js'
 import type { RedisClient } from './redis.js'
 import { createFamilies } from './refresh/families.js'
 import { createRevocations } from './refresh/revocations.js'
+import { adminRoutes } from './routes/admin.js'
 import { authRoutes } from './routes/auth.js'
 import { metaRoutes } from './routes/meta.js'
 import { sessionRoutes } from './routes/sessions.js'
@@ -89,6 +90,7 @@ export async function buildAuthService (config: Readonly<AuthConfig>, deps: Auth
     reply: { cookies, csrfSecret, accessTokenTtl: config.accessTokenTtl },
   })
   await app.register(sessionRoutes, { families, revocations, tokens, events, csrfSecret, cookies })
+  await app.register(adminRoutes, { users, families, revocations, tokens, events, csrfSecret })
   return app
 }
 

@@ -2,7 +2,8 @@
  * The auth service's error catalogue (AUTH_ERR_*) and its one mapping to the public body.
  * - `PUBLIC_CODES`: internal code → public `error`, where the status alone does not say it.
  * - `toPublicAuthError`: pure; the body `{ error, message, statusCode }` of the kernel's
- *   `toPublicError`, plus the headers the contract asks for (WWW-Authenticate, Retry-After).
+ *   `toPublicError`, plus the headers the contract asks for (WWW-Authenticate on invalid_token
+ *   and insufficient_scope, Retry-After).
  */
 import createError from '@fastify/error'
 import { toPublicError, type PublicError } from '../../services/kernel/public-error.js'
@@ -16,6 +17,9 @@ export const RefreshReusedError = createError('AUTH_ERR_REFRESH_REUSED',
   'Refresh token was already used; the session has been revoked', 401)
 export const InvalidTokenError = createError('AUTH_ERR_INVALID_TOKEN', '%s', 401)
 export const CsrfError = createError('AUTH_ERR_CSRF', 'Missing or wrong CSRF token', 403)
+export const AccountDisabledError = createError('AUTH_ERR_ACCOUNT_DISABLED', 'This account is disabled', 403)
+export const InsufficientScopeError = createError('AUTH_ERR_INSUFFICIENT_SCOPE', '%s', 403)
+export const SelfDisableError = createError('AUTH_ERR_SELF_DISABLE', 'An admin cannot disable their own account', 400)
 export const NotFoundError = createError('AUTH_ERR_NOT_FOUND', '%s', 404)
 export const EmailTakenError = createError('AUTH_ERR_EMAIL_TAKEN', 'An account with this email already exists', 409)
 const RateLimited = createError('AUTH_ERR_RATE_LIMITED', 'Too many failed logins; try again in %d seconds', 429)
@@ -33,6 +37,9 @@ export const PUBLIC_CODES: Readonly<Record<string, string>> = Object.freeze({
   AUTH_ERR_REFRESH_REUSED: 'refresh_token_reused',
   AUTH_ERR_INVALID_TOKEN: 'invalid_token',
   AUTH_ERR_CSRF: 'csrf_failed',
+  AUTH_ERR_ACCOUNT_DISABLED: 'account_disabled',
+  AUTH_ERR_INSUFFICIENT_SCOPE: 'insufficient_scope',
+  AUTH_ERR_SELF_DISABLE: 'cannot_disable_self',
   AUTH_ERR_EMAIL_TAKEN: 'email_taken',
 })
 
@@ -82,9 +89,9 @@ export function toPublicAuthError (err: AuthErrorLike,
 
 function headersFor ({ statusCode, body }: PublicError, err: AuthErrorLike): Record<string, string> {
   const headers: Record<string, string> = {}
-  if (body.error === 'invalid_token') {
+  if (body.error === 'invalid_token' || body.error === 'insufficient_scope') {
     headers['www-authenticate'] =
-      `Bearer error="invalid_token", error_description="${body.message.replaceAll('"', "'")}"`
+      `Bearer error="${body.error}", error_description="${body.message.replaceAll('"', "'")}"`
   }
   if (statusCode === 503) headers['retry-after'] = '1'
   else if (typeof err.retryAfter === 'number') headers['retry-after'] = String(err.retryAfter)

@@ -19,6 +19,7 @@ export interface AuthMetrics {
   reuseDetections: Counter
   revocations: Counter<'kind'>
   keyRotations: Counter
+  adminActions: Counter<'action'>
 }
 
 export function createAuthMetrics (sources: { keyring: () => Keyring }): AuthMetrics {
@@ -36,7 +37,8 @@ export function createAuthMetrics (sources: { keyring: () => Keyring }): AuthMet
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers,
   })
-  const logins = counter('auth_logins_total', 'Login attempts, by result (success, failure, throttled)', ['result'])
+  const logins = counter('auth_logins_total',
+    'Login attempts, by result (success, failure, throttled, account_disabled)', ['result'])
   const refreshes = counter('auth_refreshes_total',
     'Refresh-token presentations, by result (rotated, invalid, reused)', ['result'])
   const reuseDetections = counter('auth_refresh_reuse_detected_total',
@@ -44,6 +46,7 @@ export function createAuthMetrics (sources: { keyring: () => Keyring }): AuthMet
   const revocations = counter('auth_revocations_total',
     'Revocation records written for gateways, by kind (session, user = logout-all)', ['kind'])
   const keyRotations = counter('auth_key_rotations_total', 'Keyring reloads that changed the active signing kid')
+  const adminActions = counter('auth_admin_actions_total', 'Admin operations done, by action', ['action'])
   new Gauge({ // eslint-disable-line no-new
     name: 'auth_published_keys',
     help: 'Public keys served in the JWKS (next, active, retiring)',
@@ -60,7 +63,9 @@ export function createAuthMetrics (sources: { keyring: () => Keyring }): AuthMet
       this.set({ kid: sources.keyring().active.kid }, 1)
     },
   })
-  return { registry, requests, duration, logins, refreshes, reuseDetections, revocations, keyRotations }
+  return {
+    registry, requests, duration, logins, refreshes, reuseDetections, revocations, keyRotations, adminActions,
+  }
 }
 
 /** One onResponse hook (requests by route, method and status; latency) and GET /metrics. */

@@ -34,3 +34,15 @@ export const RefreshBody = Type.Object({
 export const SessionParams = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 64 }),
 }, { additionalProperties: false })
+
+/** Account ids are UUIDs (users-store.ts), session ids 128-bit base64url (refresh-token.ts). */
+const UserId = Type.String({ pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' })
+const SessionId = Type.String({ pattern: '^[A-Za-z0-9_-]{22}$' })
+
+export const AdminUsersQuery = Type.Object({
+  email: Type.String({ minLength: 1, maxLength: 254 }),
+}, { additionalProperties: false })
+
+export const AdminUserParams = Type.Object({ id: UserId }, { additionalProperties: false })
+
+export const AdminSessionParams = Type.Object({ id: UserId, sid: SessionId }, { additionalProperties: false })

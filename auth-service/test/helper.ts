@@ -43,6 +43,8 @@ export interface BuildOptions {
   redisUrl?: string
   /** The sessions' clock (AuthDeps.now). */
   now?: AuthDeps['now']
+  /** Collects the service's log lines (level info) into this array instead of discarding them. */
+  logLines?: string[]
 }
 
 export async function build (t: Teardown, env: Record<string, string> = {}, opts: BuildOptions = {}): Promise<Built> {
@@ -61,8 +63,15 @@ export async function build (t: Teardown, env: Record<string, string> = {}, opts
     inspect.connect().catch(() => {})
     t.teardown(() => inspect.disconnect())
   }
-  const config = loadConfig({ REDIS_URL: redisUrl, REDIS_PREFIX: prefix, KEYS_DIR: dir, LOG_LEVEL: 'silent', ...env })
-  const app = await buildAuthService(config, { keyring, logger: false, now: opts.now })
+  const lines = opts.logLines
+  const config = loadConfig({
+    REDIS_URL: redisUrl, REDIS_PREFIX: prefix, KEYS_DIR: dir, LOG_LEVEL: lines ? 'info' : 'silent', ...env,
+  })
+  // The service's own logger options (redaction included) when lines are collected.
+  const logging: AuthDeps = lines === undefined
+    ? { logger: false }
+    : { logStream: { write: (line: string) => { lines.push(line) } } }
+  const app = await buildAuthService(config, { keyring, ...logging, now: opts.now })
   t.teardown(() => app.close())
   await app.ready()
   if (opts.redisUrl === undefined) {

@@ -4,6 +4,7 @@
  *   --password a random one is printed.
  * - `grant-admin EMAIL`: adds the admin role, also to the user's live sessions (their next
  *   refresh carries it).
+ * - `find`, `sessions`, `end-sessions`, `disable`, `enable`: the admin operations (users-admin.ts).
  * - Redis and its prefix come from the auth service's own config (REDIS_URL, REDIS_PREFIX...).
  */
 import { randomBytes } from 'node:crypto'
@@ -15,9 +16,10 @@ import { checkEmail, normaliseEmail } from '../users/email.js'
 import { createUsersStore } from '../users/users-store.js'
 import { safeUrl } from '../../../services/kernel/logging.js'
 import type { CliIo } from './io.js'
+import { ADMIN_COMMANDS, ADMIN_USAGE, runAdminCommand, type AdminCommand } from './users-admin.js'
 
 export const USERS_USAGE = 'usage: npm run users -- create [--admin] EMAIL [--password P]\n' +
-  '       npm run users -- grant-admin EMAIL'
+  '       npm run users -- grant-admin EMAIL\n' + ADMIN_USAGE
 
 interface Args { command?: string, email: string, positional: string[], flags: Set<string>, password?: string }
 
@@ -35,10 +37,20 @@ function parseArgs (argv: string[]): Args {
   return { command, email: positional[0] ? normaliseEmail(positional[0]) : '', positional, flags, password }
 }
 
+const isAdminCommand = (command: string | undefined): command is AdminCommand =>
+  (ADMIN_COMMANDS as readonly string[]).includes(command ?? '')
+
+/** How many positional arguments each command takes (EMAIL, and end-sessions' optional session id). */
+function arityOk (args: Args): boolean {
+  const n = args.positional.length
+  if (args.command === 'create' || args.command === 'grant-admin') return n === 1
+  if (args.command === 'end-sessions') return n === 1 || n === 2
+  return isAdminCommand(args.command) && n === 1
+}
+
 export async function runUsersCli (argv: string[], io: CliIo): Promise<number> {
   const args = parseArgs(argv)
-  const known = args.command === 'create' || args.command === 'grant-admin'
-  if (!known || !checkEmail(args.email).ok || args.positional.length !== 1) {
+  if (!arityOk(args) || !checkEmail(args.email).ok) {
     io.err(USERS_USAGE)
     return 2
   }
@@ -47,10 +59,13 @@ export async function runUsersCli (argv: string[], io: CliIo): Promise<number> {
     const redis = await connect(config, io)
     if (!redis) return 1
     try {
+      if (isAdminCommand(args.command)) {
+        return await runAdminCommand(redis, config,
+          { command: args.command, email: args.email, sessionId: args.positional[1] }, io)
+      }
       return args.command === 'create'
         ? await create(redis, config, args, io)
-        : await grantAdmin(redis, config, args,
-          io)
+        : await grantAdmin(redis, config, args, io)
     } finally {
       redis.disconnect()
     }

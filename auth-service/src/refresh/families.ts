@@ -3,6 +3,8 @@
  * - `<prefix>rt:{<familyId>}`: the family hash, `FAMILY_FIELDS` plus `t:<sha256(token)>` → the
  *   generation of every token it issued (so a guessed secret is told from a reused one).
  * - `<prefix>user:{<userId>}:sessions`: the set of a user's family ids (an index, pruned lazily).
+ * - `<prefix>rt:{<familyId>}:disabled` → user id: a family removed because its account was
+ *   disabled, kept as long as its refresh token could have lived, so a refresh says why.
  * - Rotation is one Lua script (lua/rotate.ts); `now` is injectable so tests drive the clock.
  */
 import { execOrThrow, type RedisClient } from '../redis.js'
@@ -50,6 +52,8 @@ export function createFamilies (redis: RedisClient, opts: FamiliesOptions) {
   const now = opts.now ?? Date.now
   const familyKey = (id: string) => `${prefix}rt:{${id}}`
   const userSessionsKey = (userId: string) => `${prefix}user:{${userId}}:sessions`
+  const disabledKey = (id: string) => `${prefix}rt:{${id}}:disabled`
+  const refreshLifetimeMs = Math.min(opts.refreshTokenTtl, opts.sessionMaxAge) * 1000
   defineRotate(redis)
   defineSetRoles(redis)
 
@@ -92,7 +96,7 @@ export function createFamilies (redis: RedisClient, opts: FamiliesOptions) {
       // index lives in another slot, so it goes alongside.
       const family = redis.multi()
         .hset(key, { ...fields, [tokenField(refreshToken)]: 0 })
-        .pexpire(key, Math.min(opts.refreshTokenTtl, opts.sessionMaxAge) * 1000)
+        .pexpire(key, refreshLifetimeMs)
       await Promise.all([execOrThrow(family), redis.sadd(userSessionsKey(userId), familyId)])
       return { familyId, refreshToken }
     },
@@ -157,6 +161,17 @@ export function createFamilies (redis: RedisClient, opts: FamiliesOptions) {
       const ids = await redis.smembers(userSessionsKey(userId))
       await Promise.all([...ids.map((id) => redis.del(familyKey(id))), redis.del(userSessionsKey(userId))])
       return ids
+    },
+
+    /** Records the (removed) families `ids` as ended by disabling `userId` (disabledOwnerOf finds them). */
+    async markDisabled (ids: readonly string[], userId: string): Promise<void> {
+      // One command per family: their keys live in different cluster slots.
+      await Promise.all(ids.map(async (id) => await redis.set(disabledKey(id), userId, 'PX', refreshLifetimeMs)))
+    },
+
+    /** The user whose disabling removed family `familyId` (markDisabled), else null. */
+    async disabledOwnerOf (familyId: string): Promise<string | null> {
+      return await redis.get(disabledKey(familyId))
     },
 
     /** The store's clock (ms epoch), for records that must agree with it. */

@@ -16,7 +16,7 @@ import { bearerOrCookieToken } from './require-access.js'
 export type AuthRoutesDeps = RegisterDeps & LoginDeps & RefreshDeps & LogoutDeps & { reply: SessionReplySettings }
 
 /** Failures after which a cookie client's cookies are cleared: its session is gone. */
-const SESSION_GONE = new Set(['AUTH_ERR_INVALID_REFRESH', 'AUTH_ERR_REFRESH_REUSED'])
+const SESSION_GONE = new Set(['AUTH_ERR_INVALID_REFRESH', 'AUTH_ERR_REFRESH_REUSED', 'AUTH_ERR_ACCOUNT_DISABLED'])
 
 export const authRoutes: FastifyPluginAsyncTypebox<AuthRoutesDeps> = async (app, deps) => {
   const settings = deps.reply

@@ -1,9 +1,11 @@
 /**
  * Login: throttle check, password check (constant cost), progressive delay, new session, audit.
+ * - A disabled account is refused (403) only after its password proved right, so the answer
+ *   tells nothing to someone without the password.
  */
 import { setTimeout } from 'node:timers/promises'
 import type { AuthEvents } from '../audit.js'
-import { InvalidCredentialsError, rateLimitedError } from '../errors.js'
+import { AccountDisabledError, InvalidCredentialsError, rateLimitedError } from '../errors.js'
 import { failureDelayMs, type LoginThrottle } from '../login-throttle.js'
 import { verifyPassword } from '../passwords.js'
 import type { Families } from '../refresh/families.js'
@@ -13,8 +15,8 @@ import type { UsersStore } from '../users/users-store.js'
 import { issueSession, type Caller, type IssuedSession } from './issue.js'
 
 export interface LoginDeps {
-  users: Pick<UsersStore, 'findByEmail'>
-  families: Pick<Families, 'create'>
+  users: Pick<UsersStore, 'findByEmail' | 'findById'>
+  families: Pick<Families, 'create' | 'remove'>
   throttle: LoginThrottle
   tokens: Pick<AccessTokens, 'sign'>
   events: Pick<AuthEvents, 'loginFailed' | 'loginSucceeded'>
@@ -27,7 +29,7 @@ export interface LoginInput extends Caller {
   password: string
 }
 
-/** Throws AUTH_ERR_RATE_LIMITED (with retryAfter) or AUTH_ERR_INVALID_CREDENTIALS. */
+/** Throws AUTH_ERR_RATE_LIMITED (with retryAfter), AUTH_ERR_INVALID_CREDENTIALS or AUTH_ERR_ACCOUNT_DISABLED. */
 export async function login (deps: LoginDeps, input: LoginInput): Promise<IssuedSession> {
   const { client, log } = input
   const email = normaliseEmail(input.email)
@@ -47,7 +49,18 @@ export async function login (deps: LoginDeps, input: LoginInput): Promise<Issued
     throw new InvalidCredentialsError()
   }
   await deps.throttle.reset(email, client.ip)
+  if (user.disabled) {
+    deps.events.loginFailed(log, { email, reason: 'account_disabled', ...client })
+    throw new AccountDisabledError()
+  }
   const { familyId, refreshToken } = await deps.families.create(user.id, user.roles, client)
+  // A disable that ran while this login was under way: it sets the flag before it lists the
+  // sessions, so either it removed this family or this re-read sees the flag.
+  if ((await deps.users.findById(user.id))?.disabled !== false) {
+    await deps.families.remove(familyId, user.id)
+    deps.events.loginFailed(log, { email, reason: 'account_disabled', ...client })
+    throw new AccountDisabledError()
+  }
   deps.events.loginSucceeded(log, { userId: user.id, email, sid: familyId, ...client })
   return await issueSession(deps.tokens, { sid: familyId, refreshToken, sub: user.id, roles: user.roles, user })
 }

@@ -1,17 +1,21 @@
 /**
  * Refresh: rotate the presented token (grace → the same successor, reuse → the family is
  * revoked and gateways are told), then mint a new access token.
+ * - A token of a family removed by disabling its account is 403 account_disabled while the
+ *   account stays disabled (looked up only when rotation failed: a refresh stays one round trip).
  */
 import type { AuthEvents } from '../audit.js'
-import { InvalidRefreshTokenError, RefreshReusedError } from '../errors.js'
+import { AccountDisabledError, InvalidRefreshTokenError, RefreshReusedError } from '../errors.js'
 import type { Families } from '../refresh/families.js'
 import { parseRefreshToken, successorOf } from '../refresh/refresh-token.js'
 import type { Revocations } from '../refresh/revocations.js'
 import type { AccessTokens } from '../tokens/access-token.js'
+import type { UsersStore } from '../users/users-store.js'
 import { issueSession, type Caller, type IssuedSession } from './issue.js'
 
 export interface RefreshDeps {
-  families: Pick<Families, 'rotate' | 'now'>
+  families: Pick<Families, 'rotate' | 'now' | 'disabledOwnerOf'>
+  users: Pick<UsersStore, 'findById'>
   revocations: Pick<Revocations, 'sessions'>
   tokens: Pick<AccessTokens, 'sign'>
   events: Pick<AuthEvents, 'refreshed' | 'refreshInvalid' | 'reuseDetected'>
@@ -23,7 +27,7 @@ export interface RefreshInput extends Caller {
   refreshToken: unknown
 }
 
-/** Throws AUTH_ERR_INVALID_REFRESH or AUTH_ERR_REFRESH_REUSED. */
+/** Throws AUTH_ERR_INVALID_REFRESH, AUTH_ERR_REFRESH_REUSED or AUTH_ERR_ACCOUNT_DISABLED. */
 export async function refresh (deps: RefreshDeps, input: RefreshInput): Promise<IssuedSession> {
   const parsed = parseRefreshToken(input.refreshToken)
   if (!parsed) {
@@ -40,9 +44,15 @@ export async function refresh (deps: RefreshDeps, input: RefreshInput): Promise<
   }
   if (result.status !== 'rotated') {
     deps.events.refreshInvalid()
+    if (await disabledAccount(deps, parsed.familyId)) throw new AccountDisabledError()
     throw new InvalidRefreshTokenError()
   }
   deps.events.refreshed()
   return await issueSession(deps.tokens,
     { sid: result.familyId, refreshToken: result.refreshToken, sub: result.userId, roles: result.roles })
+}
+
+async function disabledAccount (deps: RefreshDeps, familyId: string): Promise<boolean> {
+  const userId = await deps.families.disabledOwnerOf(familyId)
+  return userId !== null && (await deps.users.findById(userId))?.disabled === true
 }

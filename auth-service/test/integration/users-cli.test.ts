@@ -38,3 +38,56 @@ t.test('npm run users -- create / grant-admin', async (t) => {
   t.equal((await users(env, 'grant-admin', uniqueEmail('ghost'))).code, 1, 'unknown user fails')
   t.equal((await users(env, 'frobnicate')).code, 2, 'usage error')
 })
+
+t.test('npm run users -- find / sessions / end-sessions / disable / enable: the admin operations', async (t) => {
+  const { app, redisUrl, prefix } = await build(t)
+  const env = { REDIS_URL: redisUrl, REDIS_PREFIX: prefix }
+  const s = await session(app)
+  const email = s.user.email
+  const second = (await app.inject({
+    method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD, tokenDelivery: 'body' },
+  })).json()
+  const sid = (token: string) => token.split('.')[0]!
+  const auditOf = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.event === 'admin_action')
+
+  const found = await users(env, 'find', email.toUpperCase())
+  t.equal(found.code, 0)
+  t.match(found.stdout, new RegExp(`${email} id ${s.user.id} roles user enabled`))
+  const listed = await users(env, 'sessions', email)
+  t.equal(listed.code, 0)
+  t.match(listed.stdout, sid(s.refreshToken))
+  t.match(listed.stdout, sid(second.refreshToken))
+
+  const one = await users(env, 'end-sessions', email, sid(s.refreshToken))
+  t.equal(one.code, 0)
+  t.equal((await refreshBody(app, s.refreshToken)).statusCode, 401, 'that session is ended')
+  t.equal((await refreshBody(app, second.refreshToken)).statusCode, 200, 'the other one lives')
+  const gone = await users(env, 'end-sessions', email, sid(s.refreshToken))
+  t.equal(gone.code, 1, 'an ended session is not found')
+  t.match(gone.stdout, /No such session/)
+
+  const disabled = await run(process.execPath, ['--import', 'tsx', 'scripts/users.ts', 'disable', email], {
+    cwd: REPO_ROOT, env: { ...process.env, ...env }, timeout: 30_000,
+  })
+  t.match(disabled.stdout, /disabled .* ended 1 session/)
+  t.match(auditOf(disabled.stderr), [{
+    audit: true,
+    action: 'user_disabled',
+    targetUserId: s.user.id,
+    adminId: /^cli:/
+  }], 'one audit line naming the shell user')
+  const refused = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } })
+  t.equal(refused.statusCode, 403)
+  t.equal(refused.json().error, 'account_disabled')
+  t.match((await users(env, 'find', email)).stdout, /DISABLED/)
+
+  t.equal((await users(env, 'enable', email)).code, 0)
+  const back = await app.inject({ method: 'POST', url: '/auth/login', payload: { email, password: PASSWORD } })
+  t.equal(back.statusCode, 200, 'enabled: login works')
+  t.equal((await users(env, 'end-sessions', email)).code, 0)
+  t.equal((await users(env, 'sessions', email)).stdout.trim(), '', 'no session left')
+  t.equal((await users(env, 'disable', uniqueEmail('ghost'))).code, 1, 'unknown user fails')
+  t.equal((await users(env, 'disable')).code, 2, 'usage error')
+  t.equal((await users(env, 'sessions', email, 'extra')).code, 2, 'usage error: too many arguments')
+})

@@ -4,7 +4,8 @@
  */
 import t from 'tap'
 import {
-  CsrfError, EmailTakenError, InvalidCredentialsError, InvalidRefreshTokenError, InvalidRequestError, InvalidTokenError,
+  AccountDisabledError, CsrfError, EmailTakenError, InsufficientScopeError, SelfDisableError,
+  InvalidCredentialsError, InvalidRefreshTokenError, InvalidRequestError, InvalidTokenError,
   NotFoundError, PUBLIC_CODES, RefreshReusedError, WeakPasswordError, rateLimitedError, toPublicAuthError,
   type AuthErrorLike,
 } from '../../src/errors.js'
@@ -74,6 +75,27 @@ const rows: Row[] = [
     err: new CsrfError(),
     status: 403,
     body: { error: 'csrf_failed', message: 'Missing or wrong CSRF token' },
+  },
+  {
+    d: 'AUTH_ERR_ACCOUNT_DISABLED is a 403 account_disabled (login and refresh of a disabled account)',
+    err: new AccountDisabledError(),
+    status: 403,
+    body: { error: 'account_disabled', message: 'This account is disabled' },
+  },
+  {
+    d: 'AUTH_ERR_INSUFFICIENT_SCOPE is a 403 with the RFC 6750 insufficient_scope challenge, like the gateway\'s',
+    err: new InsufficientScopeError('The admin role is required'),
+    status: 403,
+    body: { error: 'insufficient_scope', message: 'The admin role is required' },
+    headers: {
+      'www-authenticate': 'Bearer error="insufficient_scope", error_description="The admin role is required"',
+    },
+  },
+  {
+    d: 'AUTH_ERR_SELF_DISABLE is a 400 cannot_disable_self',
+    err: new SelfDisableError(),
+    status: 400,
+    body: { error: 'cannot_disable_self', message: 'An admin cannot disable their own account' },
   },
   {
     d: 'AUTH_ERR_NOT_FOUND is a 404 not_found by its status',

@@ -29,6 +29,8 @@ export interface InProcessStackOptions {
   auth?: Record<string, string>
   /** Extra gateway env (e.g. raised rate limits). */
   gateway?: Record<string, string>
+  /** Collects the auth service's log lines (level info, its audit lines among them). */
+  authLogLines?: string[]
 }
 
 async function listen (app: FastifyInstance): Promise<string> {
@@ -47,7 +49,10 @@ export async function startInProcessStack (t: Teardown, opts: InProcessStackOpti
     REFRESH_TOKEN_SECRET: randomBytes(32).toString('base64url'),
     CSRF_SECRET: randomBytes(32).toString('base64url'),
   }
-  const auth = await buildAuthService(loadAuthConfig({ ...shared, KEYS_DIR: keysDir, ...opts.auth }))
+  const lines = opts.authLogLines
+  const authLog = lines && { LOG_LEVEL: 'info' }
+  const auth = await buildAuthService(loadAuthConfig({ ...shared, ...authLog, KEYS_DIR: keysDir, ...opts.auth }),
+    lines && { logStream: { write: (line: string) => { lines.push(line) } } })
   const upstreams = [auth, buildOrdersService(), buildUsersService()]
   const [authUrl, ordersUrl, usersUrl] = await Promise.all(upstreams.map(listen)) as [string, string, string]
   const gatewayConfig = loadGatewayConfig({

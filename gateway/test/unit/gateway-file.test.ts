@@ -16,6 +16,7 @@ t.test('the shipped file: today\'s table, every URL following the same variables
   t.same(r.file.routes.map((x) => [x.id, x.prefix, x.auth, x.upstream]), [
     ['auth', '/auth', 'none', 'http://127.0.0.1:4000'],
     ['jwks', '/.well-known/jwks.json', 'none', 'http://127.0.0.1:4000'],
+    ['admin', '/auth/admin', 'required', 'http://127.0.0.1:4000'],
     ['orders', '/api/orders', 'required', 'http://127.0.0.1:4101'],
     ['users', '/api/users', 'required', 'http://127.0.0.1:4102'],
     ['payments', '/api/payments', 'required', 'http://127.0.0.1:4103'],
@@ -33,6 +34,7 @@ t.test('the shipped file: today\'s table, every URL following the same variables
   if (!moved.ok) throw new Error(moved.problems.join('\n'))
   const route = (id: string) => moved.file.routes.find((x) => x.id === id)!
   t.equal(route('auth').upstream, 'http://127.0.0.1:5000', 'AUTH_PORT moves the auth route')
+  t.equal(route('admin').upstream, 'http://127.0.0.1:5000', '...and the admin route')
   t.equal(moved.file.providers[0]?.jwksUrl, 'http://127.0.0.1:5000/.well-known/jwks.json', '...and the JWKS URL')
   t.equal(route('orders').upstream, 'http://orders.internal:80', 'ORDERS_URL wins over the port')
   t.equal(route('orders').rateLimit?.perMinute, 42, 'RATE_LIMIT_API is a number in the table')

@@ -10,12 +10,14 @@ t.test('the shipped file compiles to the contract routes', async (t) => {
   t.same(rules.map((r) => [r.id, r.prefix, r.auth]), [
     ['auth', '/auth', 'none'],
     ['jwks', '/.well-known/jwks.json', 'none'],
+    ['admin', '/auth/admin', 'required'],
     ['orders', '/api/orders', 'required'],
     ['users', '/api/users', 'required'],
     ['payments', '/api/payments', 'required'],
     ['web', '/', 'none'],
   ])
   t.same(rules.find((r) => r.id === 'orders')?.roles, { DELETE: ['admin'] })
+  t.same(rules.find((r) => r.id === 'admin')?.roles, { '*': ['admin'] }, 'the admin API: role admin, any method')
   t.equal(rules.find((r) => r.id === 'auth')?.forwardCredentials, true)
   t.ok(Object.isFrozen(rules) && Object.isFrozen(rules[0]))
 })
@@ -25,6 +27,7 @@ t.test('each rule\'s policy, as the built-in table had it', async (t) => {
   t.same(rules.map((r) => [r.id, r.csrf, r.forwardCredentials, r.bodyLimit, r.exact]), [
     ['auth', 'origin', true, 16384, false],
     ['jwks', 'none', false, DEFAULT_BODY_LIMIT, true],
+    ['admin', 'double-submit', true, 16384, false],
     ['orders', 'double-submit', false, 16384, false],
     ['users', 'double-submit', false, 16384, false],
     ['payments', 'double-submit', false, 16384, false],
@@ -41,6 +44,8 @@ t.test('each rule\'s policy, as the built-in table had it', async (t) => {
     const perUser = { key: 'user', perMinute: config.rateLimitApi, methods: [], paths: [], bucket: 'api' }
     t.same(limit(id), perUser, `${id}: 'per-user', one bucket`)
   }
+  t.same(limit('admin'), { key: 'user', perMinute: config.rateLimitApi, methods: [], paths: [], bucket: 'admin' },
+    'admin: per user, a counter of its own')
   t.equal(limit('jwks'), null)
   t.equal(limit('web'), null)
 })

@@ -1,6 +1,6 @@
 /**
  * The app shell: restores the session on load, guards pages, and shows the header with
- * the token countdown. Routes: /login, /register, /orders, /sessions.
+ * the token countdown. Routes: /login, /register, /orders, /sessions, /admin (role admin).
  */
 import { useEffect, useSyncExternalStore } from 'react'
 import { api, restoreSession, sessionStore, type SessionState } from './session.js'
@@ -11,9 +11,10 @@ import { LoginPage } from './pages/login-page.js'
 import { RegisterPage } from './pages/register-page.js'
 import { OrdersPage } from './pages/orders-page.js'
 import { SessionsPage } from './pages/sessions-page.js'
+import { AdminPage } from './pages/admin-page.js'
 
 const PUBLIC = new Set(['/login', '/register'])
-const PRIVATE = new Set(['/orders', '/sessions'])
+const PRIVATE = new Set(['/orders', '/sessions', '/admin'])
 
 function displayName (user: SessionState['user']): string {
   if (user?.email) return user.email
@@ -27,12 +28,15 @@ export function App () {
 
   useEffect(() => { restoreSession() }, [])
 
-  // Redirects once we know whether there is a session.
+  const isAdmin = (session.user?.roles ?? []).includes('admin')
+
+  // Redirects once we know whether there is a session (and, for /admin, the admin role).
   useEffect(() => {
     if (session.status === 'restoring') return
-    if (session.status === 'authenticated' && !PRIVATE.has(path)) navigate('/orders', { replace: true })
+    const allowed = PRIVATE.has(path) && (path !== '/admin' || isAdmin)
+    if (session.status === 'authenticated' && !allowed) navigate('/orders', { replace: true })
     if (session.status === 'anonymous' && !PUBLIC.has(path)) navigate('/login', { replace: true })
-  }, [session.status, path])
+  }, [session.status, path, isAdmin])
 
   async function onLogout () {
     try { await api.logout() } catch { /* the cookies are cleared or already gone */ }
@@ -43,6 +47,8 @@ export function App () {
   if (session.status === 'restoring') return <main className='loading' data-testid='restoring'>Loading…</main>
 
   const authed = session.status === 'authenticated'
+  // Display only: the gateway and the auth service decide who may use the admin API.
+  const admin = authed && isAdmin
   return (
     <>
       <header className='top'>
@@ -51,6 +57,7 @@ export function App () {
           <nav aria-label='Main'>
             <Link to='/orders' testId='nav-orders'>Orders</Link>
             <Link to='/sessions' testId='nav-sessions'>Sessions</Link>
+            {admin && <Link to='/admin' testId='nav-admin'>Admin</Link>}
           </nav>
         )}
         {authed && (
@@ -63,7 +70,8 @@ export function App () {
       </header>
       <main>
         {authed && path === '/sessions' && <SessionsPage />}
-        {authed && path !== '/sessions' && <OrdersPage />}
+        {admin && path === '/admin' && <AdminPage />}
+        {authed && path !== '/sessions' && !(admin && path === '/admin') && <OrdersPage />}
         {!authed && path === '/register' && <RegisterPage />}
         {!authed && path !== '/register' && <LoginPage ended={session.ended} />}
       </main>

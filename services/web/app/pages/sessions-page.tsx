@@ -2,19 +2,15 @@ import { useCallback, useEffect, useState } from 'react'
 import { api, sessionStore } from '../session.js'
 import { navigate } from '../router.js'
 import { describeError, ErrorMessage } from '../components/error-message.js'
+import { when } from '../format.js'
 
-interface Session {
+export interface Session {
   id: string
   createdAt: string
   lastUsedAt: string
   userAgent: string | null
   ip: string | null
   current: boolean
-}
-
-function when (iso: string): string {
-  const d = new Date(iso)
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString()
 }
 
 export function SessionsPage () {

@@ -4,11 +4,12 @@
  * `npm start` does, access tokens living 5 s. Screenshots go to test-output/e2e/.
  */
 import t from 'tap'
-import { execFileSync } from 'node:child_process'
+import { execFile, execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
+import { promisify } from 'node:util'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { REPO_ROOT, startStack, type Stack } from './stack.js'
 
@@ -23,8 +24,8 @@ import { sleep } from '../../../../scripts/testing/wait.js'
 /** Long enough for any access token obtained before this call to be expired. */
 const outliveToken = () => sleep(TTL * 1000 + 1500)
 
-// The whole file is bounded: 5 minutes, each step 60 s (tap's default is 30 s for everything).
-t.setTimeout(300_000)
+// The whole file is bounded: 7 minutes, each step 60 s (tap's default is 30 s for everything).
+t.setTimeout(420_000)
 const STEP = { timeout: 60_000 }
 /** What a page of another origin tries against the gateway (the cross-origin step). */
 type CrossOriginProbe = 'readOrders' | 'readSessions' | 'corsPost' | 'simplePost' | 'logoutAll'
@@ -292,3 +293,80 @@ t.test('the SPA through the gateway', { timeout: 280_000 }, async (t) => {
 
   t.same(cspViolations, [], 'no Content-Security-Policy violations in any page')
 })
+
+t.test('the admin page: find a user, end their sessions, disable and enable the account', { timeout: 100_000 },
+  async (t) => {
+    const tag = randomBytes(4).toString('hex')
+    const adminEmail = `e2e-admin-${tag}@example.test`
+    const userEmail = `e2e-member-${tag}@example.test`
+    const password = 'correct horse battery staple'
+    // The way an operator makes an admin: npm run users, against the stack's Redis.
+    await promisify(execFile)(process.execPath,
+      ['--import', 'tsx', 'scripts/users.ts', 'create', '--admin', adminEmail, '--password', password],
+      { cwd: REPO_ROOT, env: { ...process.env, ...stack.redisEnv }, timeout: 30_000 })
+    const logIn = async (page: Page, address: string) => {
+      await page.goto('/login')
+      await page.getByLabel('Email').fill(address)
+      await page.getByLabel('Password').fill(password)
+      await page.getByTestId('login-submit').click()
+    }
+    const member = await (await newContext()).newPage()
+    await member.goto('/register')
+    await member.getByLabel('Email').fill(userEmail)
+    await member.getByLabel('Password (10 to 128 characters)').fill(password)
+    await member.getByTestId('register-submit').click()
+    await member.getByTestId('orders-page').waitFor()
+    t.equal(await member.getByTestId('nav-admin').count(), 0, 'no admin link without the role')
+    await member.goto('/admin')
+    await member.getByTestId('orders-page').waitFor()
+    t.equal(new URL(member.url()).pathname, '/orders', '/admin sends a non-admin back to /orders')
+
+    const admin = await (await newContext()).newPage()
+    await logIn(admin, adminEmail)
+    await admin.getByTestId('nav-admin').click()
+    await admin.getByTestId('admin-page').waitFor()
+    await admin.getByTestId('admin-email').fill(`ghost-${tag}@example.test`)
+    await admin.getByTestId('admin-search').click()
+    await admin.getByTestId('admin-no-user').waitFor()
+    await admin.getByTestId('admin-email').fill(adminEmail)
+    await admin.getByTestId('admin-search').click()
+    await admin.getByTestId('admin-user').getByText(adminEmail).waitFor()
+    t.match(await admin.getByTestId('admin-session').textContent(), /your session/, 'my own session is marked')
+    await admin.getByTestId('admin-email').fill(userEmail.toUpperCase())
+    await admin.getByTestId('admin-search').click()
+    await admin.getByTestId('admin-user').getByText(userEmail).waitFor()
+    await admin.getByTestId('admin-session').first().waitFor()
+    t.equal(await admin.getByTestId('admin-user-status').textContent(), 'active')
+    t.equal(await admin.getByTestId('admin-session').count(), 1, "the member's one session")
+    await shot(admin, '08-admin-user')
+
+    await admin.getByTestId('admin-end-all').click()
+    await admin.getByTestId('admin-no-sessions').waitFor()
+    await member.getByTestId('nav-sessions').click()
+    await member.getByTestId('login-page').waitFor()
+    t.equal(await member.getByTestId('session-ended').count(), 1, 'the member is logged out at the next call')
+
+    await logIn(member, userEmail)
+    await member.getByTestId('orders-page').waitFor()
+    await admin.getByTestId('admin-search').click()
+    await admin.getByTestId('admin-session').first().waitFor()
+    await admin.getByTestId('admin-disable').click()
+    await admin.getByTestId('admin-enable').waitFor()
+    t.equal(await admin.getByTestId('admin-user-status').textContent(), 'disabled')
+    t.equal(await admin.getByTestId('admin-session').count(), 0, 'disabling ended the new session')
+    await shot(admin, '09-admin-disabled')
+    await member.getByTestId('nav-sessions').click()
+    await member.getByTestId('login-page').waitFor()
+    await logIn(member, userEmail)
+    const refused = member.getByTestId('login-error')
+    await refused.waitFor()
+    t.match(await refused.textContent(), /account_disabled/, 'a disabled account cannot log in')
+
+    await admin.getByTestId('admin-enable').click()
+    await admin.getByTestId('admin-disable').waitFor()
+    t.equal(await admin.getByTestId('admin-user-status').textContent(), 'active')
+    await logIn(member, userEmail)
+    await member.getByTestId('orders-page').waitFor()
+    t.equal(new URL(member.url()).pathname, '/orders', 'enabled again: login works')
+    t.same(cspViolations, [], 'no Content-Security-Policy violations on the admin page')
+  })

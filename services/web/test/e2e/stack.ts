@@ -16,6 +16,8 @@ export { REPO_ROOT }
 
 export interface Stack {
   gatewayUrl: string
+  /** REDIS_URL and REDIS_PREFIX of the stack, for `npm run users` against it. */
+  redisEnv: Record<string, string>
   output: () => string
   stop: () => Promise<void>
 }
@@ -76,5 +78,6 @@ export async function startStack (opts: StackOptions): Promise<Stack> {
     await stop()
     throw new Error(`${(err as Error).message}\n--- stack output ---\n${output}`)
   }
-  return { gatewayUrl, output: () => output, stop }
+  const redisEnv = { REDIS_URL: env.REDIS_URL!, REDIS_PREFIX: env.REDIS_PREFIX! }
+  return { gatewayUrl, redisEnv, output: () => output, stop }
 }
