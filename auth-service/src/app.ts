@@ -14,6 +14,7 @@ import { BODY_LIMIT } from '../../services/kernel/limits.js'
 import { loggerOptions } from '../../services/kernel/logging.js'
 import { closeConnectionsWhenDone } from '../../services/kernel/shutdown.js'
 import { createAuthEvents, type AuthEvents } from './audit.js'
+import { createProofCheck } from './dpop.js'
 import type { AuthConfig } from './config.js'
 import type { CookieSettings } from './cookies.js'
 import { KEYS_EVENTS } from './contract.js'
@@ -86,6 +87,7 @@ export async function buildAuthService (config: Readonly<AuthConfig>, deps: Auth
     events,
     dummyHash,
     refreshTokenSecret,
+    checkProof: createProofCheck({ redis, prefix, windowS: config.dpopWindowS }),
     reply: { cookies, csrfSecret, accessTokenTtl: config.accessTokenTtl },
   })
   await app.register(sessionRoutes, { families, revocations, tokens, events, csrfSecret, cookies })

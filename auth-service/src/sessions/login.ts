@@ -47,7 +47,8 @@ export async function login (deps: LoginDeps, input: LoginInput): Promise<Issued
     throw new InvalidCredentialsError()
   }
   await deps.throttle.reset(email, client.ip)
-  const { familyId, refreshToken } = await deps.families.create(user.id, user.roles, client)
+  const { familyId, refreshToken } = await deps.families.create(user.id, user.roles, client, input.jkt)
   deps.events.loginSucceeded(log, { userId: user.id, email, sid: familyId, ...client })
-  return await issueSession(deps.tokens, { sid: familyId, refreshToken, sub: user.id, roles: user.roles, user })
+  const issued = { sid: familyId, refreshToken, sub: user.id, roles: user.roles, user, jkt: input.jkt }
+  return await issueSession(deps.tokens, issued)
 }

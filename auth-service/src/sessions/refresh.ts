@@ -1,9 +1,11 @@
 /**
  * Refresh: rotate the presented token (grace → the same successor, reuse → the family is
  * revoked and gateways are told), then mint a new access token.
+ * A family bound to a DPoP key refreshes only with a proof by that key; without one nothing
+ * changes (no rotation, no reuse verdict) and the answer is 401 invalid_dpop_proof.
  */
 import type { AuthEvents } from '../audit.js'
-import { InvalidRefreshTokenError, RefreshReusedError } from '../errors.js'
+import { InvalidDpopProofError, InvalidRefreshTokenError, RefreshReusedError } from '../errors.js'
 import type { Families } from '../refresh/families.js'
 import { parseRefreshToken, successorOf } from '../refresh/refresh-token.js'
 import type { Revocations } from '../refresh/revocations.js'
@@ -23,7 +25,7 @@ export interface RefreshInput extends Caller {
   refreshToken: unknown
 }
 
-/** Throws AUTH_ERR_INVALID_REFRESH or AUTH_ERR_REFRESH_REUSED. */
+/** Throws AUTH_ERR_INVALID_REFRESH, AUTH_ERR_REFRESH_REUSED or AUTH_ERR_INVALID_DPOP_PROOF. */
 export async function refresh (deps: RefreshDeps, input: RefreshInput): Promise<IssuedSession> {
   const parsed = parseRefreshToken(input.refreshToken)
   if (!parsed) {
@@ -31,7 +33,10 @@ export async function refresh (deps: RefreshDeps, input: RefreshInput): Promise<
     throw new InvalidRefreshTokenError()
   }
   const successor = successorOf(parsed.token, deps.refreshTokenSecret)
-  const result = await deps.families.rotate(parsed.familyId, parsed.token, successor, input.client)
+  const result = await deps.families.rotate(parsed.familyId, parsed.token, successor, input.client, input.jkt)
+  if (result.status === 'key_mismatch') {
+    throw new InvalidDpopProofError('This session is bound to a DPoP key: refresh with a proof by that key')
+  }
   if (result.status === 'reused') {
     // The script already deleted the family; the gateways drop its access tokens.
     await deps.revocations.sessions([result.familyId], deps.families.now())
@@ -44,5 +49,5 @@ export async function refresh (deps: RefreshDeps, input: RefreshInput): Promise<
   }
   deps.events.refreshed()
   return await issueSession(deps.tokens,
-    { sid: result.familyId, refreshToken: result.refreshToken, sub: result.userId, roles: result.roles })
+    { sid: result.familyId, refreshToken: result.refreshToken, sub: result.userId, roles: result.roles, jkt: result.jkt })
 }
