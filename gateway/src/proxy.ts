@@ -107,6 +107,7 @@ export function registerProxies (app: FastifyInstance, rules: readonly Rule[]): 
             clientIp: session.clientIp,
             protocol: session.protocol,
             forwardCredentials,
+            host: request.headers.host,
           })
         },
         rewriteHeaders: (headers) => upstreamResponseHeaders(headers),

@@ -120,7 +120,9 @@ export async function verifyDpopProof (proof: string, expect: ProofExpectations)
   const { htm, htu, iat, jti, ath } = payload
   if (htm !== expect.method) fail('proof_htm', 'DPoP proof htm does not match the request method')
   const target = typeof htu === 'string' ? normaliseHtu(htu) : null
-  if (target === null || !expect.urls.includes(target)) fail('proof_htu', 'DPoP proof htu does not match the request URL')
+  if (target === null || !expect.urls.includes(target)) {
+    fail('proof_htu', 'DPoP proof htu does not match the request URL')
+  }
   const now = expect.nowS ?? Math.floor(Date.now() / 1000)
   if (typeof iat !== 'number' || !Number.isFinite(iat) || Math.abs(now - iat) > expect.windowS) {
     fail('proof_iat', 'DPoP proof iat is outside the accepted window')

@@ -43,7 +43,12 @@ export interface Session {
 
 export type RotateResult =
   | {
-    status: 'rotated', familyId: string, userId: string, roles: string[], refreshToken: string, generation: number
+    status: 'rotated',
+    familyId: string,
+    userId: string,
+    roles: string[],
+    refreshToken: string,
+    generation: number
     jkt?: string
   }
   | { status: 'invalid' | 'expired' | 'key_mismatch' }

@@ -48,6 +48,6 @@ export async function refresh (deps: RefreshDeps, input: RefreshInput): Promise<
     throw new InvalidRefreshTokenError()
   }
   deps.events.refreshed()
-  return await issueSession(deps.tokens,
-    { sid: result.familyId, refreshToken: result.refreshToken, sub: result.userId, roles: result.roles, jkt: result.jkt })
+  const { familyId: sid, refreshToken, userId: sub, roles, jkt } = result
+  return await issueSession(deps.tokens, { sid, refreshToken, sub, roles, jkt })
 }

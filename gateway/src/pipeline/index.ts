@@ -7,7 +7,7 @@
  * 3. cors-preflight  cors-preflight.ts  every OPTIONS is answered here: the pipeline ends
  * 4. per-ip-limits   rate-limits.ts     rules with a rateLimit by key 'ip'; the gateway's own 404s
  * 5. authenticate    authenticate.ts    rules with auth 'required' or 'optional': credentials.ts (5a),
- *                                       token-cache.ts (5b), fast-verify.ts (5c)
+ *                                       token-cache.ts (5b), fast-verify.ts (5c), dpop.ts (5d)
  * 6. authorize       authorize.ts       the rule's roles for the method
  * 7. csrf            csrf.ts            the rule's csrf: 'double-submit' or 'origin'
  * 8. per-user-limit  rate-limits.ts     rules with a rateLimit by key 'user'
@@ -27,6 +27,7 @@ import { authenticateStage, createAuthenticator } from './authenticate.js'
 import { authorizeStage } from './authorize.js'
 import { createCorsPreflight } from './cors-preflight.js'
 import { createCsrfStage } from './csrf.js'
+import { createDpopCheck } from './dpop.js'
 import { isDenial, type AnyDenial } from '../errors.js'
 import { registerRateLimits } from './rate-limits.js'
 import { requestLimitsStage } from './request-limits.js'
@@ -101,12 +102,18 @@ export const pipeline = fp(async function pipeline (app, opts: PipelineOptions) 
     cache: opts.tokenCache,
   })
   const allowedOrigins = [...config.gatewayPublicOrigins, ...config.corsOrigins]
+  const dpop = createDpopCheck({
+    redis: app.gatewayRedis,
+    prefix: config.redisPrefix,
+    windowS: config.dpopWindowS,
+    publicOrigins: config.gatewayPublicOrigins,
+  })
   const stages = orderStages({
     strip: stripStage,
     'request-limits': requestLimitsStage,
     'cors-preflight': createCorsPreflight(config.corsOrigins),
     'per-ip-limits': limits.perIp,
-    authenticate: authenticateStage(authenticate, () => metrics.recordVerification('ok', 'none')),
+    authenticate: authenticateStage(authenticate, () => metrics.recordVerification('ok', 'none'), dpop),
     authorize: authorizeStage,
     csrf: createCsrfStage({ secret: config.csrfSecret, allowedOrigins }),
     'per-user-limit': limits.perUser,
