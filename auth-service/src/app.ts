@@ -76,6 +76,7 @@ export async function buildAuthService (config: Readonly<AuthConfig>, deps: Auth
   acceptJsonOnly(app)
   closeConnectionsWhenDone(app)
   const cookies: CookieSettings = config
+  const checkProof = createProofCheck({ redis, prefix, windowS: config.dpopWindowS })
   await app.register(cookie)
   await app.register(metaRoutes, { keys, redis, jwksMaxAge: config.jwksMaxAge })
   await app.register(authRoutes, {
@@ -87,10 +88,10 @@ export async function buildAuthService (config: Readonly<AuthConfig>, deps: Auth
     events,
     dummyHash,
     refreshTokenSecret,
-    checkProof: createProofCheck({ redis, prefix, windowS: config.dpopWindowS }),
+    checkProof,
     reply: { cookies, csrfSecret, accessTokenTtl: config.accessTokenTtl },
   })
-  await app.register(sessionRoutes, { families, revocations, tokens, events, csrfSecret, cookies })
+  await app.register(sessionRoutes, { families, revocations, tokens, events, csrfSecret, cookies, checkProof })
   return app
 }
 

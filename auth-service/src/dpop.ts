@@ -22,22 +22,25 @@ export interface ProofCheckOptions {
   windowS: number
 }
 
-/** The request's proof thumbprint, undefined when it sent none; throws AUTH_ERR_INVALID_DPOP_PROOF. */
-export type ProofCheck = (request: FastifyRequest) => Promise<string | undefined>
+/**
+ * The request's proof thumbprint, undefined when it sent none; throws AUTH_ERR_INVALID_DPOP_PROOF.
+ * With `accessToken` (a resource request: require-access.ts) the proof must carry its ath.
+ */
+export type ProofCheck = (request: FastifyRequest, accessToken?: string) => Promise<string | undefined>
 
 export function requestUrl (request: FastifyRequest): string | null {
   return normaliseHtu(`${request.protocol}://${request.host}${request.url}`)
 }
 
 export function createProofCheck (opts: ProofCheckOptions): ProofCheck {
-  return async function checkProof (request) {
+  return async function checkProof (request, accessToken) {
     const proofs = proofHeaders(request.raw.rawHeaders)
     if (proofs.length === 0) return undefined
     if (proofs.length > 1) throw new InvalidDpopProofError('Exactly one DPoP proof header is allowed')
     const url = requestUrl(request)
     try {
       const proof = await verifyDpopProof(proofs[0] as string, {
-        method: request.method, urls: url === null ? [] : [url], windowS: opts.windowS,
+        method: request.method, urls: url === null ? [] : [url], windowS: opts.windowS, accessToken,
       })
       if (!(await claimProofJti(opts.redis, opts.prefix, proof, opts.windowS))) {
         throw new DpopProofError('proof_replayed', 'DPoP proof was already used')

@@ -109,3 +109,46 @@ function b64 (value: unknown): string { return Buffer.from(JSON.stringify(value)
 function claims () {
   return { htm: 'POST', htu: url('/auth/login'), iat: Math.floor(Date.now() / 1000), jti: `j-${Math.random()}` }
 }
+
+t.test('the service\'s own protected routes take a bound token only as DPoP with a proof by its key', async (t) => {
+  const { app } = await build(t)
+  const email = uniqueEmail('own-routes')
+  const reg = await post(app, '/auth/register', { email, password: PASSWORD, tokenDelivery: 'body' },
+    await proof(key, '/auth/register'))
+  const token = reg.json().accessToken as string
+  const sessionsProof = async (k: DpopKey, accessToken = token) =>
+    await makeProof(k, { htm: 'GET', htu: url('/auth/sessions'), accessToken })
+  const get = async (headers: Record<string, string>) =>
+    await app.inject({ method: 'GET', url: '/auth/sessions', headers })
+
+  const ok = await get({ authorization: `DPoP ${token}`, dpop: await sessionsProof(key) })
+  t.equal(ok.statusCode, 200, 'DPoP with a proof by the key')
+  t.equal(ok.json().sessions.length, 1)
+  const refusals: Array<{ d: string, headers: Record<string, string>, error: string, challenge: RegExp }> = [
+    { d: 'as Bearer', headers: { authorization: `Bearer ${token}` }, error: 'invalid_token', challenge: /^Bearer / },
+    {
+      d: 'as DPoP without a proof',
+      headers: { authorization: `DPoP ${token}` },
+      error: 'invalid_dpop_proof',
+      challenge: DPOP_CHALLENGE,
+    },
+    {
+      d: 'with a proof by another key',
+      headers: { authorization: `DPoP ${token}`, dpop: await sessionsProof(otherKey) },
+      error: 'invalid_dpop_proof',
+      challenge: DPOP_CHALLENGE,
+    },
+    {
+      d: 'with a proof for another token (ath)',
+      headers: { authorization: `DPoP ${token}`, dpop: await sessionsProof(key, 'x.y.z') },
+      error: 'invalid_dpop_proof',
+      challenge: DPOP_CHALLENGE,
+    },
+  ]
+  for (const r of refusals) {
+    const res = await get(r.headers)
+    t.equal(res.statusCode, 401, `${r.d}: 401`)
+    t.equal(res.json().error, r.error, `${r.d}: ${r.error}`)
+    t.match(res.headers['www-authenticate'], r.challenge, `${r.d}: its challenge`)
+  }
+})
