@@ -9,9 +9,13 @@
  * - `claimProofJti`: SET NX PX, keyed by the key's thumbprint and the jti's hash; its TTL covers
  *   every moment the proof's iat would still be accepted, so nothing older needs keeping
  * - no server nonce (section 8/9): the iat window plus the shared replay cache are the defence
+ * - imported keys and their thumbprints are remembered by the header's exact jwk text (bounded,
+ *   oldest out first): importing costs ~4x the signature check, and a client keeps one key
  */
 import { createHash } from 'node:crypto'
-import { EmbeddedJWK, calculateJwkThumbprint, decodeProtectedHeader, jwtVerify, type JWK } from 'jose'
+import {
+  calculateJwkThumbprint, decodeProtectedHeader, importJWK, jwtVerify, type CryptoKey, type JWK,
+} from 'jose'
 import type { RedisClient } from './redis.js'
 
 export const DPOP_PROOF_TYP = 'dpop+jwt'
@@ -22,6 +26,8 @@ export const DPOP_HEADER = 'dpop'
 export const DEFAULT_DPOP_WINDOW_S = 60
 export const MAX_PROOF_BYTES = 4096
 export const MAX_JTI_LENGTH = 256
+/** Distinct proof keys whose import is remembered. */
+export const KEY_CACHE_SIZE = 10_000
 
 /** JWK members that only a private or symmetric key carries (RFC 7518 6.2.2, 6.3.2, 6.4; RFC 8037). */
 const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const
@@ -84,6 +90,28 @@ export interface VerifiedProof {
   iat: number
 }
 
+interface ImportedKey { key: CryptoKey, jkt: string }
+const importedKeys = new Map<string, Promise<ImportedKey>>()
+
+/** The header's public key, imported for its alg, and its thumbprint; a rejected import is not remembered. */
+function importProofKey (jwk: JWK, alg: string): Promise<ImportedKey> {
+  const id = `${alg}:${JSON.stringify(jwk)}`
+  let found = importedKeys.get(id)
+  if (found === undefined) {
+    found = (async () => {
+      const key = await importJWK({ ...jwk, ext: true }, alg)
+      if (key instanceof Uint8Array || key.type !== 'public') {
+        throw new DpopProofError('proof_private_key', 'DPoP proof jwk must be a public key')
+      }
+      return { key, jkt: await calculateJwkThumbprint(jwk, 'sha256') }
+    })()
+    found.catch(() => importedKeys.delete(id))
+    if (importedKeys.size >= KEY_CACHE_SIZE) importedKeys.delete(importedKeys.keys().next().value as string)
+    importedKeys.set(id, found)
+  }
+  return found
+}
+
 function checkHeader (proof: string): void {
   let header: Record<string, unknown>
   try { header = decodeProtectedHeader(proof) as Record<string, unknown> } catch {
@@ -106,12 +134,16 @@ export async function verifyDpopProof (proof: string, expect: ProofExpectations)
   if (proof.length > MAX_PROOF_BYTES) fail('proof_malformed', 'DPoP proof too large')
   checkHeader(proof)
   let payload: Record<string, unknown>
-  let jwk: JWK
+  let jkt = ''
   try {
-    const verified = await jwtVerify(proof, EmbeddedJWK, { typ: DPOP_PROOF_TYP, algorithms: [...DPOP_ALGORITHMS] })
+    const verified = await jwtVerify(proof, async (header) => {
+      const imported = await importProofKey(header.jwk as JWK, header.alg)
+      jkt = imported.jkt
+      return imported.key
+    }, { typ: DPOP_PROOF_TYP, algorithms: [...DPOP_ALGORITHMS] })
     payload = verified.payload as Record<string, unknown>
-    jwk = verified.protectedHeader.jwk as JWK
   } catch (err) {
+    if (err instanceof DpopProofError) throw err
     const code = (err as { code?: string }).code
     if (code === 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') return fail('proof_signature', 'DPoP proof signature invalid')
     if (code === 'ERR_JOSE_ALG_NOT_ALLOWED') return fail('proof_alg', 'DPoP proof alg not allowed')
@@ -135,7 +167,6 @@ export async function verifyDpopProof (proof: string, expect: ProofExpectations)
       fail('proof_ath', 'DPoP proof ath does not match the access token')
     }
   }
-  const jkt = await calculateJwkThumbprint(jwk, 'sha256')
   return { jkt, jti: jti as string, iat: iat as number }
 }
 
