@@ -14,6 +14,7 @@ import { BODY_LIMIT } from '../../services/kernel/limits.js'
 import { loggerOptions } from '../../services/kernel/logging.js'
 import { closeConnectionsWhenDone } from '../../services/kernel/shutdown.js'
 import { createAuthEvents, type AuthEvents } from './audit.js'
+import { createProofCheck } from './dpop.js'
 import type { AuthConfig } from './config.js'
 import type { CookieSettings } from './cookies.js'
 import { KEYS_EVENTS } from './contract.js'
@@ -76,6 +77,7 @@ export async function buildAuthService (config: Readonly<AuthConfig>, deps: Auth
   acceptJsonOnly(app)
   closeConnectionsWhenDone(app)
   const cookies: CookieSettings = config
+  const checkProof = createProofCheck({ redis, prefix, windowS: config.dpopWindowS })
   await app.register(cookie)
   await app.register(metaRoutes, { keys, redis, jwksMaxAge: config.jwksMaxAge })
   await app.register(authRoutes, {
@@ -87,10 +89,11 @@ export async function buildAuthService (config: Readonly<AuthConfig>, deps: Auth
     events,
     dummyHash,
     refreshTokenSecret,
+    checkProof,
     reply: { cookies, csrfSecret, accessTokenTtl: config.accessTokenTtl },
   })
-  await app.register(sessionRoutes, { families, revocations, tokens, events, csrfSecret, cookies })
-  await app.register(adminRoutes, { users, families, revocations, tokens, events, csrfSecret })
+  await app.register(sessionRoutes, { families, revocations, tokens, events, csrfSecret, cookies, checkProof })
+  await app.register(adminRoutes, { users, families, revocations, tokens, events, csrfSecret, checkProof })
   return app
 }
 

@@ -6,6 +6,7 @@
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_REDIS_PREFIX } from './contract.js'
+import { DEFAULT_DPOP_WINDOW_S } from '../../services/kernel/dpop.js'
 import { parseClusterNodes } from '../../services/kernel/redis.js'
 import { ConfigError, envReader, type Env, type EnvReader } from '../../services/kernel/env.js'
 
@@ -62,6 +63,8 @@ export interface AuthConfig {
   loginMaxFailures: number
   /** Seconds a failed-login count lives. */
   loginFailureWindow: number
+  /** DPOP_PROOF_WINDOW: seconds either side of now a DPoP proof's iat may be. */
+  dpopWindowS: number
 }
 
 export function loadConfig (env: Env): Readonly<AuthConfig> {
@@ -86,6 +89,7 @@ export function loadConfig (env: Env): Readonly<AuthConfig> {
     trustProxy: r.str('TRUST_PROXY', DEFAULT_TRUST_PROXY),
     loginMaxFailures: r.int('LOGIN_MAX_FAILURES', DEFAULT_LOGIN_MAX_FAILURES, 0, 1000),
     loginFailureWindow: r.int('LOGIN_FAILURE_WINDOW', DEFAULT_LOGIN_FAILURE_WINDOW, 1, DAY),
+    dpopWindowS: r.int('DPOP_PROOF_WINDOW', DEFAULT_DPOP_WINDOW_S, 1, 600),
   }
   if (r.problems.length === 0 && config.refreshTokenTtl > config.sessionMaxAge) {
     const { refreshTokenTtl, sessionMaxAge } = config

@@ -6,6 +6,7 @@
  *   and insufficient_scope, Retry-After).
  */
 import createError from '@fastify/error'
+import { DPOP_ALGORITHMS } from '../../services/kernel/dpop.js'
 import { toPublicError, type PublicError } from '../../services/kernel/public-error.js'
 
 export const InvalidRequestError = createError('AUTH_ERR_INVALID_REQUEST', '%s', 400)
@@ -16,6 +17,7 @@ export const InvalidRefreshTokenError = createError('AUTH_ERR_INVALID_REFRESH',
 export const RefreshReusedError = createError('AUTH_ERR_REFRESH_REUSED',
   'Refresh token was already used; the session has been revoked', 401)
 export const InvalidTokenError = createError('AUTH_ERR_INVALID_TOKEN', '%s', 401)
+export const InvalidDpopProofError = createError('AUTH_ERR_INVALID_DPOP_PROOF', '%s', 401)
 export const CsrfError = createError('AUTH_ERR_CSRF', 'Missing or wrong CSRF token', 403)
 export const AccountDisabledError = createError('AUTH_ERR_ACCOUNT_DISABLED', 'This account is disabled', 403)
 export const InsufficientScopeError = createError('AUTH_ERR_INSUFFICIENT_SCOPE', '%s', 403)
@@ -36,6 +38,7 @@ export const PUBLIC_CODES: Readonly<Record<string, string>> = Object.freeze({
   AUTH_ERR_INVALID_REFRESH: 'invalid_refresh_token',
   AUTH_ERR_REFRESH_REUSED: 'refresh_token_reused',
   AUTH_ERR_INVALID_TOKEN: 'invalid_token',
+  AUTH_ERR_INVALID_DPOP_PROOF: 'invalid_dpop_proof',
   AUTH_ERR_CSRF: 'csrf_failed',
   AUTH_ERR_ACCOUNT_DISABLED: 'account_disabled',
   AUTH_ERR_INSUFFICIENT_SCOPE: 'insufficient_scope',
@@ -89,9 +92,13 @@ export function toPublicAuthError (err: AuthErrorLike,
 
 function headersFor ({ statusCode, body }: PublicError, err: AuthErrorLike): Record<string, string> {
   const headers: Record<string, string> = {}
+  const description = body.message.replaceAll('"', "'")
   if (body.error === 'invalid_token' || body.error === 'insufficient_scope') {
+    headers['www-authenticate'] = `Bearer error="${body.error}", error_description="${description}"`
+  }
+  if (body.error === 'invalid_dpop_proof') {
     headers['www-authenticate'] =
-      `Bearer error="${body.error}", error_description="${body.message.replaceAll('"', "'")}"`
+      `DPoP error="invalid_dpop_proof", error_description="${description}", algs="${DPOP_ALGORITHMS.join(' ')}"`
   }
   if (statusCode === 503) headers['retry-after'] = '1'
   else if (typeof err.retryAfter === 'number') headers['retry-after'] = String(err.retryAfter)

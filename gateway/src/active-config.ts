@@ -10,6 +10,7 @@
  */
 import { ConfigError } from '../../services/kernel/env.js'
 import type { GatewayFile } from './gateway-file/index.js'
+import type { KeyStore } from './keys/key-store.js'
 import type { Authenticate } from './pipeline/authenticate.js'
 import type { CompiledLimits } from './pipeline/rate-limits.js'
 import { buildRouteTable, type RouteTable } from './route-table.js'
@@ -22,12 +23,20 @@ export interface ActiveConfig {
   readonly table: RouteTable
   readonly limits: CompiledLimits
   readonly authenticate: Authenticate
+  /** Each provider's key store, for readiness. */
+  readonly providers: readonly ProviderKeysInUse[]
 }
+
+export interface ProviderKeysInUse { readonly id: string, readonly keys: KeyStore }
+
+export interface TokenCheck { authenticate: Authenticate, providers: readonly ProviderKeysInUse[] }
 
 export interface ConfigParts {
   rules: (file: GatewayFile) => readonly Rule[]
   limits: (rules: readonly Rule[]) => CompiledLimits
-  authenticate: (file: GatewayFile) => Authenticate
+  authenticate: (file: GatewayFile) => TokenCheck
+  /** After a swap: what the previous configuration alone used may go. */
+  swapped?: (next: ActiveConfig) => void
 }
 
 export interface LiveConfig {
@@ -47,13 +56,8 @@ export function createLiveConfig (parts: ConfigParts, first: GatewayFile): LiveC
     } catch (err) {
       throw new ConfigError('gateway file', [`routes: ${(err as Error).message}`])
     }
-    return Object.freeze({
-      version: file.version,
-      file,
-      table,
-      limits: parts.limits(rules),
-      authenticate: parts.authenticate(file),
-    })
+    const { authenticate, providers } = parts.authenticate(file)
+    return Object.freeze({ version: file.version, file, table, limits: parts.limits(rules), authenticate, providers })
   }
   let current = compile(first)
   let appliedAt = Date.now()
@@ -64,6 +68,7 @@ export function createLiveConfig (parts: ConfigParts, first: GatewayFile): LiveC
     swap (next) {
       current = next
       appliedAt = Date.now()
+      parts.swapped?.(next)
     },
   }
 }

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_REDIS_PREFIX } from '../../auth-service/src/contract.js'
 import { DEFAULT_CLOCK_TOLERANCE_S } from './contract.js'
+import { DEFAULT_DPOP_WINDOW_S } from '../../services/kernel/dpop.js'
 import { parseClusterNodes } from '../../services/kernel/redis.js'
 import { ConfigError, envReader, type Env, type LogLevel } from '../../services/kernel/env.js'
 
@@ -96,6 +97,8 @@ export interface GatewayConfig {
   shutdownDrainMs: number
   /** URL the keys CLI reaches this gateway at; '' : derived from the listening address. */
   gatewayPublicUrl: string
+  /** DPOP_PROOF_WINDOW: seconds either side of now a DPoP proof's iat may be (the replay cache keeps 2x). */
+  dpopWindowS: number
 }
 
 const HTTP = ['http:', 'https:'] as const
@@ -184,6 +187,7 @@ export function loadConfig (env: Env): Readonly<GatewayConfig> {
     gatewayRegistryIntervalMs: seconds('GATEWAY_REGISTRY_INTERVAL', DEFAULT_GATEWAY_REGISTRY_INTERVAL_S, 3600),
     shutdownDrainMs: seconds('SHUTDOWN_DRAIN', DEFAULT_SHUTDOWN_DRAIN_S, 8),
     gatewayPublicUrl: r.optional('GATEWAY_PUBLIC_URL') === undefined ? '' : r.url('GATEWAY_PUBLIC_URL', '', HTTP),
+    dpopWindowS: r.int('DPOP_PROOF_WINDOW', DEFAULT_DPOP_WINDOW_S, 1, 600),
   }
   r.done('gateway')
   return Object.freeze(config)

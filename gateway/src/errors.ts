@@ -5,10 +5,12 @@
  * - denials (stages 5 and 6 of pipeline/index.ts) are typed: one class per kind, each with a
  *   stable `reason` for logs and metrics that the public body never shows
  * - reply-from/undici failures become 502, their timeouts 504
- * - 401 and insufficient_scope carry `WWW-Authenticate` (RFC 6750), 503 `Retry-After`
+ * - 401 and insufficient_scope carry `WWW-Authenticate` (RFC 6750), 503 `Retry-After`; a DPoP
+ *   denial (pipeline/dpop.ts) carries a DPoP challenge instead (RFC 9449 section 7.1)
  */
 import createError, { type FastifyError } from '@fastify/error'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { DPOP_ALGORITHMS, type DpopProofReason } from '../../services/kernel/dpop.js'
 import {
   toPublicError as kernelPublicError, type ErrorLike, type PublicError,
 } from '../../services/kernel/public-error.js'
@@ -17,9 +19,12 @@ import {
 export type TokenDenialReason =
   | 'missing_token' | 'malformed_token' | 'token_too_large' | 'multiple_credentials'
   | 'token_expired' | 'token_not_yet_valid' | 'bad_signature' | 'no_matching_key'
-  | 'claim_invalid' | 'alg_not_allowed' | 'revoked'
+  | 'claim_invalid' | 'alg_not_allowed' | 'revoked' | 'provider_not_allowed'
 /** Stable, machine-readable reasons a request is denied (logs and metrics). */
-export type DenialReason = TokenDenialReason | 'role_missing' | 'keys_unavailable'
+/** Why a request with a DPoP-bound token, or a DPoP request, is refused (pipeline/dpop.ts). */
+export type DpopDenialReason = DpopProofReason | 'dpop_bound_as_bearer' | 'dpop_unbound_token' | 'dpop_cnf_invalid'
+export type DenialReason = TokenDenialReason | DpopDenialReason | 'role_missing' | 'keys_unavailable' |
+  'replay_cache_unavailable'
 
 /** A refusal of the request's credentials or rights; `reason` narrows the kind. */
 export abstract class Denial extends Error {
@@ -60,7 +65,34 @@ export class KeysUnavailable extends Denial {
   }
 }
 
-export type AnyDenial = TokenDenial | ScopeDenial | KeysUnavailable
+/**
+ * A 401 of the DPoP scheme: `invalid_dpop_proof` (the proof is missing or wrong) or
+ * `invalid_token` (the token is bound but was not sent as DPoP, or sent as DPoP unbound).
+ */
+export class DpopDenial extends Denial {
+  readonly code: 'GW_ERR_INVALID_DPOP_PROOF' | 'GW_ERR_INVALID_TOKEN'
+  readonly statusCode = 401
+  readonly reason: DpopDenialReason
+  constructor (error: 'invalid_dpop_proof' | 'invalid_token', reason: DpopDenialReason, description: string) {
+    super(description)
+    this.name = 'DpopDenial'
+    this.code = error === 'invalid_token' ? 'GW_ERR_INVALID_TOKEN' : 'GW_ERR_INVALID_DPOP_PROOF'
+    this.reason = reason
+  }
+}
+
+/** The DPoP replay cache (Redis) cannot answer: a proof is never accepted unclaimed (fail closed). */
+export class ReplayCacheUnavailable extends Denial {
+  readonly code = 'GW_ERR_REPLAY_CACHE_UNAVAILABLE'
+  readonly statusCode = 503
+  readonly reason = 'replay_cache_unavailable'
+  constructor () {
+    super('The DPoP replay cache is unavailable, try again later')
+    this.name = 'ReplayCacheUnavailable'
+  }
+}
+
+export type AnyDenial = TokenDenial | ScopeDenial | KeysUnavailable | DpopDenial | ReplayCacheUnavailable
 
 export function isDenial (err: unknown): err is AnyDenial {
   return err instanceof Denial
@@ -88,6 +120,8 @@ export const GATEWAY_CODES: Readonly<Record<string, string>> = Object.freeze({
   GW_ERR_INVALID_TOKEN: 'invalid_token',
   GW_ERR_INSUFFICIENT_SCOPE: 'insufficient_scope',
   GW_ERR_KEYS_UNAVAILABLE: 'service_unavailable',
+  GW_ERR_INVALID_DPOP_PROOF: 'invalid_dpop_proof',
+  GW_ERR_REPLAY_CACHE_UNAVAILABLE: 'service_unavailable',
   GW_ERR_NOT_FOUND: 'not_found',
   GW_ERR_BAD_GATEWAY: 'bad_gateway',
   GW_ERR_GATEWAY_TIMEOUT: 'gateway_timeout',
@@ -117,7 +151,10 @@ export function errorHandler (err: FastifyError, request: FastifyRequest, reply:
     request.log.warn({ code: err.code, cause: (err.cause as Error | undefined)?.message }, 'request failed')
   }
   const description = body.message.replace(/["\\]/g, '')
-  if (statusCode === 401) {
+  if (err instanceof DpopDenial) {
+    const algs = DPOP_ALGORITHMS.join(' ')
+    reply.header('www-authenticate', `DPoP error="${body.error}", error_description="${description}", algs="${algs}"`)
+  } else if (statusCode === 401) {
     reply.header('www-authenticate', `Bearer error="invalid_token", error_description="${description}"`)
   }
   if (body.error === 'insufficient_scope') {

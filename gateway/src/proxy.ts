@@ -118,6 +118,7 @@ export function registerProxy (app: FastifyInstance, opts: ProxyOptions): void {
           clientIp: session.clientIp,
           protocol: session.protocol,
           forwardCredentials: session.rule!.forwardCredentials,
+          host: request.headers.host,
         })
       },
       rewriteHeaders: (headers, request) => {

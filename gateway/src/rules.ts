@@ -38,6 +38,8 @@ export interface Rule {
   /** Path the prefix is replaced by upstream (the prefix itself: no rewrite). */
   readonly rewritePrefix: string
   readonly auth: AuthMode
+  /** Provider ids whose tokens this rule takes (the gateway file's; default every provider). */
+  readonly providers: readonly string[]
   /** Roles per method (or '*' for any other method); the identity needs one. Empty: any identity. */
   readonly roles: Readonly<Record<string, readonly string[]>>
   readonly rateLimit: RateLimitSpec | null
@@ -67,6 +69,7 @@ export function compileRules (routes: readonly RouteSpec[], defaults: RuleDefaul
     upstream: r.upstream,
     rewritePrefix: r.rewritePrefix,
     auth: r.auth,
+    providers: r.providers,
     roles: r.roles,
     rateLimit: r.rateLimit,
     // double-submit only ever acts on a cookie-verified identity: an open route has none.

@@ -412,6 +412,8 @@ if (micro) {
   addRatio('jose jwtVerify / raw node:crypto verify', ratio(micro.joseVerify, micro.rawVerify), '')
   addRatio('gateway verify path (jose) / raw node:crypto verify', ratio(micro.gatewayJose, micro.rawVerify), '')
   addRatio('gateway cache hit / raw node:crypto verify', ratio(micro.gatewayCacheHit, micro.rawVerify), '')
+  addRatio('DPoP proof check / gateway verify path (fast, no cache)',
+    ratio(micro.dpopProofCheck, micro.gatewayFast), '')
 }
 if (refresh) addRatio('refreshes/s / raw RSA-2048 signs/s', ratio(refresh.refreshesPerS, refresh.signsPerS), '')
 
@@ -432,6 +434,7 @@ if (micro) {
     ['gateway authenticate(), fast path, no cache', micro.gatewayFast as number],
     ['gateway authenticate(), jose, no cache', micro.gatewayJose as number],
     ['gateway authenticate(), cache hit', micro.gatewayCacheHit as number],
+    ['DPoP proof check (ES256, + one Redis SET NX per request)', micro.dpopProofCheck as number],
     ...(refresh
       ? [
           ['auth refreshes (refresh.ts, per wall-clock s)', refresh.refreshesPerS],

@@ -3,7 +3,9 @@
  * RS256 verifications per CPU-second of raw node:crypto verify, of jose jwtVerify
  * (WebCrypto, on the libuv pool: CPU of every thread counts), of the gateway's authenticate()
  * with the fast path and with jose (no cache: every call a full verification), and of a
- * cache hit. The operations take turns in short slices, so a busy machine slows them alike.
+ * cache hit, and of a DPoP proof check (services/kernel/dpop.ts verifyDpopProof: ES256 signature by the
+ * embedded key, claims, ath, thumbprint; the replay claim is one Redis SET NX on top, not counted here).
+ * The operations take turns in short slices, so a busy machine slows them alike.
  * Prints one JSON line. BENCH_MICRO_SECONDS per figure.
  */
 import { KeyObject, verify as cryptoVerify } from 'node:crypto'
@@ -13,6 +15,8 @@ import {
 } from '../../auth-service/src/contract.js'
 import { createAuthenticator } from '../../gateway/src/pipeline/authenticate.js'
 import { createTokenCache } from '../../gateway/src/pipeline/token-cache.js'
+import { verifyDpopProof } from '../../services/kernel/dpop.js'
+import { createDpopKey, makeProof } from '../testing/dpop.js'
 
 const seconds = Number(process.env.BENCH_MICRO_SECONDS ?? 2)
 
@@ -70,6 +74,11 @@ const cache = createTokenCache({ maxEntries: 10, ttlMs: 3_600_000 })
 const cachedAuth = createAuthenticator({ ...common, cache, isCurrentKey: (k) => k === key })
 const input = { authorization: [`Bearer ${token}`], cookie: undefined }
 
+const dpopKey = await createDpopKey('ES256')
+const htu = 'https://api.example.test/api/orders'
+const proof = await makeProof(dpopKey, { htm: 'GET', htu, accessToken: token, claims: { iat: now } })
+const proofExpect = { method: 'GET', urls: [htu], accessToken: token, nowS: now, windowS: 60 }
+
 const op = (name: string, fn: () => unknown, concurrency = 1): Op => ({ name, op: fn, concurrency, n: 0, cpuUs: 0 })
 const result = await rates([
   op('rawVerify', () => cryptoVerify('RSA-SHA256', signingInput, keyObject, signature)),
@@ -77,5 +86,6 @@ const result = await rates([
   op('gatewayFast', () => fastAuth(input)),
   op('gatewayJose', () => joseAuth(input), 32),
   op('gatewayCacheHit', () => cachedAuth(input)),
+  op('dpopProofCheck', () => verifyDpopProof(proof, proofExpect), 32),
 ])
 console.log(JSON.stringify(result))

@@ -6,6 +6,7 @@
  * - `<prefix>rt:{<familyId>}:disabled` → user id: a family removed because its account was
  *   disabled, kept as long as its refresh token could have lived, so a refresh says why.
  * - Rotation is one Lua script (lua/rotate.ts); `now` is injectable so tests drive the clock.
+ * - A family started with a DPoP proof keeps its key's thumbprint in `jkt` for life (DPOP_FIELD).
  */
 import { execOrThrow, type RedisClient } from '../redis.js'
 import { defineRotate, rotateFamily } from './lua/rotate.js'
@@ -17,6 +18,8 @@ export const FAMILY_FIELDS = [
   'user', 'roles', 'gen', 'rotatedAt', 'lastUsedAt', 'createdAt', 'absExp', 'ip', 'ua',
 ] as const
 export type FamilyField = typeof FAMILY_FIELDS[number]
+/** Only on families bound to a DPoP key: the key's RFC 7638 thumbprint (lua/rotate.ts reads it). */
+export const DPOP_FIELD = 'jkt'
 
 export const tokenField = (token: string) => `t:${hashRefreshToken(token)}`
 
@@ -41,8 +44,16 @@ export interface Session {
 }
 
 export type RotateResult =
-  | { status: 'rotated', familyId: string, userId: string, roles: string[], refreshToken: string, generation: number }
-  | { status: 'invalid' | 'expired' }
+  | {
+    status: 'rotated',
+    familyId: string,
+    userId: string,
+    roles: string[],
+    refreshToken: string,
+    generation: number
+    jkt?: string
+  }
+  | { status: 'invalid' | 'expired' | 'key_mismatch' }
   | { status: 'reused', familyId: string, userId: string }
 
 export interface ClientInfo { ip: string, userAgent: string }
@@ -75,8 +86,8 @@ export function createFamilies (redis: RedisClient, opts: FamiliesOptions) {
   return {
     get,
 
-    /** Starts a family (a login); returns its id and first refresh token. */
-    async create (userId: string, roles: string[], client: ClientInfo) {
+    /** Starts a family (a login), bound to `jkt` when given; returns its id and first refresh token. */
+    async create (userId: string, roles: string[], client: ClientInfo, jkt?: string) {
       const familyId = newFamilyId()
       const refreshToken = newRefreshToken(familyId)
       const at = now()
@@ -95,15 +106,20 @@ export function createFamilies (redis: RedisClient, opts: FamiliesOptions) {
       // One MULTI for the family hash and its TTL (never a family without expiry); the
       // index lives in another slot, so it goes alongside.
       const family = redis.multi()
-        .hset(key, { ...fields, [tokenField(refreshToken)]: 0 })
+        .hset(key, { ...fields, ...(jkt === undefined ? {} : { [DPOP_FIELD]: jkt }), [tokenField(refreshToken)]: 0 })
         .pexpire(key, refreshLifetimeMs)
       await Promise.all([execOrThrow(family), redis.sadd(userSessionsKey(userId), familyId)])
       return { familyId, refreshToken }
     },
 
-    /** One refresh, exactly one Redis round trip; `successor` is the token to issue (successorOf). */
-    async rotate (familyId: string, token: string, successor: string, client: ClientInfo): Promise<RotateResult> {
-      const [status, currentGen, userId, roles] = await rotateFamily(redis, familyKey(familyId), {
+    /**
+     * One refresh, exactly one Redis round trip; `successor` is the token to issue (successorOf),
+     * `jkt` the thumbprint of the request's DPoP proof (a bound family needs the same one).
+     */
+    async rotate (
+      familyId: string, token: string, successor: string, client: ClientInfo, jkt?: string
+    ): Promise<RotateResult> {
+      const [status, currentGen, userId, roles, boundJkt] = await rotateFamily(redis, familyKey(familyId), {
         presentedHash: hashRefreshToken(token),
         successorHash: hashRefreshToken(successor),
         now: now(),
@@ -111,14 +127,16 @@ export function createFamilies (redis: RedisClient, opts: FamiliesOptions) {
         slidingTtlMs: opts.refreshTokenTtl * 1000,
         ip: client.ip,
         userAgent: client.userAgent.slice(0, 512),
+        jkt: jkt ?? '',
       })
       if (status === 'rotated' || status === 'same') {
         const parsedRoles = JSON.parse(roles ?? '[]') as string[]
         const generation = Number(currentGen)
         const rotated = { familyId, userId: userId ?? '', roles: parsedRoles, refreshToken: successor, generation }
-        return { status: 'rotated', ...rotated }
+        return { status: 'rotated', ...rotated, ...(boundJkt ? { jkt: boundJkt } : {}) }
       }
       if (status === 'reused') return { status: 'reused', familyId, userId: userId ?? '' }
+      if (status === 'key_mismatch') return { status }
       return { status: status === 'expired' ? 'expired' : 'invalid' }
     },
 

@@ -32,7 +32,8 @@ export function sendSession (
   reply: FastifyReply, settings: SessionReplySettings, issued: IssuedSession, delivery: Delivery
 ): Record<string, unknown> {
   const { accessToken, refreshToken, sid } = issued
-  const body: Record<string, unknown> = { accessToken, tokenType: 'Bearer', expiresIn: settings.accessTokenTtl }
+  const tokenType = issued.jkt === undefined ? 'Bearer' : 'DPoP'
+  const body: Record<string, unknown> = { accessToken, tokenType, expiresIn: settings.accessTokenTtl }
   if (issued.user) body.user = publicUser(issued.user)
   if (delivery === 'body') body.refreshToken = refreshToken
   else setSessionCookies(reply, settings.cookies, settings.csrfSecret, { accessToken, refreshToken, sid })

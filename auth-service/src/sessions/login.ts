@@ -53,7 +53,7 @@ export async function login (deps: LoginDeps, input: LoginInput): Promise<Issued
     deps.events.loginFailed(log, { email, reason: 'account_disabled', ...client })
     throw new AccountDisabledError()
   }
-  const { familyId, refreshToken } = await deps.families.create(user.id, user.roles, client)
+  const { familyId, refreshToken } = await deps.families.create(user.id, user.roles, client, input.jkt)
   // A disable that ran while this login was under way: it sets the flag before it lists the
   // sessions, so either it removed this family or this re-read sees the flag.
   if ((await deps.users.findById(user.id))?.disabled !== false) {
@@ -62,5 +62,6 @@ export async function login (deps: LoginDeps, input: LoginInput): Promise<Issued
     throw new AccountDisabledError()
   }
   deps.events.loginSucceeded(log, { userId: user.id, email, sid: familyId, ...client })
-  return await issueSession(deps.tokens, { sid: familyId, refreshToken, sub: user.id, roles: user.roles, user })
+  const issued = { sid: familyId, refreshToken, sub: user.id, roles: user.roles, user, jkt: input.jkt }
+  return await issueSession(deps.tokens, issued)
 }

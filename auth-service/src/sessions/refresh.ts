@@ -3,9 +3,13 @@
  * revoked and gateways are told), then mint a new access token.
  * - A token of a family removed by disabling its account is 403 account_disabled while the
  *   account stays disabled (looked up only when rotation failed: a refresh stays one round trip).
+ * - A family bound to a DPoP key refreshes only with a proof by that key; without one nothing
+ *   changes (no rotation, no reuse verdict) and the answer is 401 invalid_dpop_proof.
  */
 import type { AuthEvents } from '../audit.js'
-import { AccountDisabledError, InvalidRefreshTokenError, RefreshReusedError } from '../errors.js'
+import {
+  AccountDisabledError, InvalidDpopProofError, InvalidRefreshTokenError, RefreshReusedError,
+} from '../errors.js'
 import type { Families } from '../refresh/families.js'
 import { parseRefreshToken, successorOf } from '../refresh/refresh-token.js'
 import type { Revocations } from '../refresh/revocations.js'
@@ -27,7 +31,7 @@ export interface RefreshInput extends Caller {
   refreshToken: unknown
 }
 
-/** Throws AUTH_ERR_INVALID_REFRESH, AUTH_ERR_REFRESH_REUSED or AUTH_ERR_ACCOUNT_DISABLED. */
+/** Throws AUTH_ERR_INVALID_REFRESH, _REFRESH_REUSED, _ACCOUNT_DISABLED or _INVALID_DPOP_PROOF. */
 export async function refresh (deps: RefreshDeps, input: RefreshInput): Promise<IssuedSession> {
   const parsed = parseRefreshToken(input.refreshToken)
   if (!parsed) {
@@ -35,7 +39,10 @@ export async function refresh (deps: RefreshDeps, input: RefreshInput): Promise<
     throw new InvalidRefreshTokenError()
   }
   const successor = successorOf(parsed.token, deps.refreshTokenSecret)
-  const result = await deps.families.rotate(parsed.familyId, parsed.token, successor, input.client)
+  const result = await deps.families.rotate(parsed.familyId, parsed.token, successor, input.client, input.jkt)
+  if (result.status === 'key_mismatch') {
+    throw new InvalidDpopProofError('This session is bound to a DPoP key: refresh with a proof by that key')
+  }
   if (result.status === 'reused') {
     // The script already deleted the family; the gateways drop its access tokens.
     await deps.revocations.sessions([result.familyId], deps.families.now())
@@ -48,8 +55,8 @@ export async function refresh (deps: RefreshDeps, input: RefreshInput): Promise<
     throw new InvalidRefreshTokenError()
   }
   deps.events.refreshed()
-  return await issueSession(deps.tokens,
-    { sid: result.familyId, refreshToken: result.refreshToken, sub: result.userId, roles: result.roles })
+  const { familyId: sid, refreshToken, userId: sub, roles, jkt } = result
+  return await issueSession(deps.tokens, { sid, refreshToken, sub, roles, jkt })
 }
 
 async function disabledAccount (deps: RefreshDeps, familyId: string): Promise<boolean> {

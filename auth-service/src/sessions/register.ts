@@ -36,6 +36,7 @@ export async function register (deps: RegisterDeps, input: RegisterInput): Promi
   const passwordHash = await hashPassword(input.password)
   const user = await deps.users.create({ email, name, passwordHash })
   if (!user) throw new EmailTakenError()
-  const { familyId, refreshToken } = await deps.families.create(user.id, user.roles, input.client)
-  return await issueSession(deps.tokens, { sid: familyId, refreshToken, sub: user.id, roles: user.roles, user })
+  const { familyId, refreshToken } = await deps.families.create(user.id, user.roles, input.client, input.jkt)
+  const issued = { sid: familyId, refreshToken, sub: user.id, roles: user.roles, user, jkt: input.jkt }
+  return await issueSession(deps.tokens, issued)
 }

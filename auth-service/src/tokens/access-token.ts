@@ -2,6 +2,7 @@
  * Access tokens: RS256 JWTs with `kid` and `typ: at+jwt`, claims per contract.ts.
  * - The service verifies its own tokens (logout-all, sessions) against its own JWKS.
  * - `createAccessTokens` reads the keyring on every call, so a key reload needs nothing else.
+ * - A DPoP-bound token (RFC 9449 section 6) carries `cnf: { jkt }`, the thumbprint of the client's key.
  */
 import { randomUUID } from 'node:crypto'
 import { SignJWT, jwtVerify, type JWTVerifyGetKey } from 'jose'
@@ -16,7 +17,13 @@ export interface AccessTokenOptions {
   ttl: number
 }
 
-export interface TokenSubject { sub: string, sid: string, roles: string[] }
+export interface TokenSubject {
+  sub: string
+  sid: string
+  roles: string[]
+  /** The DPoP key thumbprint the token is bound to; none: a Bearer token. */
+  jkt?: string
+}
 
 export interface AccessTokens {
   sign: (subject: TokenSubject) => Promise<string>
@@ -37,7 +44,8 @@ export async function signAccessToken (
   subject: TokenSubject
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000)
-  return await new SignJWT({ sid: subject.sid, roles: subject.roles })
+  const cnf = subject.jkt === undefined ? {} : { cnf: { jkt: subject.jkt } }
+  return await new SignJWT({ sid: subject.sid, roles: subject.roles, ...cnf })
     .setProtectedHeader({ alg: ACCESS_TOKEN_ALG, kid: key.kid, typ: ACCESS_TOKEN_TYP })
     .setIssuer(opts.issuer)
     .setAudience(opts.audience)

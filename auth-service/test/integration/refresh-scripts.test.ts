@@ -39,6 +39,8 @@ interface Row {
   now: number
   graceMs?: number
   slidingTtlMs?: number
+  /** The request's DPoP proof thumbprint; default none (''). */
+  jkt?: string
   reply: RotateReply
   /** The family afterwards (a subset), or null when it must be gone. */
   after: Record<string, string> | null
@@ -46,14 +48,65 @@ interface Row {
   maxPttl?: number
 }
 
+/** The same family, bound to a DPoP key. */
+const BOUND = { ...FAMILY, jkt: 'jkt-A' }
+
 const rows: Row[] = [
+  {
+    d: 'a bound family rotates with a proof by its key, and replies the thumbprint',
+    family: BOUND,
+    presented: 'h3',
+    successor: 'h4',
+    now: T0 + 1000,
+    jkt: 'jkt-A',
+    reply: ['rotated', '4', 'u1', ROLES, 'jkt-A'],
+    after: { gen: '4', 't:h4': '4', jkt: 'jkt-A' },
+  },
+  {
+    d: 'a bound family without a proof is key_mismatch and nothing changes',
+    family: BOUND,
+    presented: 'h3',
+    successor: 'h4',
+    now: T0 + 1000,
+    reply: ['key_mismatch'],
+    after: { gen: '3', 't:h3': '3', rotatedAt: String(T0), ip: '10.0.0.1', jkt: 'jkt-A' },
+  },
+  {
+    d: 'a bound family with a proof by another key is key_mismatch and nothing changes',
+    family: BOUND,
+    presented: 'h3',
+    successor: 'h4',
+    now: T0 + 1000,
+    jkt: 'jkt-B',
+    reply: ['key_mismatch'],
+    after: { gen: '3', rotatedAt: String(T0), jkt: 'jkt-A' },
+  },
+  {
+    d: 'an old token of a bound family without the key is key_mismatch, not a reuse: the family stays',
+    family: BOUND,
+    presented: 'h1',
+    successor: 'h2',
+    now: T0 + 10,
+    reply: ['key_mismatch'],
+    after: { gen: '3', jkt: 'jkt-A' },
+  },
+  {
+    d: 'an unbound family refreshed with a proof stays unbound (the reply has no thumbprint)',
+    family: FAMILY,
+    presented: 'h3',
+    successor: 'h4',
+    now: T0 + 1000,
+    jkt: 'jkt-A',
+    reply: ['rotated', '4', 'u1', ROLES, ''],
+    after: { gen: '4' },
+  },
   {
     d: 'the newest token rotates: generation 4, the successor recorded, the client and times updated',
     family: FAMILY,
     presented: 'h3',
     successor: 'h4',
     now: T0 + 1000,
-    reply: ['rotated', '4', 'u1', ROLES],
+    reply: ['rotated', '4', 'u1', ROLES, ''],
     after: {
       gen: '4',
       't:h4': '4',
@@ -70,7 +123,7 @@ const rows: Row[] = [
     presented: 'h3',
     successor: 'h4',
     now: T0 + HOUR - 5000,
-    reply: ['rotated', '4', 'u1', ROLES],
+    reply: ['rotated', '4', 'u1', ROLES, ''],
     after: { gen: '4' },
     maxPttl: 5000,
   },
@@ -81,7 +134,7 @@ const rows: Row[] = [
     successor: 'h3',
     now: T0 + 900,
     graceMs: 1000,
-    reply: ['same', '3', 'u1', ROLES],
+    reply: ['same', '3', 'u1', ROLES, ''],
     after: { gen: '3', rotatedAt: String(T0), ip: '10.0.0.1' },
   },
   {
@@ -165,6 +218,7 @@ t.test('rotate script: one case per branch', async (t) => {
       slidingTtlMs: row.slidingTtlMs ?? 60_000,
       ip: '10.0.0.9',
       userAgent: 'new-ua',
+      jkt: row.jkt ?? '',
     })
     t.same(reply, row.reply, `${row.d}: reply`)
     const after = await redis.client.hgetall(key)

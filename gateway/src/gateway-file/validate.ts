@@ -79,7 +79,6 @@ export function validateGatewayFile (value: unknown): Validated {
   const at = (path: Path, text: string) => problems.push(`${formatPath(path)}: ${text}`)
   const providers = entries.providers.map((p, i) => provider(p, ['providers', i], at))
   checkProviders(providers, at)
-  entries.providers.forEach((p, i) => supportedProvider(p, ['providers', i], at))
   const routes = entries.routes.map((r, i) => route(r, ['routes', i], new Set(providers.map((p) => p.id)), at))
   checkOverlaps(routes, at)
   checkBuckets(routes, at)
@@ -142,6 +141,12 @@ function provider (p: ProviderEntry, path: Path, at: At): ProviderSpec {
   if (revocation && algorithms.some((a) => a !== 'RS256')) {
     at([...path, 'algorithms'], "the project's own auth service signs RS256 only")
   }
+  if (revocation && discovery) at([...path, 'discovery'], "the project's own auth service is found by jwksUrl")
+  for (const [field, claim] of [['subjectClaim', 'sub'], ['rolesClaim', 'roles']] as const) {
+    if (revocation && p[field] !== undefined && p[field] !== claim) {
+      at([...path, field], `the project's own auth service's tokens carry "${claim}"`)
+    }
+  }
   return {
     id: p.id,
     issuer: p.issuer,
@@ -169,22 +174,12 @@ function checkProviders (providers: ProviderSpec[], at: At): void {
     } else issuers.set(p.issuer, i)
   })
   const local = providers.flatMap((p, i) => p.revocation ? [i] : [])
+  if (local.length === 0) {
+    at(['providers'], "one provider must be this project's auth service (revocation: true): its sessions and keys")
+  }
   if (local.length > 1) {
     at(['providers', local[1]!, 'revocation'], `only one provider is the auth service (also providers[${local[0]}])`)
   }
-}
-
-/** What this version verifies: the local auth service only (other providers, discovery, claim mapping: later). */
-export const SUPPORTED_PROVIDER = 'only the local auth service (revocation: true) is supported in this version'
-
-/** Refuses what the file can say but this version does not do yet, rather than ignore it. */
-function supportedProvider (p: ProviderEntry, path: Path, at: At): void {
-  if (p.revocation !== true) { at(path, SUPPORTED_PROVIDER); return }
-  const notYet = (field: string, what: string) => at([...path, field], `${what} is not supported in this version`)
-  if (p.discovery === true) notYet('discovery', 'discovery')
-  if (p.subjectClaim !== undefined && p.subjectClaim !== 'sub') notYet('subjectClaim', 'subjectClaim other than "sub"')
-  if (p.rolesClaim !== undefined && p.rolesClaim !== 'roles') notYet('rolesClaim', 'rolesClaim other than "roles"')
-  // RS256 only for the auth service is provider()'s check (an ES256 one is reported there).
 }
 
 function route (r: RouteEntry, path: Path, providerIds: Set<string>, at: At): RouteSpec {

@@ -1,5 +1,11 @@
 /**
- * Key store: the auth service's public keys, fetched from JWKS_URL and held by kid.
+ * Key store: one token provider's public keys (the auth service's, from JWKS_URL, or another
+ * issuer's), fetched from its JWKS and held by kid.
+ *
+ * - the JWKS URL is given, or found by OIDC discovery (`discoveryIssuer`: its
+ *   /.well-known/openid-configuration must name the same issuer and a jwks_uri), resolved on the
+ *   first fetch that succeeds and then kept
+ * - only keys for the provider's algorithms are held: RSA for RS256, EC P-256 for ES256
  *
  * - Periodic refresh every `refreshIntervalMs`; after a failure, retries with backoff
  *   (250 ms doubling, capped at the interval) so a gateway started before the auth service
@@ -13,8 +19,15 @@
 import { importJWK, type CryptoKey, type JWK, type JWSHeaderParameters } from 'jose'
 import { invalidToken, keysUnavailable } from '../errors.js'
 
+export type KeyAlgorithm = 'RS256' | 'ES256'
+
 export interface KeyStoreOptions {
+  /** The JWKS URL; or '' with `discoveryIssuer`. */
   jwksUrl: string
+  /** Find the JWKS URL through this issuer's openid-configuration. */
+  discoveryIssuer?: string
+  /** Default [RS256]. */
+  algorithms?: readonly KeyAlgorithm[]
   refreshIntervalMs: number
   cooldownMs: number
   maxStaleMs: number
@@ -52,7 +65,30 @@ const BACKOFF_START_MS = 250
 /** Retries after failures never wait longer than this, so a long outage ends quickly once the JWKS is back. */
 const BACKOFF_MAX_MS = 30_000
 
+/** The algorithm a JWK is held for, or undefined when the provider takes none of its kind. */
+function algorithmOf (jwk: JWK, allowed: readonly KeyAlgorithm[]): KeyAlgorithm | undefined {
+  const alg = jwk.kty === 'RSA' ? 'RS256' : jwk.kty === 'EC' && jwk.crv === 'P-256' ? 'ES256' : undefined
+  if (alg === undefined || !allowed.includes(alg)) return undefined
+  return jwk.alg === undefined || jwk.alg === alg ? alg : undefined
+}
+
+/** OIDC discovery: the issuer's jwks_uri, from a document that names the same issuer. */
+export async function discoverJwksUrl (issuer: string, timeoutMs: number): Promise<string> {
+  const url = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers: { accept: 'application/json' } })
+  if (res.status !== 200) throw new Error(`openid-configuration answered ${res.status}`)
+  const doc = await res.json() as { issuer?: unknown, jwks_uri?: unknown }
+  if (doc?.issuer !== issuer) throw new Error('openid-configuration names another issuer')
+  const jwks = doc.jwks_uri
+  if (typeof jwks !== 'string' || !URL.canParse(jwks) || !/^https?:$/.test(new URL(jwks).protocol)) {
+    throw new Error('openid-configuration has no http(s) jwks_uri')
+  }
+  return jwks
+}
+
 export function createKeyStore (opts: KeyStoreOptions): KeyStore {
+  const algorithms = opts.algorithms ?? ['RS256']
+  let jwksUrl = opts.jwksUrl
   let keys = new Map<string, Entry>()
   let currentKeys = new Set<CryptoKey>()
   let lastSuccessAt = 0
@@ -67,23 +103,27 @@ export function createKeyStore (opts: KeyStoreOptions): KeyStore {
     fetches++
     lastAttemptAt = Date.now()
     try {
+      if (jwksUrl === '' && opts.discoveryIssuer !== undefined) {
+        jwksUrl = await discoverJwksUrl(opts.discoveryIssuer, opts.timeoutMs)
+      }
       const signal = AbortSignal.timeout(opts.timeoutMs)
-      const res = await fetch(opts.jwksUrl, { signal, headers: { accept: 'application/json' } })
+      const res = await fetch(jwksUrl, { signal, headers: { accept: 'application/json' } })
       if (res.status !== 200) throw new Error(`JWKS answered ${res.status}`)
       const body = await res.json() as { keys?: unknown }
       if (!Array.isArray(body?.keys)) throw new Error('JWKS has no keys array')
       const next = new Map<string, Entry>()
       for (const jwk of body.keys as JWK[]) {
-        if (typeof jwk !== 'object' || jwk === null || typeof jwk.kid !== 'string' || jwk.kty !== 'RSA') continue
-        if ((jwk.alg !== undefined && jwk.alg !== 'RS256') || (jwk.use !== undefined && jwk.use !== 'sig')) continue
+        if (typeof jwk !== 'object' || jwk === null || typeof jwk.kid !== 'string') continue
+        const alg = algorithmOf(jwk, algorithms)
+        if (alg === undefined || (jwk.use !== undefined && jwk.use !== 'sig')) continue
         try {
-          const key = await importJWK({ ...jwk, ...NO_PRIVATE_PARTS }, 'RS256')
+          const key = await importJWK({ ...jwk, ...NO_PRIVATE_PARTS }, alg)
           next.set(jwk.kid, { key: key as CryptoKey, firstSeenAt: keys.get(jwk.kid)?.firstSeenAt ?? Date.now() })
         } catch (err) {
           opts.log?.warn({ kid: jwk.kid, err: (err as Error).message }, 'JWKS key skipped')
         }
       }
-      if (next.size === 0) throw new Error('JWKS has no usable RS256 key')
+      if (next.size === 0) throw new Error(`JWKS has no usable ${algorithms.join('/')} key`)
       keys = next
       currentKeys = new Set([...next.values()].map((e) => e.key))
       lastSuccessAt = Date.now()
@@ -92,7 +132,8 @@ export function createKeyStore (opts: KeyStoreOptions): KeyStore {
       return true
     } catch (err) {
       failures++
-      opts.log?.warn({ jwksUrl: opts.jwksUrl, err: (err as Error).message }, 'JWKS fetch failed')
+      const source = jwksUrl || opts.discoveryIssuer
+      opts.log?.warn({ jwksUrl: source, err: (err as Error).message }, 'JWKS fetch failed')
       opts.onFetch?.('error')
       return false
     }

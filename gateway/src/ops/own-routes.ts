@@ -2,7 +2,8 @@
  * The gateway's own routes, and the JSON 404.
  *
  * - GET /healthz: alive
- * - GET /readyz: keys loaded and fresh, Redis reachable and revocations loaded; 503 otherwise;
+ * - GET /readyz: keys loaded and fresh (the local ones, and every provider's: `checks.providers`),
+ *   Redis reachable and revocations loaded; 503 otherwise;
  *   and the version (hash) of the gateway file in force, with when it was applied
  * - GET /metrics: Prometheus text, with the stores' gauges registered here
  * - the JSON 404: anything no rule takes, the gateway file's notFoundPrefixes included (the
@@ -21,14 +22,17 @@ export interface OwnRoutesOptions {
 
 function readiness (app: FastifyInstance) {
   const keys = app.gatewayKeys
-  const checks = { keys: keys.isUsable(), redis: app.gatewayRevocations.isHealthy() }
-  const ready = checks.keys && checks.redis
+  const live = app.gatewayConfig
+  const providers = Object.fromEntries(live.current.providers.map((p) => [p.id, p.keys.isUsable()]))
+  const checks = { keys: keys.isUsable(), redis: app.gatewayRevocations.isHealthy(), providers }
+  const down = Object.entries(providers).filter(([, usable]) => !usable).map(([id]) => id)
+  const ready = checks.keys && checks.redis && down.length === 0
   const missing = [
     checks.keys ? null : 'signing keys (JWKS never loaded, or older than JWKS_MAX_STALE)',
     checks.redis ? null : 'Redis (revocations not connected/loaded)',
+    down.length === 0 ? null : `keys of providers ${down.join(', ')}`,
   ].filter((m) => m !== null)
   const now = Date.now()
-  const live = app.gatewayConfig
   return {
     ready,
     body: {

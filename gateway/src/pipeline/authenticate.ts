@@ -8,18 +8,29 @@
  *   clock tolerance) with node:crypto (fast-verify.ts, 4c) or jose (VERIFY_IMPLEMENTATION=jose);
  *   jose errors are mapped by `err.code`
  * - then the claims' shape and `iat`, and revocation, which is checked on every hit as well
+ * - then, hit or miss, a DPoP-bound token's proof (dpop.ts, 5d)
+ * - a token of another provider (the gateway file's `providers`, picked by `iss` before any
+ *   signature work) is verified by external-provider.ts instead, and never cached; the route's
+ *   `providers` must list the token's provider (else 401 provider_not_allowed)
  */
+import type { FastifyRequest } from 'fastify'
 import { jwtVerify, type JWSHeaderParameters, type CryptoKey, type JWTPayload } from 'jose'
 import { ACCESS_TOKEN_ALG, ACCESS_TOKEN_TYP, REQUIRED_CLAIMS } from '../../../auth-service/src/contract.js'
 import type { Identity } from '../contract.js'
 import { invalidToken, isDenial, type AnyDenial } from '../errors.js'
 import { authorizationHeaders, extractCredential, precheckToken, type Credential } from './credentials.js'
+import { boundKey, type DpopCheck, type TokenBinding } from './dpop.js'
+import { issuerOf, type ExternalProvider } from './external-provider.js'
 import { createFastVerifier, type Verified, type VerifyToken } from './fast-verify.js'
 import type { GatewaySession } from './session.js'
 import type { Stage } from './stage.js'
 import type { CachedToken, TokenCache } from './token-cache.js'
 
 export interface AuthenticatorOptions {
+  /** The local provider's id in the gateway file (what a route's `providers` names). */
+  providerId?: string
+  /** The other providers, by issuer. */
+  external?: ReadonlyMap<string, ExternalProvider>
   issuer: string
   /** One audience, or several (any one of them). */
   audience: string | readonly string[]
@@ -48,7 +59,17 @@ export interface AuthInput {
  */
 export type AuthResult = Authenticated | null | Promise<Authenticated>
 
-export interface Authenticated { identity: Identity, source: Credential['source'] }
+export interface Authenticated {
+  identity: Identity
+  source: Credential['source']
+  /** The provider id the token is from. */
+  provider: string
+  /** For the DPoP check (dpop.ts); absent: a token without cnf sent as Bearer or cookie. */
+  binding?: TokenBinding
+}
+
+const bindingOf = (found: Credential, jkt: string | undefined): TokenBinding | undefined =>
+  jkt === undefined && found.dpop !== true ? undefined : { token: found.token, jkt, dpop: found.dpop === true }
 
 const HEADER_SAFE = /^[\x21-\x7e]{1,256}$/ // visible ASCII: it becomes an outgoing header value
 const ROLE = /^[\x21-\x2b\x2d-\x7e]{1,64}$/ // and no ',' (the roles separator)
@@ -116,10 +137,13 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
     ? async (token) => await jwtVerify(token, opts.getKey, verifyOptions) as unknown as Verified
     : createFastVerifier({ ...opts, requiredClaims: REQUIRED_CLAIMS })
   const cache = opts.cache
+  const provider = opts.providerId ?? 'local'
+  const external = opts.external ?? new Map<string, ExternalProvider>()
   const isCurrentKey = opts.isCurrentKey
   const keyHeld = (entry: CachedToken) => isCurrentKey !== undefined && isCurrentKey(entry.key)
 
-  async function verifyAndCache (token: string, source: Authenticated['source']): Promise<Authenticated> {
+  async function verifyAndCache (found: Credential): Promise<Authenticated> {
+    const { token, source } = found
     const header = precheckToken(token, opts.maxTokenBytes)
     let payload: JWTPayload
     let key: Verified['key']
@@ -130,11 +154,26 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
     }
     const { identity, exp } = checkClaims(payload, Math.floor(Date.now() / 1000), opts.clockToleranceS)
     const iat = payload.iat as number
+    const jkt = boundKey(payload)
     if (opts.isRevoked(identity.session, identity.subject, iat)) {
       throw invalidToken('revoked', 'token revoked')
     }
-    cache?.set(token, { identity, iat, exp, key })
-    return { identity, source }
+    cache?.set(token, { identity, iat, exp, key, jkt })
+    const binding = bindingOf(found, jkt)
+    return binding === undefined ? { identity, source, provider } : { identity, source, provider, binding }
+  }
+
+  async function verifyExternal (found: Credential, by: ExternalProvider): Promise<Authenticated> {
+    let verified
+    try {
+      verified = await by.verify(found.token)
+    } catch (err) {
+      throw mapVerifyError(err)
+    }
+    const { identity } = verified
+    const binding = bindingOf(found, boundKey(verified.payload))
+    const result = { identity, source: found.source, provider: by.id }
+    return binding === undefined ? result : { ...result, binding }
   }
 
   return function authenticate (input: AuthInput): AuthResult {
@@ -144,27 +183,60 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
     const hit = cache?.get(found.token, keyHeld)
     if (hit !== undefined) {
       if (opts.isRevoked(hit.session, hit.subject, hit.iat)) throw invalidToken('revoked', 'token revoked')
-      return { identity: hit as Identity, source: found.source }
+      const binding = bindingOf(found, hit.jkt)
+      return binding === undefined
+        ? { identity: hit as Identity, source: found.source, provider }
+        : { identity: hit as Identity, source: found.source, provider, binding }
     }
-    return verifyAndCache(found.token, found.source)
+    if (external.size > 0) {
+      const iss = issuerOf(found.token)
+      const by = iss === undefined ? undefined : external.get(iss)
+      if (by !== undefined) return verifyExternal(found, by)
+    }
+    return verifyAndCache(found)
   }
 }
 
 export type Authenticate = ReturnType<typeof createAuthenticator>
 
-/** Stage 5, with the session's configuration's authenticator: `onVerified` counts each accepted token (metrics). */
-export function authenticateStage (onVerified: () => void): Stage {
+function allowedOn (session: GatewaySession, result: Authenticated): void {
+  if (!session.rule!.providers.includes(result.provider)) {
+    throw invalidToken('provider_not_allowed', `tokens of ${result.provider} are not accepted on this route`)
+  }
+}
+
+/** Without a DPoP check wired, a DPoP request or a bound token is never accepted. */
+const refuseBound: DpopCheck = () => {
+  throw invalidToken('claim_invalid', 'DPoP-bound tokens are not accepted here')
+}
+
+/**
+ * Stage 5, with the authenticator of the session's configuration: `onVerified` counts each
+ * accepted token (metrics); `checkDpop` (dpop.ts) runs on every bound one.
+ */
+export function authenticateStage (onVerified: () => void, checkDpop: DpopCheck = refuseBound): Stage {
   function accept (result: Authenticated | null, session: GatewaySession): void {
     if (!result) {
       if (session.rule!.auth === 'optional') return
       throw invalidToken('missing_token', 'access token required')
     }
+    allowedOn(session, result)
     onVerified()
     session.identity = result.identity
     session.credentialSource = result.source
   }
-  async function acceptVerified (pending: Promise<Authenticated>, session: GatewaySession): Promise<void> {
-    accept(await pending, session)
+  function acceptBound (result: Authenticated, request: FastifyRequest, session: GatewaySession): void | Promise<void> {
+    allowedOn(session, result)
+    const checked = checkDpop(request, session, result.binding!)
+    if (checked instanceof Promise) return checked.then(() => accept(result, session))
+    accept(result, session)
+  }
+  async function acceptVerified (
+    pending: Promise<Authenticated>, request: FastifyRequest, session: GatewaySession
+  ): Promise<void> {
+    const result = await pending
+    if (result.binding !== undefined) await acceptBound(result, request, session)
+    else accept(result, session)
   }
   return (request, _reply, session) => {
     const rule = session.rule
@@ -175,7 +247,8 @@ export function authenticateStage (onVerified: () => void): Stage {
       authorization: headers.authorization === undefined ? undefined : authorizationHeaders(rawHeaders),
       cookie: headers.cookie,
     })
-    if (result instanceof Promise) return acceptVerified(result, session)
+    if (result instanceof Promise) return acceptVerified(result, request, session)
+    if (result?.binding !== undefined) return acceptBound(result, request, session)
     accept(result, session)
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Pipeline stage 5a, find and pre-check the credential, before any crypto.
  *
- * - exactly one access token: the Bearer header, else the access cookie
+ * - exactly one access token: the Bearer (or DPoP, RFC 9449 section 7.1) header, else the access cookie
  * - a compact JWS of canonical base64url segments under the size cap
  * - a JSON object header with alg RS256, a kid and typ at+jwt, handed on to fast-verify.ts
  * - anything else is a 401 with a stable reason, never a 500
@@ -30,7 +30,12 @@ export function isCanonicalB64url (segment: string): boolean {
   return (last & (rest === 2 ? 0x0f : 0x03)) === 0
 }
 
-export interface Credential { token: string, source: 'header' | 'cookie' }
+export interface Credential {
+  token: string
+  source: 'header' | 'cookie'
+  /** Sent as `Authorization: DPoP` (pipeline/dpop.ts then demands a proof); else Bearer or the cookie. */
+  dpop?: true
+}
 
 /**
  * Finds the one access token of a request. `authorization` is every copy of the header
@@ -50,17 +55,17 @@ export function extractCredential (
   const header = authorization?.[0]
   if (header !== undefined) {
     if (header.length > maxBytes + 7) throw invalidToken('token_too_large', 'token too large')
-    const match = /^Bearer +([^\s]+) *$/i.exec(header)
+    const match = /^(Bearer|DPoP) +([^\s]+) *$/i.exec(header)
     if (!match) {
-      throw invalidToken('malformed_token', /^Bearer\b/i.test(header)
+      throw invalidToken('malformed_token', /^(Bearer|DPoP)\b/i.test(header)
         ? 'malformed Bearer credentials'
-        : 'only the Bearer scheme is accepted')
+        : 'only the Bearer and DPoP schemes are accepted')
     }
-    const token = match[1] as string
+    const token = match[2] as string
     if (cookie !== undefined && cookie !== token) {
       throw invalidToken('multiple_credentials', 'Authorization header and access cookie disagree')
     }
-    return { token, source: 'header' }
+    return match[1]!.length === 4 ? { token, source: 'header', dpop: true } : { token, source: 'header' }
   }
   if (cookie !== undefined && cookie !== '') return { token: cookie, source: 'cookie' }
   return null

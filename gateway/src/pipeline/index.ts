@@ -7,7 +7,7 @@
  * 3. cors-preflight  cors-preflight.ts  every OPTIONS is answered here: the pipeline ends
  * 4. per-ip-limits   rate-limits.ts     rules with a rateLimit by key 'ip'; the gateway's own 404s
  * 5. authenticate    authenticate.ts    rules with auth 'required' or 'optional': credentials.ts (5a),
- *                                       token-cache.ts (5b), fast-verify.ts (5c)
+ *                                       token-cache.ts (5b), fast-verify.ts (5c), dpop.ts (5d)
  * 6. authorize       authorize.ts       the rule's roles for the method
  * 7. csrf            csrf.ts            the rule's csrf: 'double-submit' or 'origin'
  * 8. per-user-limit  rate-limits.ts     rules with a rateLimit by key 'user'
@@ -19,15 +19,18 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { createLiveConfig, type ActiveConfig, type LiveConfig } from '../active-config.js'
+import { createLiveConfig, type ActiveConfig, type LiveConfig, type TokenCheck } from '../active-config.js'
+import { createProviderKeys } from '../keys/provider-keys.js'
+import { createExternalProvider } from './external-provider.js'
 import type { GatewayConfig } from '../config.js'
 import { localProvider, type GatewayFile } from '../gateway-file/index.js'
 import type { GatewayMetrics } from '../ops/metrics.js'
 import { compileRules } from '../rules.js'
-import { authenticateStage, createAuthenticator, type Authenticate } from './authenticate.js'
+import { authenticateStage, createAuthenticator } from './authenticate.js'
 import { authorizeStage } from './authorize.js'
 import { createCorsPreflight } from './cors-preflight.js'
 import { createCsrfStage } from './csrf.js'
+import { createDpopCheck } from './dpop.js'
 import { isDenial, type AnyDenial } from '../errors.js'
 import { registerRateLimits } from './rate-limits.js'
 import { requestLimitsStage } from './request-limits.js'
@@ -96,33 +99,52 @@ export const pipeline = fp(async function pipeline (app, opts: PipelineOptions) 
     prefix: config.redisPrefix,
     notFoundPerMinute: config.rateLimitNotFound,
   })
-  const authenticatorFor = (file: GatewayFile): Authenticate => {
+  const keys = createProviderKeys(app.gatewayKeys, config.jwksUrl, config, app.log)
+  app.addHook('onReady', async () => { keys.start() })
+  app.addHook('onClose', async () => { keys.stop() })
+  const tokenCheckFor = (file: GatewayFile): TokenCheck => {
     const provider = localProvider(file)
-    return createAuthenticator({
+    const local = keys.storeFor(provider)
+    const others = file.providers.filter((p) => p !== provider)
+    const external = new Map(others.map((p) => {
+      return [p.issuer, createExternalProvider(p, keys.storeFor(p), config.clockToleranceS)] as const
+    }))
+    const providers = file.providers.map((p) => ({ id: p.id, keys: keys.storeFor(p) }))
+    const authenticate = createAuthenticator({
+      providerId: provider.id,
+      external,
       issuer: provider.issuer,
       audience: provider.audience.length === 1 ? provider.audience[0]! : provider.audience,
       clockToleranceS: provider.clockToleranceS ?? config.clockToleranceS,
       maxTokenBytes: config.maxTokenBytes,
-      getKey: app.gatewayKeys.getKey,
-      isCurrentKey: app.gatewayKeys.isCurrentKey,
+      getKey: local.getKey,
+      isCurrentKey: local.isCurrentKey,
       isRevoked: app.gatewayRevocations.isRevoked,
       verifyImplementation: config.verifyImplementation,
       cache: opts.tokenCache,
     })
+    return { authenticate, providers }
   }
   const live = createLiveConfig({
     rules: (file) => compileRules(file.routes, config),
     limits: limits.compile,
-    authenticate: authenticatorFor,
+    authenticate: tokenCheckFor,
+    swapped: (next) => keys.retain(next.file.providers),
   }, opts.file)
   app.decorate('gatewayConfig', live)
   const allowedOrigins = [...config.gatewayPublicOrigins, ...config.corsOrigins]
+  const dpop = createDpopCheck({
+    redis: app.gatewayRedis,
+    prefix: config.redisPrefix,
+    windowS: config.dpopWindowS,
+    publicOrigins: config.gatewayPublicOrigins,
+  })
   const stages = orderStages({
     strip: stripStage,
     'request-limits': requestLimitsStage,
     'cors-preflight': createCorsPreflight(config.corsOrigins),
     'per-ip-limits': limits.perIp,
-    authenticate: authenticateStage(() => metrics.recordVerification('ok', 'none')),
+    authenticate: authenticateStage(() => metrics.recordVerification('ok', 'none'), dpop),
     authorize: authorizeStage,
     csrf: createCsrfStage({ secret: config.csrfSecret, allowedOrigins }),
     'per-user-limit': limits.perUser,

@@ -6,7 +6,8 @@
  * - client identity and forwarding headers stripped again (strip-headers.ts)
  * - the identity written only from the session's verified token, the request id, and
  *   x-forwarded-for / -proto from what the gateway saw
- * - rules without forwardCredentials lose the Authorization header and the auth cookies
+ * - rules without forwardCredentials lose the Authorization and DPoP headers and the auth cookies
+ * - x-forwarded-host: the Host the client sent (the auth service builds a DPoP proof's htu from it)
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import { COOKIES } from '../../../auth-service/src/contract.js'
@@ -21,6 +22,8 @@ export interface OutgoingContext {
   clientIp: string
   protocol: string
   forwardCredentials: boolean
+  /** The client's Host header (reply-from replaces Host with the upstream's). */
+  host?: string
 }
 
 /** The Cookie header without the auth cookies; undefined when nothing is left. */
@@ -40,12 +43,14 @@ export function outgoingHeaders (out: IncomingHttpHeaders, ctx: OutgoingContext)
   stripClientHeaders(out)
   if (!ctx.forwardCredentials) {
     delete out.authorization
+    delete out.dpop
     const cookie = withoutAuthCookies(out.cookie)
     if (cookie === undefined) delete out.cookie
     else out.cookie = cookie
   }
   out['x-forwarded-for'] = ctx.clientIp
   out['x-forwarded-proto'] = ctx.protocol
+  if (ctx.host !== undefined) out['x-forwarded-host'] = ctx.host
   out[IDENTITY_HEADERS.requestId] = ctx.requestId
   if (ctx.identity) {
     out[IDENTITY_HEADERS.subject] = ctx.identity.subject

@@ -8,7 +8,8 @@
  *   min(exp, now + TOKEN_CACHE_TTL)
  * - NOT decided here (authenticate.ts checks on every hit): revocation, and whether the key is
  *   still held (the caller's `usable`: a JWKS refetch makes new key objects, a prune removes one;
- *   either is a miss, and the entry goes)
+ *   either is a miss, and the entry goes), and the DPoP proof of a bound token (its `jkt` is
+ *   kept here; pipeline/dpop.ts demands a fresh proof on every request, hit or miss)
  */
 import { hash } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
@@ -20,11 +21,13 @@ export interface CachedToken extends Readonly<Identity> {
   readonly iat: number
   readonly exp: number
   readonly key: CryptoKey
+  /** cnf.jkt of a DPoP-bound token; undefined: a Bearer token. */
+  readonly jkt: string | undefined
   /** ms epoch after which the entry is ignored and dropped. */
   readonly expiresAt: number
 }
 
-export interface VerifiedToken { identity: Identity, iat: number, exp: number, key: CryptoKey }
+export interface VerifiedToken { identity: Identity, iat: number, exp: number, key: CryptoKey, jkt?: string }
 
 export interface TokenCache {
   /** The entry, if there is one and `usable(entry)` says yes (else it is dropped): a hit means no verification. */
@@ -110,9 +113,9 @@ export function createTokenCache (opts: TokenCacheOptions): TokenCache {
         entries.delete(oldest)
       }
       const { subject, roles, session } = verified.identity
-      const { iat, exp, key } = verified
+      const { iat, exp, key, jkt } = verified
       const shared = sharedRoles(roles) as string[]
-      entries.set(k, Object.freeze({ subject, roles: shared, session, iat, exp, key, expiresAt }))
+      entries.set(k, Object.freeze({ subject, roles: shared, session, iat, exp, key, jkt, expiresAt }))
     },
     delete (token) { entries.delete(tokenKey(token)) },
     clear () { entries.clear() },

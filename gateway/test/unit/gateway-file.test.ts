@@ -80,15 +80,15 @@ const invalid = [
   bad('a route on the gateway\'s own paths, a rate limit by user on an open route',
     withRoutes({ id: 'm', prefix: '/metrics', upstream: 'http://x', auth: 'none', rateLimit: { key: 'user', perMinute: 5 } }),
     /^routes\[0\]\.prefix: \/metrics is the gateway's own$/, /^routes\[0\]\.rateLimit\.key: key "user" needs auth/),
-  bad('this version: another provider than the local auth service is refused, not ignored',
-    json({ ...base, providers: [...base.providers, { id: 'partner', issuer: 'https://idp.example.com', audience: 'x', discovery: true, rolesClaim: 'realm_access.roles' }] }),
-    /^providers\[1\]: only the local auth service \(revocation: true\) is supported in this version$/),
-  bad('this version: discovery, claim mapping and ES256 on the auth service are refused',
+  bad('discovery, claim mapping and ES256 are for other issuers, not the auth service',
     json({ ...base, providers: [{ id: 'local', issuer: 'https://idp.example.com', audience: 'a', revocation: true, discovery: true, subjectClaim: 'uid', rolesClaim: 'groups', algorithms: ['ES256'] }] }),
-    /^providers\[0\]\.discovery: discovery is not supported in this version$/,
-    /^providers\[0\]\.subjectClaim: subjectClaim other than "sub" is not supported in this version$/,
-    /^providers\[0\]\.rolesClaim: rolesClaim other than "roles" is not supported in this version$/,
+    /^providers\[0\]\.discovery: the project's own auth service is found by jwksUrl$/,
+    /^providers\[0\]\.subjectClaim: the project's own auth service's tokens carry "sub"$/,
+    /^providers\[0\]\.rolesClaim: the project's own auth service's tokens carry "roles"$/,
     /^providers\[0\]\.algorithms: the project's own auth service signs RS256 only$/),
+  bad('without the auth service among the providers',
+    json({ ...base, providers: [{ id: 'partner', issuer: 'https://idp.example.com', audience: 'x', discovery: true }] }),
+    /^providers: one provider must be this project's auth service/),
   bad('one bucket counted two ways, a not-found prefix a route has, OPTIONS in methods',
     json({
       ...base,
@@ -211,4 +211,20 @@ t.test('gateway/README.md: its field table names every field of the schema, and 
     ...keys(RateLimitSchema, 'routes[].rateLimit.'),
   ]
   t.same([...documented].sort(), [...fields].sort())
+})
+
+t.test('the READMEs\' example files are valid gateway files', async (t) => {
+  const examples = [
+    ['README.md', '## Put it in front of your services'],
+    ['gateway/README.md', '## The gateway file'],
+  ] as const
+  for (const [file, heading] of examples) {
+    const text = readFileSync(file, 'utf8')
+    const section = text.slice(text.indexOf(heading))
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1]
+    t.ok(yaml, `${file} has an example`)
+    const compiled = compileGatewayText(yaml!, `${file}.example.yaml`, {})
+    t.same(problemsOf(compiled), [], `${file}: the example validates`)
+    if (compiled.ok) t.ok(compiled.file.routes.length >= 3, `${file}: with its routes`)
+  }
 })

@@ -93,3 +93,15 @@ t.test('outgoingHeaders writes identity only from the verified identity', async 
   t.equal(anon.authorization, 'Bearer t', 'forwardCredentials keeps Authorization')
   t.equal(anon.cookie, 'access_token=t; a=1', 'and the cookies')
 })
+
+t.test('outgoingHeaders: the DPoP proof goes only where credentials go; x-forwarded-host is the Host', async (t) => {
+  const incoming = { authorization: 'DPoP t', dpop: 'proof', 'x-forwarded-host': 'evil.example' } as IncomingHttpHeaders
+  const ctx = { identity: null, requestId: 'r1', clientIp: '10.0.0.1', protocol: 'https', host: 'api.example.com' }
+  const service = outgoingHeaders({ ...incoming }, { ...ctx, forwardCredentials: false })
+  t.equal(service.dpop, undefined, 'a business service never sees the proof')
+  t.equal(service.authorization, undefined)
+  t.equal(service['x-forwarded-host'], 'api.example.com', 'the Host, not a sent x-forwarded-host')
+  const auth = outgoingHeaders({ ...incoming }, { ...ctx, forwardCredentials: true })
+  t.equal(auth.dpop, 'proof', 'the auth service gets the proof')
+  t.equal(outgoingHeaders({}, { ...ctx, host: undefined, forwardCredentials: true })['x-forwarded-host'], undefined)
+})

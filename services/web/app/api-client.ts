@@ -1,11 +1,15 @@
 /**
  * The SPA's API client. The access token lives only in this closure and goes out as
- * `Authorization: Bearer`; the refresh token never leaves its HttpOnly cookie. Many
+ * `Authorization: Bearer`, or, with a DPoP prover (dpop.ts), as `Authorization: DPoP` with a
+ * fresh proof on every call (login, register and refresh carry one too, which binds the
+ * session to the browser's key); the refresh token never leaves its HttpOnly cookie. Many
  * concurrent 401s cause ONE refresh (single flight); every request that got a 401 is
  * replayed once with the new token. A refresh the server refuses ends the session:
  * `onLoggedOut` is called once and the caller goes back to the login page.
  * Pure module (no DOM, no React) so it runs under Node in tests.
  */
+
+import type { ProveRequest } from './dpop.js'
 
 export const CSRF_HEADER = 'x-csrf-token'
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
@@ -31,7 +35,7 @@ export interface User {
 
 export interface LoginResult {
   accessToken: string
-  tokenType: 'Bearer'
+  tokenType: 'Bearer' | 'DPoP'
   expiresIn: number
   user: User
 }
@@ -48,6 +52,8 @@ export interface ApiClientOptions {
   onAccessToken?: (token: string | null) => void
   /** Serialises refreshes across tabs (navigator.locks in the browser). */
   withRefreshLock?: <T>(run: () => Promise<T>) => Promise<T>
+  /** Makes a DPoP proof (dpop.ts createDpopProver), awaited before the first request; none: Bearer only. */
+  dpop?: Promise<ProveRequest | null>
 }
 
 export interface RequestOptions {
@@ -75,6 +81,8 @@ export function createApiClient (options: ApiClientOptions = {}): ApiClient {
   const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init))
   const withLock = options.withRefreshLock ?? defaultRefreshLock()
   let token: string | null = null
+  /** The scheme the server gave the current token (LoginResult.tokenType). */
+  let tokenType: 'Bearer' | 'DPoP' = 'Bearer'
   let inflight: Promise<string> | null = null
   let last: Promise<string> | null = null
   let seq = 0
@@ -95,10 +103,19 @@ export function createApiClient (options: ApiClientOptions = {}): ApiClient {
     }
   }
 
-  function send (method: string, path: string, body: unknown, bearer: string | null): Promise<Response> {
+  /** `prove`: a token-endpoint call (login, register, refresh), which carries a proof whenever a prover exists. */
+  async function send (
+    method: string, path: string, body: unknown, bearer: string | null, prove = false
+  ): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json' }
     if (body !== undefined) headers['content-type'] = 'application/json'
-    if (bearer) headers.authorization = `Bearer ${bearer}`
+    const prover = await options.dpop
+    const bound = bearer !== null && tokenType === 'DPoP' && prover
+    if (bearer) headers.authorization = `${bound ? 'DPoP' : 'Bearer'} ${bearer}`
+    if (prover && (prove || bound)) {
+      const htu = new URL(baseUrl + path, globalThis.location?.href).href
+      headers.dpop = await prover(method, htu, bound ? bearer : undefined)
+    }
     if (UNSAFE.has(method)) {
       const csrf = options.readCsrfToken?.()
       if (csrf) headers[CSRF_HEADER] = csrf
@@ -113,10 +130,11 @@ export function createApiClient (options: ApiClientOptions = {}): ApiClient {
 
   async function callRefresh (): Promise<string> {
     // `{}`: the refresh token travels in its cookie, never in script-visible places.
-    const res = await send('POST', '/auth/refresh', {}, null)
+    const res = await send('POST', '/auth/refresh', {}, null, true)
     if (!res.ok) throw await toError(res)
-    const body = await res.json() as { accessToken?: unknown }
+    const body = await res.json() as { accessToken?: unknown, tokenType?: unknown }
     if (typeof body.accessToken !== 'string') throw new ApiError(502, 'bad_gateway', 'refresh answered without a token')
+    tokenType = body.tokenType === 'DPoP' ? 'DPoP' : 'Bearer'
     return body.accessToken
   }
 
@@ -174,7 +192,8 @@ export function createApiClient (options: ApiClientOptions = {}): ApiClient {
   }
 
   async function authenticate (path: string, body: unknown): Promise<LoginResult> {
-    const result = await request<LoginResult>('POST', path, { body, auth: false })
+    const result = await parse<LoginResult>(await send('POST', path, body, null, true))
+    tokenType = result.tokenType === 'DPoP' ? 'DPoP' : 'Bearer'
     setToken(result.accessToken)
     return result
   }

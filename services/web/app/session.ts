@@ -1,10 +1,12 @@
 /**
  * The one API client of the page, and a tiny store around it that React reads with
  * useSyncExternalStore: the in-memory access token (never persisted anywhere) and
- * whether the session was lost.
+ * whether the session was lost. Sessions are DPoP-bound to the browser's non-extractable key
+ * (dpop.ts); where IndexedDB is unavailable the client falls back to Bearer.
  */
 import { createApiClient, type User } from './api-client.js'
 import { CSRF_COOKIE, readCookie } from './browser.js'
+import { createDpopProver } from './dpop.js'
 
 export interface SessionState {
   status: 'restoring' | 'anonymous' | 'authenticated'
@@ -23,6 +25,7 @@ function update (patch: Partial<SessionState>): void {
 }
 
 export const api = createApiClient({
+  dpop: createDpopProver().catch(() => null),
   readCsrfToken: () => readCookie(CSRF_COOKIE),
   onAccessToken: (token) => update({ token }),
   onLoggedOut: () => update({ status: 'anonymous', user: null, ended: true }),

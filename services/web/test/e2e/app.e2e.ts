@@ -136,6 +136,61 @@ t.test('the SPA through the gateway', { timeout: 280_000 }, async (t) => {
     await shot(tab1, '04-orders-delete-forbidden')
   })
 
+  await t.test('the session is DPoP-bound: its token replayed from Node without the key is refused', STEP,
+    async (t) => {
+      const calls: Array<{ authorization?: string, dpop?: string }> = []
+      const listen = (req: { url: () => string, headers: () => Record<string, string> }) => {
+        if (new URL(req.url()).pathname === '/api/orders') calls.push(req.headers())
+      }
+      tab1.on('request', listen)
+      await tab1.getByTestId('nav-sessions').click()
+      await tab1.getByTestId('sessions-list').waitFor()
+      await tab1.getByTestId('nav-orders').click()
+      await tab1.getByTestId('order-row').first().waitFor()
+      tab1.off('request', listen)
+      const call = calls.find((c) => c.authorization?.startsWith('DPoP '))
+      const schemes = calls.map((c) => c.authorization?.split(' ')[0])
+      t.ok(call, `the page calls the API as Authorization: DPoP (saw ${schemes})`)
+      t.match(call?.dpop, JWT_LIKE, 'with a DPoP proof')
+      const token = call!.authorization!.slice(5)
+      t.same(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).cnf?.jkt?.length, 43,
+        'the access token carries cnf.jkt')
+      const key = await tab1.evaluate(`(async () => {
+      const db = await new Promise((ok, ko) => {
+        const r = indexedDB.open('jwt-edge'); r.onsuccess = () => ok(r.result); r.onerror = ko
+      })
+      const pair = await new Promise((ok, ko) => {
+        const r = db.transaction('keys').objectStore('keys').get('dpop')
+        r.onsuccess = () => ok(r.result); r.onerror = ko
+      })
+      const exported = await crypto.subtle.exportKey('jwk', pair.privateKey).then(() => 'exported', (e) => e.name)
+      return { extractable: pair.privateKey.extractable, alg: pair.privateKey.algorithm.namedCurve, exported }
+    })()`) as { extractable: boolean, alg: string, exported: string }
+      t.same(key, { extractable: false, alg: 'P-256', exported: 'InvalidAccessError' },
+        'the private key in IndexedDB is a non-extractable P-256 key')
+
+      const fromNode = async (headers: Record<string, string>) => {
+        const res = await fetch(`${stack.gatewayUrl}/api/orders`, { headers })
+        return { status: res.status, challenge: res.headers.get('www-authenticate') ?? '', body: await res.json() }
+      }
+      const asBearer = await fromNode({ authorization: `Bearer ${token}` })
+      t.equal(asBearer.status, 401, 'as Bearer: 401')
+      t.match(asBearer.challenge, /^DPoP error="invalid_token"/)
+      const noProof = await fromNode({ authorization: `DPoP ${token}` })
+      t.equal(noProof.status, 401, 'as DPoP without a proof: 401')
+      t.match(noProof.challenge, /^DPoP error="invalid_dpop_proof"/)
+      const replayed = await fromNode({ authorization: `DPoP ${token}`, dpop: call!.dpop! })
+      t.equal(replayed.status, 401, 'with the page\'s own proof replayed: 401')
+      t.equal(replayed.body.error, 'invalid_dpop_proof')
+      const { createDpopKey, makeProof } = await import('../../../../scripts/testing/dpop.js')
+      const thief = await createDpopKey()
+      const own = await makeProof(thief, { htm: 'GET', htu: `${stack.gatewayUrl}/api/orders`, accessToken: token })
+      const thiefs = await fromNode({ authorization: `DPoP ${token}`, dpop: own })
+      t.equal(thiefs.status, 401, 'with a proof by another key: 401')
+      t.equal(thiefs.body.error, 'invalid_dpop_proof')
+      t.equal(await tab1.getByTestId('login-page').count(), 0, 'the page itself is still signed in')
+    })
+
   await t.test('a reload keeps the session (restored through the refresh cookie)', STEP, async (t) => {
     refreshes.set(ctxA, 0)
     await tab1.reload()
