@@ -12,6 +12,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy'
 import { BadGatewayError, GatewayTimeoutError, PayloadTooLargeError } from './errors.js'
+import { upstreamIdentity } from './identity-assertion/index.js'
 import { outgoingHeaders } from './pipeline/mutate.js'
 import { kGatewaySession } from './pipeline/session.js'
 import { upstreamResponseHeaders } from './response/upstream-headers.js'
@@ -102,7 +103,7 @@ export function registerProxies (app: FastifyInstance, rules: readonly Rule[]): 
         rewriteRequestHeaders: (request, headers) => {
           const session = request[kGatewaySession]!
           return outgoingHeaders(headers as IncomingHttpHeaders, {
-            identity: session.identity,
+            ...upstreamIdentity(request.server.gatewayAssertions, rule, session),
             requestId: request.id,
             clientIp: session.clientIp,
             protocol: session.protocol,

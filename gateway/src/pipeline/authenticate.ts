@@ -48,7 +48,7 @@ export interface AuthInput {
  */
 export type AuthResult = Authenticated | null | Promise<Authenticated>
 
-export interface Authenticated { identity: Identity, source: Credential['source'] }
+export interface Authenticated { identity: Identity, source: Credential['source'], exp: number }
 
 const HEADER_SAFE = /^[\x21-\x7e]{1,256}$/ // visible ASCII: it becomes an outgoing header value
 const ROLE = /^[\x21-\x2b\x2d-\x7e]{1,64}$/ // and no ',' (the roles separator)
@@ -134,7 +134,7 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
       throw invalidToken('revoked', 'token revoked')
     }
     cache?.set(token, { identity, iat, exp, key })
-    return { identity, source }
+    return { identity, source, exp }
   }
 
   return function authenticate (input: AuthInput): AuthResult {
@@ -144,7 +144,7 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
     const hit = cache?.get(found.token, keyHeld)
     if (hit !== undefined) {
       if (opts.isRevoked(hit.session, hit.subject, hit.iat)) throw invalidToken('revoked', 'token revoked')
-      return { identity: hit as Identity, source: found.source }
+      return { identity: hit as Identity, source: found.source, exp: hit.exp }
     }
     return verifyAndCache(found.token, found.source)
   }
@@ -161,6 +161,7 @@ export function authenticateStage (authenticate: Authenticate, onVerified: () =>
     }
     onVerified()
     session.identity = result.identity
+    session.tokenExp = result.exp
     session.credentialSource = result.source
   }
   async function acceptVerified (pending: Promise<Authenticated>, session: GatewaySession): Promise<void> {
