@@ -103,8 +103,12 @@ t.test('identity assertion settings: GATEWAY_ISSUER, GATEWAY_KEYS_DIR, IDENTITY_
   t.equal(d.identityAssertionTtlS, 60)
   t.equal(d.identityAssertionCacheMax, 100_000)
   const c = loadConfig({
-    ...env, GATEWAY_ISSUER: 'urn:acme:gw', GATEWAY_KEYS_DIR: '/tmp/gw', IDENTITY_ASSERTION_TTL: '20',
-    IDENTITY_ASSERTION_CACHE_MAX: '0', GATEWAY_KEYS_RELOAD_INTERVAL: '0.5',
+    ...env,
+    GATEWAY_ISSUER: 'urn:acme:gw',
+    GATEWAY_KEYS_DIR: '/tmp/gw',
+    IDENTITY_ASSERTION_TTL: '20',
+    IDENTITY_ASSERTION_CACHE_MAX: '0',
+    GATEWAY_KEYS_RELOAD_INTERVAL: '0.5',
   })
   t.same([c.gatewayIssuer, c.gatewayKeysDir, c.identityAssertionTtlS, c.identityAssertionCacheMax,
     c.gatewayKeysReloadIntervalMs], ['urn:acme:gw', '/tmp/gw', 20, 0, 500])
