@@ -214,6 +214,17 @@ export function loadConfig (env: Env): Readonly<GatewayConfig> {
   return Object.freeze(config)
 }
 
+/** What `npm run keys -- <command> --gateway` reads: the gateway's key directory and clock tolerance. */
+export function loadGatewayKeysConfig (env: Env): { keysDir: string, clockToleranceS: number } {
+  const r = envReader(env)
+  const config = {
+    keysDir: resolve(r.str('GATEWAY_KEYS_DIR', DEFAULT_GATEWAY_KEYS_DIR)),
+    clockToleranceS: r.num('CLOCK_TOLERANCE', DEFAULT_CLOCK_TOLERANCE_S, { max: 300 }),
+  }
+  r.done('gateway keys CLI')
+  return config
+}
+
 /** The defaults, with overrides: for tests and tools that build a config without an env. */
 export function defaultConfig (overrides: Partial<GatewayConfig> = {}): Readonly<GatewayConfig> {
   // A fresh random CSRF secret: tests read it back from the config.
