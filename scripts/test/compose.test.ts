@@ -243,7 +243,8 @@ t.test('Redis, keys volume, replicas, start order and load balancer', async (t) 
   )
   t.same(services.gateway!.depends_on!['keys-init'], { condition: 'service_completed_successfully' })
   for (const name of ['orders', 'users', 'payments']) {
-    const { identityAssertion } = LOADERS[name]!(envOf(name)) as { identityAssertion: { mode: string, jwksUrl: string } }
+    const loaded = LOADERS[name]!(envOf(name)) as { identityAssertion: { mode: string, jwksUrl: string } }
+    const { identityAssertion } = loaded
     t.equal(identityAssertion.mode, 'required', `${name}: IDENTITY_ASSERTION=required`)
     t.equal(new URL(identityAssertion.jwksUrl).host, 'gateway:8080', `${name}: the gateway's JWKS`)
   }
