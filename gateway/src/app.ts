@@ -6,7 +6,8 @@
  * - the request pipeline (pipeline/index.ts: the numbered stages), then the response headers
  *   (response/) and the request log (ops/request-log.ts)
  * - the error handler (errors.ts), the gateway's own routes and 404 (ops/own-routes.ts), key
- *   rotation (keys/registry.ts), and the proxy's catch-all route (proxy.ts)
+ *   rotation (keys/registry.ts), the identity assertion and its JWKS (identity-assertion/), and
+ *   the proxy's catch-all route (proxy.ts)
  * - the routes and the provider come from the gateway file, compiled (gateway-file/) into the
  *   configuration in force (active-config.ts), which the pipeline owns and a reload replaces
  *   (ops/reload.ts, when the caller passes `reload`)
@@ -19,6 +20,7 @@ import type { RedisClient } from '../../services/kernel/redis.js'
 import { closeConnectionsWhenDone } from '../../services/kernel/shutdown.js'
 import type { GatewayConfig } from './config.js'
 import { errorHandler } from './errors.js'
+import { identityAssertionPlugin } from './identity-assertion/index.js'
 import type { KeyStore } from './keys/key-store.js'
 import { keyRotation } from './keys/registry.js'
 import { loggerOptions } from './ops/logger.js'
@@ -78,6 +80,7 @@ export function buildGateway (baseConfig: Readonly<GatewayConfig>, deps: Gateway
   app.register(keysPlugin, { config, store: deps.keyStore, onFetch: metrics.onJwksFetch })
   app.register(revocationsPlugin, { config, onMessage: metrics.onRevocation })
   app.register(pipeline, { config, metrics, tokenCache, file: deps.file })
+  app.register(identityAssertionPlugin, { config })
   app.register(responseHeaders, { corsOrigins: config.corsOrigins })
   app.register(requestLog, { metrics })
   app.setErrorHandler(errorHandler)

@@ -5,8 +5,10 @@
  * - only server.ts calls it with process.env; tests build a GatewayConfig with `defaultConfig`
  */
 import { randomBytes } from 'node:crypto'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_REDIS_PREFIX } from '../../auth-service/src/contract.js'
-import { DEFAULT_CLOCK_TOLERANCE_S } from './contract.js'
+import { DEFAULT_CLOCK_TOLERANCE_S, IDENTITY_ASSERTION } from './contract.js'
 import { DEFAULT_DPOP_WINDOW_S } from '../../services/kernel/dpop.js'
 import { parseClusterNodes } from '../../services/kernel/redis.js'
 import { ConfigError, envReader, type Env, type LogLevel } from '../../services/kernel/env.js'
@@ -40,6 +42,11 @@ export const VERIFY_IMPLEMENTATIONS = ['fast', 'jose'] as const
 export const DEFAULT_TOKEN_CACHE_MAX = 100_000
 export const DEFAULT_TOKEN_CACHE_TTL_S = 60
 export const DEFAULT_GATEWAY_WORKERS = 1
+/** The gateway's own signing keys (identity assertions), next to the auth service's keys/. */
+export const DEFAULT_GATEWAY_KEYS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../keys/gateway')
+export const DEFAULT_IDENTITY_ASSERTION_TTL_S = IDENTITY_ASSERTION.maxTtlS
+export const DEFAULT_IDENTITY_ASSERTION_CACHE_MAX = 100_000
+export const DEFAULT_GATEWAY_KEYS_RELOAD_INTERVAL_S = 5
 
 export interface GatewayConfig {
   /** VERIFY_IMPLEMENTATION: 'fast' (node:crypto, pipeline/fast-verify.ts) or 'jose' (the reference). */
@@ -99,6 +106,16 @@ export interface GatewayConfig {
   gatewayPublicUrl: string
   /** DPOP_PROOF_WINDOW: seconds either side of now a DPoP proof's iat may be (the replay cache keeps 2x). */
   dpopWindowS: number
+  /** GATEWAY_ISSUER: `iss` of the identity assertions (identity-assertion/). */
+  gatewayIssuer: string
+  /** GATEWAY_KEYS_DIR: the gateway's own key pair(s), created on first start when missing. */
+  gatewayKeysDir: string
+  /** GATEWAY_KEYS_RELOAD_INTERVAL: how often the key manifest is checked for a rotation (ms). */
+  gatewayKeysReloadIntervalMs: number
+  /** IDENTITY_ASSERTION_TTL: seconds an assertion lives (at most 60), renewed at half. */
+  identityAssertionTtlS: number
+  /** IDENTITY_ASSERTION_CACHE_MAX: signed assertions kept for reuse (0: sign on every request). */
+  identityAssertionCacheMax: number
 }
 
 const HTTP = ['http:', 'https:'] as const
@@ -188,9 +205,28 @@ export function loadConfig (env: Env): Readonly<GatewayConfig> {
     shutdownDrainMs: seconds('SHUTDOWN_DRAIN', DEFAULT_SHUTDOWN_DRAIN_S, 8),
     gatewayPublicUrl: r.optional('GATEWAY_PUBLIC_URL') === undefined ? '' : r.url('GATEWAY_PUBLIC_URL', '', HTTP),
     dpopWindowS: r.int('DPOP_PROOF_WINDOW', DEFAULT_DPOP_WINDOW_S, 1, 600),
+    gatewayIssuer: r.str('GATEWAY_ISSUER', IDENTITY_ASSERTION.defaultIssuer),
+    gatewayKeysDir: resolve(r.str('GATEWAY_KEYS_DIR', DEFAULT_GATEWAY_KEYS_DIR)),
+    gatewayKeysReloadIntervalMs: seconds('GATEWAY_KEYS_RELOAD_INTERVAL', DEFAULT_GATEWAY_KEYS_RELOAD_INTERVAL_S,
+      3600, 0.1),
+    identityAssertionTtlS: r.int('IDENTITY_ASSERTION_TTL', DEFAULT_IDENTITY_ASSERTION_TTL_S, 1,
+      IDENTITY_ASSERTION.maxTtlS),
+    identityAssertionCacheMax: r.int('IDENTITY_ASSERTION_CACHE_MAX', DEFAULT_IDENTITY_ASSERTION_CACHE_MAX, 0,
+      10_000_000),
   }
   r.done('gateway')
   return Object.freeze(config)
+}
+
+/** What `npm run keys -- <command> --gateway` reads: the gateway's key directory and clock tolerance. */
+export function loadGatewayKeysConfig (env: Env): { keysDir: string, clockToleranceS: number } {
+  const r = envReader(env)
+  const config = {
+    keysDir: resolve(r.str('GATEWAY_KEYS_DIR', DEFAULT_GATEWAY_KEYS_DIR)),
+    clockToleranceS: r.num('CLOCK_TOLERANCE', DEFAULT_CLOCK_TOLERANCE_S, { max: 300 }),
+  }
+  r.done('gateway keys CLI')
+  return config
 }
 
 /** The defaults, with overrides: for tests and tools that build a config without an env. */

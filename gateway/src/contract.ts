@@ -8,6 +8,8 @@ export const IDENTITY_HEADERS = {
   roles: 'x-user-roles',
   session: 'x-session-id',
   requestId: 'x-request-id',
+  /** The gateway's signed identity assertion (IDENTITY_ASSERTION below). */
+  assertion: 'x-identity-token',
 } as const
 
 /** The identity the gateway derives from a verified access token. */
@@ -17,10 +19,13 @@ export interface Identity {
   session: string
 }
 
-/** Client headers that could pose as identity: `x-user-*` and `x-session-id`, in any case, `_` for `-`. */
+/**
+ * Client headers that could pose as identity: `x-user-*`, `x-session-id` and `x-identity-token`,
+ * in any case, `_` for `-`.
+ */
 export function isIdentityHeaderName (name: string): boolean {
   const folded = name.toLowerCase().replaceAll('_', '-')
-  return folded.startsWith('x-user-') || folded === 'x-session-id'
+  return folded.startsWith('x-user-') || folded === 'x-session-id' || folded === IDENTITY_HEADERS.assertion
 }
 
 export function formatRoles (roles: readonly string[]): string {
@@ -72,3 +77,34 @@ export function parseGatewayRegistryEntry (raw: string): GatewayRegistryEntry | 
  * (`CLOCK_TOLERANCE`); the keys CLI waits this long past a token's life before pruning a key.
  */
 export const DEFAULT_CLOCK_TOLERANCE_S = 5
+
+/**
+ * The identity assertion (CONTRACT "Identity assertion to upstreams"): a JWT the gateway signs
+ * with its own key pair and sends upstream as `x-identity-token`, so a service can tell a
+ * request that came through the gateway from one that went around it.
+ *
+ * - header: `alg` ES256, `kid`, `typ` IDENTITY_ASSERTION.typ
+ * - claims: `iss` (GATEWAY_ISSUER), `aud` the route id, `sub`, `sid`, `roles`, `iat`, `jti`,
+ *   `exp` at most `maxTtlS` after `iat` and never after the access token's own `exp`
+ * - public keys: GET `jwksPath` on the gateway itself
+ */
+export const IDENTITY_ASSERTION = {
+  header: IDENTITY_HEADERS.assertion,
+  alg: 'ES256',
+  typ: 'identity+jwt',
+  defaultIssuer: 'urn:jwt-edge:gateway',
+  maxTtlS: 60,
+  jwksPath: '/.well-known/gateway-jwks.json',
+} as const
+
+/** What a verified assertion carries (its registered claims included). */
+export interface IdentityAssertionClaims {
+  iss: string
+  aud: string
+  sub: string
+  sid: string
+  roles: string[]
+  iat: number
+  exp: number
+  jti: string
+}

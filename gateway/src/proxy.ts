@@ -16,6 +16,7 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy'
 import { BadGatewayError, GatewayTimeoutError, notFoundHandler, PayloadTooLargeError } from './errors.js'
+import { upstreamIdentity } from './identity-assertion/index.js'
 import { outgoingHeaders } from './pipeline/mutate.js'
 import { kGatewaySession } from './pipeline/session.js'
 import { upstreamResponseHeaders } from './response/upstream-headers.js'
@@ -113,7 +114,7 @@ export function registerProxy (app: FastifyInstance, opts: ProxyOptions): void {
       rewriteRequestHeaders: (request, headers) => {
         const session = request[kGatewaySession]!
         return outgoingHeaders(headers as IncomingHttpHeaders, {
-          identity: session.identity,
+          ...upstreamIdentity(request.server.gatewayAssertions, session.rule!, session),
           requestId: request.id,
           clientIp: session.clientIp,
           protocol: session.protocol,

@@ -14,8 +14,10 @@
  * - `bodyLimit`: the largest request body in bytes (stage 2 by Content-Length, proxy.ts while
  *   a chunked body streams)
  * - `timeoutMs`: upstream connect / headers / body timeout (504), default UPSTREAM_TIMEOUT
+ * - `identity`: 'both' (identity headers and x-identity-token), 'headers', or 'assertion' only
+ *   (identity-assertion/index.ts)
  */
-import type { HttpMethod, RateLimitSpec, RouteSpec } from './gateway-file/validate.js'
+import type { HttpMethod, IdentityMode, RateLimitSpec, RouteSpec } from './gateway-file/validate.js'
 
 export type { HttpMethod, RateLimitSpec } from './gateway-file/validate.js'
 export type AuthMode = RouteSpec['auth']
@@ -49,6 +51,7 @@ export interface Rule {
   readonly bodyLimit: number
   /** Milliseconds for the upstream to connect, answer and send its body. */
   readonly timeoutMs: number
+  readonly identity: IdentityMode
 }
 
 /** A route's request-body limit when it sets none (Fastify's own default). */
@@ -77,5 +80,6 @@ export function compileRules (routes: readonly RouteSpec[], defaults: RuleDefaul
     forwardCredentials: r.forwardCredentials,
     bodyLimit: r.bodyLimit ?? DEFAULT_BODY_LIMIT,
     timeoutMs: r.timeoutMs ?? defaults.upstreamTimeoutMs,
+    identity: r.identity,
   })))
 }

@@ -19,7 +19,7 @@ import { buildAuthService } from '../../auth-service/src/app.js'
 import { loadConfig as loadAuthConfig } from '../../auth-service/src/config.js'
 import { loadKeyring } from '../../auth-service/src/keys/keyring.js'
 import { buildGateway } from '../../gateway/src/app.js'
-import { loadConfig as loadGatewayConfig } from '../../gateway/src/config.js'
+import { loadConfig as loadGatewayConfig, loadGatewayKeysConfig } from '../../gateway/src/config.js'
 import { DEFAULT_GATEWAY_FILE, loadGatewayFile } from '../../gateway/src/gateway-file/index.js'
 import { loadServiceConfig } from '../../services/common/config.js'
 import { buildOrdersService } from '../../services/orders/src/app.js'
@@ -192,7 +192,9 @@ t.test('environment: names the loaders read, required ones set, values accepted'
     t.equal(config.host, '0.0.0.0', `${name}: listens on every interface in its container`)
     t.equal(config.port, healthUrl(name)?.port, `${name}: health check calls the configured port`)
   }
-  const keysNames = recordReads(loadKeysCliConfig, {}).reads
+  const keysNames = new Set([
+    ...recordReads(loadKeysCliConfig, {}).reads, ...recordReads(loadGatewayKeysConfig, {}).reads,
+  ])
   t.ok(keysNames.has('KEYS_DIR'), 'keys CLI env names found')
   for (const variable of Object.keys(envOf('keys-init'))) {
     t.ok(keysNames.has(variable), `keys-init: ${variable} is read by the keys CLI`)
@@ -233,6 +235,19 @@ t.test('Redis, keys volume, replicas, start order and load balancer', async (t) 
     'auth reads the same volume at its KEYS_DIR'
   )
   t.ok('keys' in compose.volumes)
+  const gatewayKeysDir = envOf('keys-init').GATEWAY_KEYS_DIR
+  t.ok(services['keys-init']!.volumes!.includes(`gateway-keys:${gatewayKeysDir}`), 'keys-init writes the gateway keys')
+  t.ok(
+    services.gateway!.volumes!.includes(`gateway-keys:${loadGatewayConfig(envOf('gateway')).gatewayKeysDir}:ro`),
+    'the gateways read them at GATEWAY_KEYS_DIR'
+  )
+  t.same(services.gateway!.depends_on!['keys-init'], { condition: 'service_completed_successfully' })
+  for (const name of ['orders', 'users', 'payments']) {
+    const loaded = LOADERS[name]!(envOf(name)) as { identityAssertion: { mode: string, jwksUrl: string } }
+    const { identityAssertion } = loaded
+    t.equal(identityAssertion.mode, 'required', `${name}: IDENTITY_ASSERTION=required`)
+    t.equal(new URL(identityAssertion.jwksUrl).host, 'gateway:8080', `${name}: the gateway's JWKS`)
+  }
   t.same(
     services.auth!.depends_on!['keys-init'],
     { condition: 'service_completed_successfully' },
@@ -278,7 +293,7 @@ t.test('health checks: node one-liners on routes the apps really have', async (t
     ),
     gateway: async () => {
       // The image's gateway file, with the container's env (the JWKS URL moved off the stack's).
-      const env = { ...envOf('gateway'), JWKS_URL: 'http://127.0.0.1:9/jwks' }
+      const env = { ...envOf('gateway'), JWKS_URL: 'http://127.0.0.1:9/jwks', GATEWAY_KEYS_DIR: join(keysDir, 'gw') }
       const file = await loadGatewayFile(DEFAULT_GATEWAY_FILE, env)
       if (!file.ok) throw new Error(file.problems.join('\n'))
       t.equal(file.file.routes.find((x) => x.id === 'orders')?.upstream, 'http://orders:4101', 'the file follows ORDERS_URL')

@@ -8,7 +8,7 @@ import Fastify, {
 } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { IDENTITY_HEADERS } from '../../gateway/src/contract.js'
-import { identityPlugin } from './identity.js'
+import { identityPlugin, type IdentityPluginOptions } from './identity.js'
 import { errorHandler, notFoundHandler } from './errors.js'
 import { closeConnectionsWhenDone } from '../kernel/shutdown.js'
 import { BODY_LIMIT } from '../kernel/limits.js'
@@ -23,6 +23,10 @@ export interface ServiceAppOptions {
   name: string
   /** Pino level of a redacting logger (see loggerOptions); absent for none (tests). */
   logLevel?: string
+  /** IDENTITY_ASSERTION and its settings (config.ts); absent: off. */
+  identityAssertion?: IdentityPluginOptions['assertion']
+  /** An assertion verifier of the caller's (tests). */
+  assertionVerifier?: IdentityPluginOptions['verifier']
 }
 
 export function createServiceApp (opts: ServiceAppOptions): ServiceApp {
@@ -44,7 +48,7 @@ export function createServiceApp (opts: ServiceAppOptions): ServiceApp {
   app.addHook('onRequest', rejectMissingHost)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler(notFoundHandler)
-  app.register(identityPlugin)
+  app.register(identityPlugin, { assertion: opts.identityAssertion, verifier: opts.assertionVerifier })
   closeConnectionsWhenDone(app)
   app.get('/healthz', { config: { identity: false } }, async () => ({ status: 'ok', service: opts.name }))
   // No dependencies (in-memory stores): ready as soon as it listens.

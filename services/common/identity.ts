@@ -1,13 +1,18 @@
 /**
- * Identity of the caller, as the gateway forwards it (gateway/src/contract.ts). Services
- * never parse JWTs: they trust these headers, which only the gateway sets. A request
- * without `x-user-id` did not come through the gateway and is refused with 400, so a
- * misrouted call is visible instead of acting as an anonymous user.
+ * Identity of the caller, as the gateway forwards it (gateway/src/contract.ts). With
+ * IDENTITY_ASSERTION off, services trust these headers, which only the gateway sets; a request
+ * without `x-user-id` did not come through the gateway and is refused with 400, so a misrouted
+ * call is visible instead of acting as an anonymous user. With IDENTITY_ASSERTION optional or
+ * required, the gateway's signed `x-identity-token` is checked (identity-assertion.ts) and the
+ * identity is taken from it.
  */
 import fp from 'fastify-plugin'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { IDENTITY_HEADERS, parseRoles, type Identity } from '../../gateway/src/contract.js'
-import { ForbiddenError, MissingIdentityError } from './errors.js'
+import { ForbiddenError, InvalidIdentityAssertionError, MissingIdentityError } from './errors.js'
+import {
+  createAssertionVerifier, headersAgree, type AssertionVerifier, type IdentityAssertionSettings,
+} from './identity-assertion.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -34,11 +39,29 @@ function readIdentity (request: FastifyRequest): Identity | null {
   }
 }
 
-export const identityPlugin = fp(async function identity (app) {
+export interface IdentityPluginOptions {
+  /** Absent or mode 'off': the identity headers alone. */
+  assertion?: Readonly<IdentityAssertionSettings>
+  /** A verifier of the caller's (tests); default one from `assertion`'s JWKS URL. */
+  verifier?: AssertionVerifier
+}
+
+export const identityPlugin = fp(async function identity (app, opts: IdentityPluginOptions) {
+  const mode = opts.assertion?.mode ?? 'off'
+  const verify = mode === 'off' ? undefined : opts.verifier ?? createAssertionVerifier(opts.assertion!)
   app.decorateRequest('identity', null as unknown as Identity)
   app.addHook('onRequest', async (request) => {
     if (request.routeOptions.config.identity === false) return
     const found = readIdentity(request)
+    const token = headerValue(request.headers[IDENTITY_HEADERS.assertion])
+    if (verify !== undefined && (token !== undefined || mode === 'required')) {
+      if (!token) throw new InvalidIdentityAssertionError('missing')
+      const asserted = await verify(token)
+      // Headers that say otherwise were not written by the gateway that signed this.
+      if (!headersAgree(found, asserted)) throw new InvalidIdentityAssertionError('contradicts the identity headers')
+      request.identity = asserted
+      return
+    }
     if (!found) throw new MissingIdentityError(IDENTITY_HEADERS.subject)
     request.identity = found
   })

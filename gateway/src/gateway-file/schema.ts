@@ -67,6 +67,10 @@ export const RouteSchema = Type.Object({
   forwardCredentials: Type.Optional(Type.Boolean({ description: 'forward Authorization and the auth cookies' })),
   timeout: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000, description: 'ms for the upstream to answer' })),
   bodyLimit: Type.Optional(Type.Integer({ minimum: 0, maximum: 1024 * 1024 * 1024, description: 'bytes' })),
+  identity: Type.Optional(Type.Union([Type.Literal('both'), Type.Literal('headers'), Type.Literal('assertion')], {
+    description: 'what tells the upstream who calls: the x-user-* headers and the signed x-identity-token ' +
+      '(both, the default), the headers only, or the assertion only',
+  })),
 }, { additionalProperties: false })
 
 export const GatewayFileSchema = Type.Object({

@@ -13,6 +13,8 @@ import {
 export type HttpMethod = typeof HTTP_METHODS[number]
 export type AuthMode = 'required' | 'optional' | 'none'
 export type CsrfPolicy = 'double-submit' | 'origin' | 'none'
+/** What the upstream is told of the caller: identity headers, the signed assertion, or both. */
+export type IdentityMode = 'both' | 'headers' | 'assertion'
 
 export interface ProviderSpec {
   id: string
@@ -54,6 +56,7 @@ export interface RouteSpec {
   forwardCredentials: boolean
   timeoutMs?: number
   bodyLimit?: number
+  identity: IdentityMode
 }
 
 export interface GatewayFile {
@@ -67,7 +70,7 @@ export interface GatewayFile {
 export type Validated = { ok: true, file: GatewayFile } | { ok: false, problems: string[] }
 
 /** The gateway's own paths: no route may take them. */
-export const RESERVED_PREFIXES = ['/healthz', '/readyz', '/metrics'] as const
+export const RESERVED_PREFIXES = ['/healthz', '/readyz', '/metrics', '/.well-known/gateway-jwks.json'] as const
 /** Methods a route takes when it names none (OPTIONS is the gateway's: CORS preflight). */
 export const DEFAULT_METHODS: readonly HttpMethod[] = HTTP_METHODS.filter((m) => m !== 'OPTIONS')
 
@@ -238,6 +241,7 @@ function route (r: RouteEntry, path: Path, providerIds: Set<string>, at: At): Ro
     forwardCredentials: r.forwardCredentials === true,
     ...(r.timeout !== undefined && { timeoutMs: r.timeout }),
     ...(r.bodyLimit !== undefined && { bodyLimit: r.bodyLimit }),
+    identity: r.identity ?? 'both',
   }
 }
 

@@ -64,6 +64,8 @@ export interface Authenticated {
   source: Credential['source']
   /** The provider id the token is from. */
   provider: string
+  /** The token's exp (epoch seconds): the identity assertion never outlives it. */
+  exp: number
   /** For the DPoP check (dpop.ts); absent: a token without cnf sent as Bearer or cookie. */
   binding?: TokenBinding
 }
@@ -160,7 +162,7 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
     }
     cache?.set(token, { identity, iat, exp, key, jkt })
     const binding = bindingOf(found, jkt)
-    return binding === undefined ? { identity, source, provider } : { identity, source, provider, binding }
+    return binding === undefined ? { identity, source, provider, exp } : { identity, source, provider, exp, binding }
   }
 
   async function verifyExternal (found: Credential, by: ExternalProvider): Promise<Authenticated> {
@@ -172,7 +174,7 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
     }
     const { identity } = verified
     const binding = bindingOf(found, boundKey(verified.payload))
-    const result = { identity, source: found.source, provider: by.id }
+    const result = { identity, source: found.source, provider: by.id, exp: verified.payload.exp as number }
     return binding === undefined ? result : { ...result, binding }
   }
 
@@ -185,8 +187,8 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
       if (opts.isRevoked(hit.session, hit.subject, hit.iat)) throw invalidToken('revoked', 'token revoked')
       const binding = bindingOf(found, hit.jkt)
       return binding === undefined
-        ? { identity: hit as Identity, source: found.source, provider }
-        : { identity: hit as Identity, source: found.source, provider, binding }
+        ? { identity: hit as Identity, source: found.source, provider, exp: hit.exp }
+        : { identity: hit as Identity, source: found.source, provider, exp: hit.exp, binding }
     }
     if (external.size > 0) {
       const iss = issuerOf(found.token)
@@ -223,6 +225,7 @@ export function authenticateStage (onVerified: () => void, checkDpop: DpopCheck 
     allowedOn(session, result)
     onVerified()
     session.identity = result.identity
+    session.tokenExp = result.exp
     session.credentialSource = result.source
   }
   function acceptBound (result: Authenticated, request: FastifyRequest, session: GatewaySession): void | Promise<void> {

@@ -6,6 +6,7 @@
  * - client identity and forwarding headers stripped again (strip-headers.ts)
  * - the identity written only from the session's verified token, the request id, and
  *   x-forwarded-for / -proto from what the gateway saw
+ * - the identity assertion (identity-assertion/) as x-identity-token, when the proxy has one
  * - rules without forwardCredentials lose the Authorization and DPoP headers and the auth cookies
  * - x-forwarded-host: the Host the client sent (the auth service builds a DPoP proof's htu from it)
  */
@@ -18,6 +19,8 @@ const AUTH_COOKIES = new Set<string>(Object.values(COOKIES))
 
 export interface OutgoingContext {
   identity: Identity | null
+  /** The signed identity assertion for this route, if it gets one. */
+  identityToken?: string | undefined
   requestId: string
   clientIp: string
   protocol: string
@@ -57,5 +60,6 @@ export function outgoingHeaders (out: IncomingHttpHeaders, ctx: OutgoingContext)
     out[IDENTITY_HEADERS.roles] = formatRoles(ctx.identity.roles)
     out[IDENTITY_HEADERS.session] = ctx.identity.session
   }
+  if (ctx.identityToken !== undefined) out[IDENTITY_HEADERS.assertion] = ctx.identityToken
   return out
 }

@@ -22,6 +22,8 @@ export interface GatewaySession {
   rule: Rule | undefined
   /** Set only from a verified access token. */
   identity: Identity | null
+  /** That token's `exp` (seconds; 0 without identity): the identity assertion never outlives it. */
+  tokenExp: number
   /** Where the verified token came from (double-submit CSRF applies to 'cookie' only); null when none. */
   credentialSource: 'header' | 'cookie' | null
   /** request.ip, which believes forwarding headers only from TRUST_PROXY peers. */
@@ -61,6 +63,7 @@ export function openSession (request: FastifyRequest, active: ActiveConfig): Gat
     active,
     rule,
     identity: null,
+    tokenExp: 0,
     credentialSource: null,
     clientIp: request.ip,
     protocol: request.protocol,

@@ -2,7 +2,7 @@
  * Pipeline stage 1, strip: every client-sent header that could pose as identity goes, before
  * anything reads a header.
  *
- * - `x-user-*`, `x-session-id`: any case, `_` variants, every copy
+ * - `x-user-*`, `x-session-id`, `x-identity-token`: any case, `_` variants, every copy
  * - every header a `Connection:` header names, the other hop-by-hop headers
  * - the client's forwarding headers (the session read the client address first)
  * - run again on the outgoing headers by mutate.ts (defence in depth)

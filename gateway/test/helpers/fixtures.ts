@@ -2,6 +2,9 @@
  * The gateway built on port 0 with real Redis, for the gateway's tests (keys, tokens and
  * upstreams come from scripts/testing).
  */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { buildGateway, type GatewayDeps } from '../../src/app.js'
@@ -35,7 +38,15 @@ export interface GatewayFixtureOptions {
 export async function startGateway (t: Teardown, opts: GatewayFixtureOptions): Promise<TestGateway> {
   const r = opts.redis ?? await useTestRedis(t)
   const upstream = opts.upstream ?? 'http://127.0.0.1:9'
+  // The gateway's own keys: a fresh directory per gateway unless the test names one.
+  let gatewayKeysDir = opts.config?.gatewayKeysDir
+  if (gatewayKeysDir === undefined) {
+    const dir = mkdtempSync(join(tmpdir(), 'gateway-keys-'))
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+    gatewayKeysDir = dir
+  }
   const config = defaultConfig({
+    gatewayKeysDir,
     authUrl: upstream,
     ordersUrl: upstream,
     usersUrl: upstream,

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { decodeJwt } from 'jose'
 import { isIdentityHeaderName } from '../../src/contract.js'
 import { bearer, request, startEchoUpstream } from '../../../scripts/testing/http.js'
 import { createSigner, signToken, startJwksServer } from '../../../scripts/testing/jwt.js'
@@ -67,6 +68,8 @@ t.test('spoofed identity headers never reach an upstream', async (t) => {
     { d: 'duplicates of x-user-id', headers: [['X-User-Id', 'a'], ['x-user-id', 'b'], ['X-USER-ID', 'c']] },
     { d: 'any other x-user-* name', headers: [['X-User-Email', 'root@example.com']] },
     { d: 'Connection naming x-user-id', headers: [['Connection', 'x-user-id, keep-alive'], ['x-user-id', 'evil']] },
+    { d: 'a forged x-identity-token', headers: [['X-Identity-Token', 'eyJhbGciOiJub25lIn0.e30.']] },
+    { d: 'x_identity_token', headers: [['x_identity_token', 'eyJhbGciOiJub25lIn0.e30.']] },
   ]
   const routes = [
     { d: 'public web route', path: '/some/page', auth: false },
@@ -85,11 +88,15 @@ t.test('spoofed identity headers never reach an upstream', async (t) => {
           return
         }
         t.equal(res.status, 200)
-        const seen = identityHeadersSeen(res.json.rawHeaders)
+        const all = identityHeadersSeen(res.json.rawHeaders)
+        const assertions = all.filter(([name]) => name === 'x-identity-token').map(([, value]) => value)
+        const seen = all.filter(([name]) => name !== 'x-identity-token')
         const expected: Array<[string, string]> = route.auth
           ? [['x-session-id', sid], ['x-user-id', 'user-42'], ['x-user-roles', 'user,support']]
           : []
         t.same(seen, expected.sort(), 'only the identity the gateway wrote')
+        t.equal(assertions.length, route.auth ? 1 : 0, 'the gateway\'s own assertion only, when it has an identity')
+        if (route.auth) t.equal(decodeJwt(assertions[0]!).sub, 'user-42', 'signed for the verified identity')
       })
     }
   }

@@ -81,7 +81,7 @@ const metric = async (gw: TestGateway, line: string): Promise<number> => {
 const SUCCESS = 'gateway_config_reloads_total{result="success"}'
 const FAILURE = 'gateway_config_reloads_total{result="failure"}'
 const untilVersion = (gw: TestGateway, version: string) =>
-  waitFor(async () => (await readyz(gw)).config.version === version, 2000, `version ${version} in force`)
+  waitFor(async () => (await readyz(gw)).config.version === version, 5000, `version ${version} in force`)
 
 t.test('a replaced file is applied whole: new routes, removed routes 404, /readyz and metrics say so', async (t) => {
   const { gw, replace } = await following(t)
@@ -107,7 +107,7 @@ t.test('a replaced file is applied whole: new routes, removed routes 404, /ready
 t.test('an invalid file changes nothing, and every problem is logged', async (t) => {
   const { gw, replace } = await following(t)
   replace(INVALID)
-  await waitFor(async () => await metric(gw, FAILURE) === 1, 2000, 'the failure counted')
+  await waitFor(async () => await metric(gw, FAILURE) === 1, 5000, 'the failure counted')
   t.equal((await readyz(gw)).config.version, V1, 'the running configuration stays')
   t.match((await request(gw.url, '/svc/x')).json, { upstream: 'a', url: '/one/x' })
   t.equal((await request(gw.url, '/old')).status, 200)
@@ -180,7 +180,7 @@ t.test('under load: 20 replacements, no failed request, each answered by exactly
     replace(text)
     if (text === INVALID) {
       expectedFailure++
-      await waitFor(async () => await metric(gw, FAILURE) === expectedFailure, 2000, `failure ${expectedFailure}`)
+      await waitFor(async () => await metric(gw, FAILURE) === expectedFailure, 5000, `failure ${expectedFailure}`)
     } else {
       expectedSuccess++
       await untilVersion(gw, text === ONE ? V1 : V2)

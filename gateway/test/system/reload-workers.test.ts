@@ -53,7 +53,7 @@ t.test('two workers: a replaced file and a SIGHUP to the primary reach both', as
         if ((await request(gw.url, '/readyz')).json?.config?.version !== version) return false
       }
       return true
-    }, 3000, `both workers on ${version}`)
+    }, 10_000, `both workers on ${version}`)
   }
   await everyWorkerOn(versionOf(fileFor('/one')))
 

@@ -94,3 +94,24 @@ t.test('SHUTDOWN_DRAIN: seconds of drain after SIGTERM, default 1.5, at most 8 (
   const err = t.throws(() => loadConfig({ ...SECRET, SHUTDOWN_DRAIN: '9' })) as ConfigError
   t.match(err.problems, [/^SHUTDOWN_DRAIN must be a number in 0\.\.8/])
 })
+
+t.test('identity assertion settings: GATEWAY_ISSUER, GATEWAY_KEYS_DIR, IDENTITY_ASSERTION_TTL (1-60 s)', async (t) => {
+  const env = { CSRF_SECRET: 'x'.repeat(32) }
+  const d = loadConfig(env)
+  t.equal(d.gatewayIssuer, 'urn:jwt-edge:gateway')
+  t.match(d.gatewayKeysDir, /keys\/gateway$/)
+  t.equal(d.identityAssertionTtlS, 60)
+  t.equal(d.identityAssertionCacheMax, 100_000)
+  const c = loadConfig({
+    ...env,
+    GATEWAY_ISSUER: 'urn:acme:gw',
+    GATEWAY_KEYS_DIR: '/tmp/gw',
+    IDENTITY_ASSERTION_TTL: '20',
+    IDENTITY_ASSERTION_CACHE_MAX: '0',
+    GATEWAY_KEYS_RELOAD_INTERVAL: '0.5',
+  })
+  t.same([c.gatewayIssuer, c.gatewayKeysDir, c.identityAssertionTtlS, c.identityAssertionCacheMax,
+    c.gatewayKeysReloadIntervalMs], ['urn:acme:gw', '/tmp/gw', 20, 0, 500])
+  t.throws(() => loadConfig({ ...env, IDENTITY_ASSERTION_TTL: '61' }), /IDENTITY_ASSERTION_TTL/, 'over 60 s is refused')
+  t.throws(() => loadConfig({ ...env, IDENTITY_ASSERTION_TTL: '0' }), /IDENTITY_ASSERTION_TTL/)
+})

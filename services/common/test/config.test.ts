@@ -2,8 +2,38 @@ import t from 'tap'
 import { ConfigError } from '../../kernel/env.js'
 import { loadServiceConfig } from '../config.js'
 
+const assertionDefaults = (audience: string) => ({
+  mode: 'off',
+  jwksUrl: 'http://127.0.0.1:8080/.well-known/gateway-jwks.json',
+  issuer: 'urn:jwt-edge:gateway',
+  audience,
+  clockToleranceS: 5,
+})
+
 t.test('loadServiceConfig uses the defaults', async (t) => {
-  t.same(loadServiceConfig({}, 'ORDERS', 4101), { host: '127.0.0.1', port: 4101, logLevel: 'info' })
+  t.same(loadServiceConfig({}, 'ORDERS', 4101), {
+    host: '127.0.0.1', port: 4101, logLevel: 'info', identityAssertion: assertionDefaults('orders'),
+  })
+})
+
+t.test('loadServiceConfig reads IDENTITY_ASSERTION, GATEWAY_JWKS_URL, GATEWAY_ISSUER, <PREFIX>_ROUTE_ID', async (t) => {
+  const config = loadServiceConfig({
+    IDENTITY_ASSERTION: 'required',
+    GATEWAY_JWKS_URL: 'https://gw.example.com/.well-known/gateway-jwks.json',
+    GATEWAY_ISSUER: 'urn:acme:gw',
+    ORDERS_ROUTE_ID: 'shop-orders',
+    USERS_ROUTE_ID: 'ignored',
+  }, 'ORDERS', 4101)
+  t.same(config.identityAssertion, {
+    mode: 'required',
+    jwksUrl: 'https://gw.example.com/.well-known/gateway-jwks.json',
+    issuer: 'urn:acme:gw',
+    audience: 'shop-orders',
+    clockToleranceS: 5,
+  })
+  const err = t.throws(() => loadServiceConfig({ IDENTITY_ASSERTION: 'on', GATEWAY_JWKS_URL: 'ftp://x' }, 'ORDERS', 1))
+  t.match((err as Error).message, /IDENTITY_ASSERTION must be one of/)
+  t.match((err as Error).message, /GATEWAY_JWKS_URL/)
 })
 
 t.test('loadServiceConfig reads <PREFIX>_HOST, <PREFIX>_PORT and LOG_LEVEL', async (t) => {
@@ -12,7 +42,7 @@ t.test('loadServiceConfig reads <PREFIX>_HOST, <PREFIX>_PORT and LOG_LEVEL', asy
     'USERS',
     4102
   )
-  t.same(config, { host: '::1', port: 0, logLevel: 'warn' })
+  t.same(config, { host: '::1', port: 0, logLevel: 'warn', identityAssertion: assertionDefaults('users') })
   t.ok(Object.isFrozen(config))
 })
 

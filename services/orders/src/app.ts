@@ -11,7 +11,8 @@ import { createOrdersStore } from './orders-store.js'
 import { CreateOrderBody, Order, OrderList, OrderParams } from './schemas.js'
 
 export function buildOrdersService (config: Partial<ServiceConfig> = {}): ServiceApp {
-  const app = createServiceApp({ name: 'orders', logLevel: config.logLevel })
+  const { logLevel, identityAssertion } = config
+  const app = createServiceApp({ name: 'orders', logLevel, identityAssertion })
   const store = createOrdersStore()
 
   app.get('/orders', { schema: { response: { 200: OrderList } } }, async (request) => {

@@ -8,7 +8,8 @@ import { createPaymentsStore } from './payments-store.js'
 import { CreatePaymentBody, Payment, PaymentList } from './schemas.js'
 
 export function buildPaymentsService (config: Partial<ServiceConfig> = {}): ServiceApp {
-  const app = createServiceApp({ name: 'payments', logLevel: config.logLevel })
+  const { logLevel, identityAssertion } = config
+  const app = createServiceApp({ name: 'payments', logLevel, identityAssertion })
   const store = createPaymentsStore()
 
   app.get('/payments', { schema: { response: { 200: PaymentList } } }, async (request) => {

@@ -13,7 +13,8 @@ const Me = Type.Object({
 })
 
 export function buildUsersService (config: Partial<ServiceConfig> = {}): ServiceApp {
-  const app = createServiceApp({ name: 'users', logLevel: config.logLevel })
+  const { logLevel, identityAssertion } = config
+  const app = createServiceApp({ name: 'users', logLevel, identityAssertion })
 
   app.get('/users/me', { schema: { response: { 200: Me } } }, async (request) => {
     const { subject, roles, session } = request.identity
