@@ -6,8 +6,9 @@
  *
  * - the file's directory is watched, not the file: editors and Kubernetes ConfigMaps replace a
  *   file by rename or by swapping a symlink, which a watch on the file itself loses
- * - directory events settle for `settleMs`, then the file is read; content already seen (valid or
- *   not) is skipped, so events of other files in the directory cost a read and nothing more
+ * - directory events settle for `settleMs`, then the file is read; content already seen since the
+ *   last reload, or compiling to the version in force, changes nothing, so events of other files in
+ *   the directory cost a read and nothing more
  * - SIGHUP always reloads; reloads run one at a time, and a trigger during one runs once after it
  * - an invalid file changes nothing: every problem is logged, `result="failure"` counted
  * - metrics: gateway_config_reloads_total{result}, gateway_config_last_reload_success_timestamp_seconds
@@ -120,8 +121,7 @@ export const reloadPlugin = fp(async function reloadPlugin (app, opts: ReloadOpt
   const onSignal = () => { reload(true).catch((err: Error) => app.log.error({ err }, 'gateway file reload failed')) }
 
   app.addHook('onReady', async () => {
-    const first = await readGatewayFile(opts.path)
-    lastSeen = first.ok ? digest(first.text) : ''
+    // lastSeen starts empty: the file may have changed since start-up read it (the version check catches a no-op).
     if (opts.signal !== false) process.on('SIGHUP', onSignal)
     if (opts.watch === false) return
     watcher = watch(dirname(opts.path), { persistent: false }, (_event, changed) => {

@@ -113,7 +113,8 @@ export function createApiClient (options: ApiClientOptions = {}): ApiClient {
     const bound = bearer !== null && tokenType === 'DPoP' && prover
     if (bearer) headers.authorization = `${bound ? 'DPoP' : 'Bearer'} ${bearer}`
     if (prover && (prove || bound)) {
-      const htu = new URL(baseUrl + path, globalThis.location?.href).href
+      const target = new URL(baseUrl + path, globalThis.location?.href)
+      const htu = target.origin + target.pathname // RFC 9449 4.2: no query, no fragment
       headers.dpop = await prover(method, htu, bound ? bearer : undefined)
     }
     if (UNSAFE.has(method)) {
