@@ -42,7 +42,8 @@ export function createProofCheck (opts: ProofCheckOptions): ProofCheck {
       const proof = await verifyDpopProof(proofs[0] as string, {
         method: request.method, urls: url === null ? [] : [url], windowS: opts.windowS, accessToken,
       })
-      if (!(await claimProofJti(opts.redis, opts.prefix, proof, opts.windowS))) {
+      // Its own namespace: the gateway may have checked this proof already (a route with auth).
+      if (!(await claimProofJti(opts.redis, `${opts.prefix}auth:`, proof, opts.windowS))) {
         throw new DpopProofError('proof_replayed', 'DPoP proof was already used')
       }
       return proof.jkt

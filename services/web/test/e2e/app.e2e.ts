@@ -408,6 +408,7 @@ t.test('the admin page: find a user, end their sessions, disable and enable the 
     await admin.getByTestId('admin-disable').click()
     await admin.getByTestId('admin-enable').waitFor()
     t.equal(await admin.getByTestId('admin-user-status').textContent(), 'disabled')
+    await admin.getByTestId('admin-no-sessions').waitFor() // the list reloads after the account line
     t.equal(await admin.getByTestId('admin-session').count(), 0, 'disabling ended the new session')
     await shot(admin, '09-admin-disabled')
     await member.getByTestId('nav-sessions').click()
