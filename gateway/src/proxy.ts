@@ -72,6 +72,8 @@ type ProxyHandler = NonNullable<FastifyHttpProxyOptions['handler']>
  * an upstream that dropped it.
  */
 function forwardByRule (): ProxyHandler {
+  // reply-from's options per rule, made once: http-proxy's, with the rule's upstream and timeout.
+  const byRule = new WeakMap<Rule, object>()
   return function forward (request, reply, dest, options) {
     const session = request[kGatewaySession]!
     const rule = session.rule
@@ -80,7 +82,12 @@ function forwardByRule (): ProxyHandler {
     if (request.raw.headers['transfer-encoding'] !== undefined && typeof body?.pipe === 'function') {
       request.body = body.pipe(new BodyLimit(rule.bodyLimit, () => { session.bodyTooLarge = true }))
     }
-    return reply.from(upstreamPath(rule, dest), { ...options, timeout: rule.timeoutMs })
+    let ruleOptions = byRule.get(rule)
+    if (ruleOptions === undefined) {
+      const upstream = rule.upstream
+      byRule.set(rule, ruleOptions = { ...options, getUpstream: () => upstream, timeout: rule.timeoutMs })
+    }
+    return reply.from(upstreamPath(rule, dest), ruleOptions)
   }
 }
 

@@ -21,6 +21,7 @@ import { invalidToken, isDenial, type AnyDenial } from '../errors.js'
 import { authorizationHeaders, extractCredential, precheckToken, type Credential } from './credentials.js'
 import { boundKey, type DpopCheck, type TokenBinding } from './dpop.js'
 import { issuerOf, type ExternalProvider } from './external-provider.js'
+import { isHeaderSafe, isRoleList } from './identity-claims.js'
 import { createFastVerifier, type Verified, type VerifyToken } from './fast-verify.js'
 import type { GatewaySession } from './session.js'
 import type { Stage } from './stage.js'
@@ -73,10 +74,6 @@ export interface Authenticated {
 const bindingOf = (found: Credential, jkt: string | undefined): TokenBinding | undefined =>
   jkt === undefined && found.dpop !== true ? undefined : { token: found.token, jkt, dpop: found.dpop === true }
 
-const HEADER_SAFE = /^[\x21-\x7e]{1,256}$/ // visible ASCII: it becomes an outgoing header value
-const ROLE = /^[\x21-\x2b\x2d-\x7e]{1,64}$/ // and no ',' (the roles separator)
-const MAX_ROLES = 64
-
 /** jose error -> stable denial. Anything that is not a jose or denial error is rethrown (a bug, a 500). */
 export function mapVerifyError (err: unknown): AnyDenial {
   if (isDenial(err)) return err
@@ -110,20 +107,16 @@ export interface CheckedClaims { identity: Identity, exp: number }
 
 export function checkClaims (payload: JWTPayload, nowS: number, toleranceS: number): CheckedClaims {
   const { sub, sid, jti, roles, iat, exp } = payload as Record<string, unknown>
-  if (typeof sub !== 'string' || !HEADER_SAFE.test(sub)) throw invalidToken('claim_invalid', 'claim sub invalid')
-  if (typeof sid !== 'string' || !HEADER_SAFE.test(sid)) throw invalidToken('claim_invalid', 'claim sid invalid')
+  if (!isHeaderSafe(sub)) throw invalidToken('claim_invalid', 'claim sub invalid')
+  if (!isHeaderSafe(sid)) throw invalidToken('claim_invalid', 'claim sid invalid')
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) {
     throw invalidToken('claim_invalid', 'claim jti invalid')
   }
-  const isRole = (r: unknown) => typeof r === 'string' && ROLE.test(r)
-  const rolesOk = Array.isArray(roles) && roles.length <= MAX_ROLES && roles.every(isRole)
-  if (!rolesOk) {
-    throw invalidToken('claim_invalid', 'claim roles invalid')
-  }
+  if (!isRoleList(roles)) throw invalidToken('claim_invalid', 'claim roles invalid')
   if (typeof iat !== 'number' || !Number.isFinite(iat)) throw invalidToken('claim_invalid', 'claim iat invalid')
   // jose only checks iat against maxTokenAge; a token from the future is refused here.
   if (iat > nowS + toleranceS) throw invalidToken('claim_invalid', 'claim iat is in the future')
-  return { identity: { subject: sub, roles: [...roles as string[]], session: sid }, exp: exp as number }
+  return { identity: { subject: sub, roles: [...roles], session: sid }, exp: exp as number }
 }
 
 export function createAuthenticator (opts: AuthenticatorOptions) {

@@ -15,10 +15,7 @@ import type { Identity } from '../contract.js'
 import type { ProviderSpec } from '../gateway-file/index.js'
 import type { KeyStore } from '../keys/key-store.js'
 import { invalidToken } from '../errors.js'
-
-const HEADER_SAFE = /^[\x21-\x7e]{1,256}$/
-const ROLE = /^[\x21-\x2b\x2d-\x7e]{1,64}$/
-const MAX_ROLES = 64
+import { isHeaderSafe, isRoleList } from './identity-claims.js'
 
 /** The `iss` of a compact JWS's payload, unverified; undefined when it has none or is not one. */
 export function issuerOf (token: string): string | undefined {
@@ -49,10 +46,8 @@ export function claimAt (payload: Readonly<Record<string, unknown>>, path: strin
 export function rolesFrom (value: unknown): string[] {
   if (value === undefined || value === null) return []
   const list = typeof value === 'string' ? value.split(' ').filter((r) => r !== '') : value
-  if (!Array.isArray(list) || list.length > MAX_ROLES || !list.every((r) => typeof r === 'string' && ROLE.test(r))) {
-    throw invalidToken('claim_invalid', 'claim roles invalid')
-  }
-  return [...new Set(list as string[])]
+  if (!isRoleList(list)) throw invalidToken('claim_invalid', 'claim roles invalid')
+  return [...new Set(list)]
 }
 
 export interface ExternalVerified { identity: Identity, payload: JWTPayload }
@@ -77,11 +72,11 @@ export function createExternalProvider (spec: ProviderSpec, keys: KeyStore, cloc
     async verify (token) {
       const { payload } = await jwtVerify(token, keys.getKey, options)
       const subject = claimAt(payload, spec.subjectClaim)
-      if (typeof subject !== 'string' || !HEADER_SAFE.test(subject)) {
+      if (!isHeaderSafe(subject)) {
         throw invalidToken('claim_invalid', `claim ${spec.subjectClaim} invalid`)
       }
       const sid = payload.sid
-      const session = typeof sid === 'string' && HEADER_SAFE.test(sid) ? sid : ''
+      const session = isHeaderSafe(sid) ? sid : ''
       return { identity: { subject, roles: rolesFrom(claimAt(payload, spec.rolesClaim)), session }, payload }
     },
   }

@@ -104,12 +104,12 @@ export const pipeline = fp(async function pipeline (app, opts: PipelineOptions) 
   app.addHook('onClose', async () => { keys.stop() })
   const tokenCheckFor = (file: GatewayFile): TokenCheck => {
     const provider = localProvider(file)
-    const local = keys.storeFor(provider)
-    const others = file.providers.filter((p) => p !== provider)
-    const external = new Map(others.map((p) => {
-      return [p.issuer, createExternalProvider(p, keys.storeFor(p), config.clockToleranceS)] as const
+    const stores = new Map(file.providers.map((p) => [p, keys.storeFor(p)] as const))
+    const local = stores.get(provider)!
+    const external = new Map(file.providers.filter((p) => p !== provider).map((p) => {
+      return [p.issuer, createExternalProvider(p, stores.get(p)!, config.clockToleranceS)] as const
     }))
-    const providers = file.providers.map((p) => ({ id: p.id, keys: keys.storeFor(p) }))
+    const providers = file.providers.map((p) => ({ id: p.id, keys: stores.get(p)! }))
     const authenticate = createAuthenticator({
       providerId: provider.id,
       external,

@@ -80,8 +80,12 @@ const metric = async (gw: TestGateway, line: string): Promise<number> => {
 }
 const SUCCESS = 'gateway_config_reloads_total{result="success"}'
 const FAILURE = 'gateway_config_reloads_total{result="failure"}'
-const untilVersion = (gw: TestGateway, version: string) =>
-  waitFor(async () => (await readyz(gw)).config.version === version, 5000, `version ${version} in force`)
+/** The contract says within 2 s; the bound here is looser for a busy machine, and the figure is printed. */
+const untilVersion = async (gw: TestGateway, version: string) => {
+  const inForce = async () => (await readyz(gw)).config.version === version
+  const ms = await waitFor(inForce, 5000, `version ${version} in force`)
+  t.comment(`version ${version} in force ${Math.round(ms)} ms after the replacement`)
+}
 
 t.test('a replaced file is applied whole: new routes, removed routes 404, /readyz and metrics say so', async (t) => {
   const { gw, replace } = await following(t)
@@ -124,7 +128,7 @@ t.test('an invalid file changes nothing, and every problem is logged', async (t)
   t.equal(await metric(gw, SUCCESS), 1, 'a valid file after it applies')
 })
 
-t.test('SIGHUP reloads the file, also one written in place', async (t) => {
+t.test('a forced reload (what SIGHUP does) applies a file written in place', async (t) => {
   const { gw, path } = await following(t, { watch: false })
   writeFileSync(path, TWO)
   t.equal((await readyz(gw)).config.version, V1, 'not watched: nothing yet')
