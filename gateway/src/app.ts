@@ -7,7 +7,8 @@
  *   (response/) and the request log (ops/request-log.ts)
  * - the error handler (errors.ts), the gateway's own routes and 404 (ops/own-routes.ts), key
  *   rotation (keys/registry.ts), the identity assertion and its JWKS (identity-assertion/), and
- *   the proxy's catch-all route (proxy.ts)
+ *   WebSockets and event streams that end with their token (live/), and the proxy's catch-all
+ *   route (proxy.ts)
  * - the routes and the provider come from the gateway file, compiled (gateway-file/) into the
  *   configuration in force (active-config.ts), which the pipeline owns and a reload replaces
  *   (ops/reload.ts, when the caller passes `reload`)
@@ -29,6 +30,8 @@ import { ownRoutes } from './ops/own-routes.js'
 import { genReqId, requestLog } from './ops/request-log.js'
 import { pipeline } from './pipeline/index.js'
 import { sweepWhileOpen, tokenCacheFor, type TokenCache } from './pipeline/token-cache.js'
+import { createLiveConnections } from './live/connections.js'
+import { liveListeners, livePlugin } from './live/index.js'
 import { keysPlugin } from './plugins/keys.js'
 import { redisPlugin } from './plugins/redis.js'
 import { revocationsPlugin } from './plugins/revocations.js'
@@ -73,12 +76,18 @@ export function buildGateway (baseConfig: Readonly<GatewayConfig>, deps: Gateway
     requestTimeout: 120_000,
   })
   const metrics = createMetrics()
+  const live = createLiveConnections({ clockToleranceS: config.clockToleranceS, onClose: metrics.onLiveClose })
+  const toLive = liveListeners(live, () => new Set(app.gatewayKeys.heldKeys().map((k) => k.kid)))
   const tokenCache = deps.tokenCache ?? tokenCacheFor(config)
   if (tokenCache) sweepWhileOpen(app, tokenCache)
 
   app.register(redisPlugin, { config, client: deps.redis })
-  app.register(keysPlugin, { config, store: deps.keyStore, onFetch: metrics.onJwksFetch })
-  app.register(revocationsPlugin, { config, onMessage: metrics.onRevocation })
+  app.register(keysPlugin, {
+    config,
+    store: deps.keyStore,
+    onFetch: (result) => { metrics.onJwksFetch(result); toLive.onJwksFetch(result) },
+  })
+  app.register(revocationsPlugin, { config, onMessage: (m) => { metrics.onRevocation(m); toLive.onRevocation(m) } })
   app.register(pipeline, { config, metrics, tokenCache, file: deps.file })
   app.register(identityAssertionPlugin, { config })
   app.register(responseHeaders, { corsOrigins: config.corsOrigins })
@@ -92,6 +101,7 @@ export function buildGateway (baseConfig: Readonly<GatewayConfig>, deps: Gateway
     registryIntervalMs: config.gatewayRegistryIntervalMs,
     publicUrl: config.gatewayPublicUrl,
   })
-  registerProxy(app, { connectTimeoutMs: config.upstreamTimeoutMs })
+  app.register(livePlugin, { live, metrics })
+  registerProxy(app, { connectTimeoutMs: config.upstreamTimeoutMs, live })
   return app
 }

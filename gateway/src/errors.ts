@@ -111,6 +111,7 @@ export const GatewayTimeoutError = createError(
 export const CsrfError = createError('GW_ERR_CSRF', '%s', 403)
 export const RateLimitedError = createError('GW_ERR_RATE_LIMITED', 'Too many requests, retry in %s', 429)
 export const MissingHostError = createError('GW_ERR_MISSING_HOST', 'The Host header is required', 400)
+export const WebSocketRefusedError = createError('GW_ERR_WEBSOCKET_REFUSED', '%s', 400)
 export const PayloadTooLargeError = createError(
   'GW_ERR_PAYLOAD_TOO_LARGE', 'The request body is over the %d-byte limit of this route', 413
 )
@@ -129,6 +130,7 @@ export const GATEWAY_CODES: Readonly<Record<string, string>> = Object.freeze({
   GW_ERR_RATE_LIMITED: 'rate_limited',
   GW_ERR_MISSING_HOST: 'invalid_request',
   GW_ERR_PAYLOAD_TOO_LARGE: 'payload_too_large',
+  GW_ERR_WEBSOCKET_REFUSED: 'websocket_not_allowed',
 })
 
 const isUpstreamFailure = (code: string) =>

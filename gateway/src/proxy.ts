@@ -10,13 +10,18 @@
  * - the identity written in rewriteRequestHeaders (pipeline/mutate.ts), the answer's headers
  *   filtered in rewriteHeaders (response/upstream-headers.ts)
  * - small answers sent in one write; upstream failures mapped to JSON 502 / 504
+ * - a WebSocket upgrade the pipeline let through goes to live/websocket.ts; an event stream is
+ *   relayed as a live connection (live/event-stream.ts)
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import { Transform, type Readable, type TransformCallback } from 'node:stream'
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy'
 import { BadGatewayError, GatewayTimeoutError, notFoundHandler, PayloadTooLargeError } from './errors.js'
 import { upstreamIdentity } from './identity-assertion/index.js'
+import type { LiveConnections } from './live/connections.js'
+import { isEventStream, liveEventStream } from './live/event-stream.js'
+import { createWebSocketProxy, type ForwardWebSocket } from './live/websocket.js'
 import { outgoingHeaders } from './pipeline/mutate.js'
 import { kGatewaySession } from './pipeline/session.js'
 import { upstreamResponseHeaders } from './response/upstream-headers.js'
@@ -71,13 +76,14 @@ type ProxyHandler = NonNullable<FastifyHttpProxyOptions['handler']>
  * upstream; past the rule's bodyLimit the upload stops and the answer is 413, not the 502 of
  * an upstream that dropped it.
  */
-function forwardByRule (): ProxyHandler {
+function forwardByRule (forwardWebSocket: ForwardWebSocket): ProxyHandler {
   // reply-from's options per rule, made once: http-proxy's, with the rule's upstream and timeout.
   const byRule = new WeakMap<Rule, object>()
   return function forward (request, reply, dest, options) {
     const session = request[kGatewaySession]!
     const rule = session.rule
     if (rule === undefined) return notFoundHandler(request)
+    if (session.upgrade) return forwardWebSocket(request, reply, rule, session, upstreamPath(rule, dest))
     const body = request.body as Readable | undefined
     if (request.raw.headers['transfer-encoding'] !== undefined && typeof body?.pipe === 'function') {
       request.body = body.pipe(new BodyLimit(rule.bodyLimit, () => { session.bodyTooLarge = true }))
@@ -96,6 +102,21 @@ const ruleOf = (request: FastifyRequest): Rule => request[kGatewaySession]!.rule
 export interface ProxyOptions {
   /** Connecting to an upstream (a pool's, for every rule; a rule's own timeout bounds the answer). */
   connectTimeoutMs: number
+  /** The open WebSockets and event streams (live/connections.ts). */
+  live: LiveConnections
+}
+
+/** The identity and forwarding headers, written over the request's own (pipeline/mutate.ts). */
+function upstreamHeaders (request: FastifyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const session = request[kGatewaySession]!
+  return outgoingHeaders(headers, {
+    ...upstreamIdentity(request.server.gatewayAssertions, session.rule!, session),
+    requestId: request.id,
+    clientIp: session.clientIp,
+    protocol: session.protocol,
+    forwardCredentials: session.rule!.forwardCredentials,
+    host: request.headers.host,
+  })
 }
 
 /** The catch-all route for every proxied method: the router picks nothing, the rule table does. */
@@ -106,7 +127,11 @@ export function registerProxy (app: FastifyInstance, opts: ProxyOptions): void {
     routes: ['/', '/*'],
     httpMethods: [...PROXIED_METHODS],
     config: { gatewayProxy: true },
-    handler: forwardByRule(),
+    handler: forwardByRule(createWebSocketProxy({
+      live: opts.live,
+      upstreamHeaders: (request) => upstreamHeaders(request, { ...request.headers }),
+      upstreamError,
+    })),
     disableRequestLogging: true,
     undici: {
       connections: 128,
@@ -119,15 +144,7 @@ export function registerProxy (app: FastifyInstance, opts: ProxyOptions): void {
       getUpstream: (request) => (request as FastifyRequest)[kGatewaySession]?.rule?.upstream ?? '',
       retryDelay: () => null,
       rewriteRequestHeaders: (request, headers) => {
-        const session = request[kGatewaySession]!
-        return outgoingHeaders(headers as IncomingHttpHeaders, {
-          ...upstreamIdentity(request.server.gatewayAssertions, session.rule!, session),
-          requestId: request.id,
-          clientIp: session.clientIp,
-          protocol: session.protocol,
-          forwardCredentials: session.rule!.forwardCredentials,
-          host: request.headers.host,
-        })
+        return upstreamHeaders(request as FastifyRequest, headers as IncomingHttpHeaders)
       },
       rewriteHeaders: (headers, request) => {
         const out = upstreamResponseHeaders(headers)
@@ -135,8 +152,14 @@ export function registerProxy (app: FastifyInstance, opts: ProxyOptions): void {
         return out
       },
       // reply-from's type says a ServerResponse; what it passes is { statusCode, headers, stream }.
-      onResponse: (_request, reply, res) => {
-        sendUpstreamBody(reply, res.stream, (res as unknown as UpstreamResponse).headers['content-length'])
+      onResponse: (request, reply, res) => {
+        const { headers } = res as unknown as UpstreamResponse
+        if (!isEventStream(headers['content-type'])) {
+          sendUpstreamBody(reply, res.stream, headers['content-length'])
+          return
+        }
+        const session = (request as FastifyRequest)[kGatewaySession]!
+        reply.send(liveEventStream(opts.live, reply as FastifyReply, res.stream, session.rule!, session))
       },
       onError: (reply, { error }) => {
         const session = reply.request[kGatewaySession]

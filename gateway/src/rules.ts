@@ -16,6 +16,8 @@
  * - `timeoutMs`: upstream connect / headers / body timeout (504), default UPSTREAM_TIMEOUT
  * - `identity`: 'both' (identity headers and x-identity-token), 'headers', or 'assertion' only
  *   (identity-assertion/index.ts)
+ * - `websocket`: upgrades proxied (live/websocket.ts) with these message and buffer limits;
+ *   `idleTimeoutMs` and `maxLifetimeMs` end its sockets and its event streams (live/connections.ts)
  */
 import type { HttpMethod, IdentityMode, RateLimitSpec, RouteSpec } from './gateway-file/validate.js'
 
@@ -52,7 +54,27 @@ export interface Rule {
   /** Milliseconds for the upstream to connect, answer and send its body. */
   readonly timeoutMs: number
   readonly identity: IdentityMode
+  /** null: an upgrade is refused (400). */
+  readonly websocket: Readonly<WebSocketLimits> | null
+  /** A WebSocket or event stream with nothing sent either way for this long is closed. */
+  readonly idleTimeoutMs: number
+  /** A WebSocket or event stream is closed at this age; 0: only the token's exp ends it. */
+  readonly maxLifetimeMs: number
 }
+
+export interface WebSocketLimits {
+  /** The largest message either way: a bigger one closes the socket with 1009. */
+  maxMessageBytes: number
+  /** Queued for a slow reader past this, the other side is paused until it drains. */
+  maxBufferedBytes: number
+}
+
+export const WEBSOCKET_DEFAULTS: Readonly<WebSocketLimits> = Object.freeze({
+  maxMessageBytes: 1024 * 1024,
+  maxBufferedBytes: 1024 * 1024,
+})
+/** nginx closes an idle proxied socket after 60 s; long-lived routes here get five minutes. */
+export const DEFAULT_IDLE_TIMEOUT_MS = 300_000
 
 /** A route's request-body limit when it sets none (Fastify's own default). */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024
@@ -81,5 +103,8 @@ export function compileRules (routes: readonly RouteSpec[], defaults: RuleDefaul
     bodyLimit: r.bodyLimit ?? DEFAULT_BODY_LIMIT,
     timeoutMs: r.timeoutMs ?? defaults.upstreamTimeoutMs,
     identity: r.identity,
+    websocket: r.websocket === null ? null : Object.freeze({ ...WEBSOCKET_DEFAULTS, ...r.websocket }),
+    idleTimeoutMs: r.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    maxLifetimeMs: r.maxLifetimeMs ?? 0,
   })))
 }

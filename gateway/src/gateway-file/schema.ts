@@ -52,6 +52,19 @@ export const RateLimitSchema = Type.Object({
   })),
 }, { additionalProperties: false })
 
+export const WebSocketSchema = Type.Object({
+  maxMessageBytes: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: 64 * 1024 * 1024,
+    description: 'the largest message either way; over it the socket closes (1009)',
+  })),
+  maxBufferedBytes: Type.Optional(Type.Integer({
+    minimum: 1024,
+    maximum: 64 * 1024 * 1024,
+    description: 'bytes queued for a slow reader before the sender is paused (backpressure)',
+  })),
+}, { additionalProperties: false })
+
 export const RouteSchema = Type.Object({
   id: Id,
   prefix: PathPrefix,
@@ -67,6 +80,19 @@ export const RouteSchema = Type.Object({
   forwardCredentials: Type.Optional(Type.Boolean({ description: 'forward Authorization and the auth cookies' })),
   timeout: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000, description: 'ms for the upstream to answer' })),
   bodyLimit: Type.Optional(Type.Integer({ minimum: 0, maximum: 1024 * 1024 * 1024, description: 'bytes' })),
+  websocket: Type.Optional(Type.Union([Type.Boolean(), WebSocketSchema], {
+    description: 'proxy WebSocket upgrades (GET); an object sets the per-socket limits',
+  })),
+  idleTimeout: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: 86_400_000,
+    description: 'ms: a WebSocket or event stream with nothing sent either way is closed',
+  })),
+  maxLifetime: Type.Optional(Type.Integer({
+    minimum: 1,
+    maximum: 604_800_000,
+    description: "ms: a WebSocket or event stream is closed at this age (the token's exp comes first)",
+  })),
   identity: Type.Optional(Type.Union([Type.Literal('both'), Type.Literal('headers'), Type.Literal('assertion')], {
     description: 'what tells the upstream who calls: the x-user-* headers and the signed x-identity-token ' +
       '(both, the default), the headers only, or the assertion only',

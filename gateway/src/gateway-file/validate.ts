@@ -41,6 +41,12 @@ export interface RateLimitSpec {
   bucket: string
 }
 
+/** A route's WebSocket limits (rules.ts fills the defaults). */
+export interface WebSocketSpec {
+  maxMessageBytes?: number
+  maxBufferedBytes?: number
+}
+
 export interface RouteSpec {
   id: string
   prefix: string
@@ -57,6 +63,10 @@ export interface RouteSpec {
   timeoutMs?: number
   bodyLimit?: number
   identity: IdentityMode
+  /** WebSocket upgrades proxied, with these limits; null: an upgrade is refused. */
+  websocket: WebSocketSpec | null
+  idleTimeoutMs?: number
+  maxLifetimeMs?: number
 }
 
 export interface GatewayFile {
@@ -226,6 +236,10 @@ function route (r: RouteEntry, path: Path, providerIds: Set<string>, at: At): Ro
   if (rateLimit?.key === 'user' && auth === 'none') {
     at([...path, 'rateLimit', 'key'], 'key "user" needs auth "required" or "optional"')
   }
+  const websocket = r.websocket === true ? {} : r.websocket === false || r.websocket === undefined ? null : r.websocket
+  if (websocket !== null && !methods.includes('GET')) {
+    at([...path, 'websocket'], 'a WebSocket upgrade is a GET: add it to methods')
+  }
   return {
     id: r.id,
     prefix: r.prefix,
@@ -242,6 +256,9 @@ function route (r: RouteEntry, path: Path, providerIds: Set<string>, at: At): Ro
     ...(r.timeout !== undefined && { timeoutMs: r.timeout }),
     ...(r.bodyLimit !== undefined && { bodyLimit: r.bodyLimit }),
     identity: r.identity ?? 'both',
+    websocket,
+    ...(r.idleTimeout !== undefined && { idleTimeoutMs: r.idleTimeout }),
+    ...(r.maxLifetime !== undefined && { maxLifetimeMs: r.maxLifetime }),
   }
 }
 

@@ -3,7 +3,8 @@
  * one process, as in tests).
  *
  * - made first (createMetrics): requests by route/method/status, verification outcomes by reason,
- *   JWKS fetches, revocation messages and their lag; the stores report through callbacks
+ *   JWKS fetches, revocation messages and their lag, live connections' closes and refused
+ *   upgrades; the stores report through callbacks
  * - added once the stores exist (registerStoreGauges, ops/own-routes.ts): JWKS kids held and their
  *   age, revoked sessions held, readiness of the dependencies, the token cache
  */
@@ -13,6 +14,7 @@ import type { RevocationStore } from '../revocation/revocation-store.js'
 import type { TokenCache } from '../pipeline/token-cache.js'
 import type { RevocationMessage } from '../../../auth-service/src/contract.js'
 import { createRouteHistogram } from './route-histogram.js'
+import { LIVE_KINDS, type CloseReason, type LiveConnections, type LiveKind } from '../live/connections.js'
 
 export interface GatewayMetrics {
   registry: Registry
@@ -24,6 +26,10 @@ export interface GatewayMetrics {
   onJwksFetch: (result: 'ok' | 'error') => void
   /** The revocation store's onMessage: the message, and the lag since its `at` when it has one. */
   onRevocation: (message: RevocationMessage) => void
+  /** A WebSocket or event stream ended (live/connections.ts). */
+  onLiveClose: (kind: LiveKind, reason: CloseReason) => void
+  /** A WebSocket upgrade answered over HTTP instead: the pipeline's refusal, or the upstream's. */
+  onUpgradeRefused: (reason: string) => void
 }
 
 export interface StoreSources {
@@ -89,6 +95,18 @@ export function createMetrics (): GatewayMetrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
     registers: [registry],
   })
+  const liveCloses = new Counter({
+    name: 'gateway_live_connection_closes_total',
+    help: 'WebSockets (kind websocket) and event streams (sse) ended, by reason',
+    labelNames: ['kind', 'reason'] as const,
+    registers: [registry],
+  })
+  const upgradeRefusals = new Counter({
+    name: 'gateway_websocket_upgrade_refusals_total',
+    help: 'WebSocket upgrades answered over HTTP instead, by reason (the error code, or the upstream)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  })
   function recordRequest (route: string, method: string, status: number, seconds: number): void {
     let byMethod = counts.get(route)
     if (byMethod === undefined) counts.set(route, byMethod = new Map())
@@ -110,7 +128,20 @@ export function createMetrics (): GatewayMetrics {
       revocationMessages.inc({ type: m.type })
       if (m.at !== undefined) revocationLag.observe(Math.max(0, Date.now() - m.at) / 1000)
     },
+    onLiveClose: (kind, reason) => liveCloses.inc({ kind, reason }),
+    onUpgradeRefused: (reason) => upgradeRefusals.inc({ reason }),
   }
+}
+
+/** Open WebSockets and event streams, read from the live registry at scrape time. */
+export function registerLiveGauge (registry: Registry, live: LiveConnections): void {
+  new Gauge({ // eslint-disable-line no-new
+    name: 'gateway_live_connections',
+    help: 'Open WebSockets (kind websocket) and event streams (sse) of this worker',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    collect () { for (const kind of LIVE_KINDS) this.set({ kind }, live.count(kind)) },
+  })
 }
 
 /** The gauges read from the stores at scrape time. */

@@ -67,6 +67,8 @@ export interface Authenticated {
   provider: string
   /** The token's exp (epoch seconds): the identity assertion never outlives it. */
   exp: number
+  /** The token itself: a live connection reads its iat and kid (live/owner.ts). */
+  token: string
   /** For the DPoP check (dpop.ts); absent: a token without cnf sent as Bearer or cookie. */
   binding?: TokenBinding
 }
@@ -155,7 +157,8 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
     }
     cache?.set(token, { identity, iat, exp, key, jkt })
     const binding = bindingOf(found, jkt)
-    return binding === undefined ? { identity, source, provider, exp } : { identity, source, provider, exp, binding }
+    const result = { identity, source, provider, exp, token }
+    return binding === undefined ? result : { ...result, binding }
   }
 
   async function verifyExternal (found: Credential, by: ExternalProvider): Promise<Authenticated> {
@@ -167,7 +170,8 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
     }
     const { identity } = verified
     const binding = bindingOf(found, boundKey(verified.payload))
-    const result = { identity, source: found.source, provider: by.id, exp: verified.payload.exp as number }
+    const exp = verified.payload.exp as number
+    const result = { identity, source: found.source, provider: by.id, exp, token: found.token }
     return binding === undefined ? result : { ...result, binding }
   }
 
@@ -179,9 +183,8 @@ export function createAuthenticator (opts: AuthenticatorOptions) {
     if (hit !== undefined) {
       if (opts.isRevoked(hit.session, hit.subject, hit.iat)) throw invalidToken('revoked', 'token revoked')
       const binding = bindingOf(found, hit.jkt)
-      return binding === undefined
-        ? { identity: hit as Identity, source: found.source, provider, exp: hit.exp }
-        : { identity: hit as Identity, source: found.source, provider, exp: hit.exp, binding }
+      const result = { identity: hit as Identity, source: found.source, provider, exp: hit.exp, token: found.token }
+      return binding === undefined ? result : { ...result, binding }
     }
     if (external.size > 0) {
       const iss = issuerOf(found.token)
@@ -220,6 +223,8 @@ export function authenticateStage (onVerified: () => void, checkDpop: DpopCheck 
     session.identity = result.identity
     session.tokenExp = result.exp
     session.credentialSource = result.source
+    session.token = result.token
+    session.provider = result.provider
   }
   function acceptBound (result: Authenticated, request: FastifyRequest, session: GatewaySession): void | Promise<void> {
     allowedOn(session, result)

@@ -7,6 +7,8 @@
  *   Referer) must be ours or a CORS origin; Bearer requests skip it (no browser adds that header)
  * - 'origin': cookie-carrying unsafe calls to the auth service (all but login and register) need
  *   an allowed Origin before they are proxied
+ * - whatever the policy, a WebSocket upgrade authenticated by the access cookie needs an
+ *   allowed Origin (cross-site WebSocket hijacking: a browser sends cookies on any page's socket)
  */
 import type { FastifyRequest } from 'fastify'
 import { COOKIES, CSRF_HEADER, csrfTokenMatches, timingSafeEqualStrings } from '../../../auth-service/src/contract.js'
@@ -78,9 +80,14 @@ function fail (request: FastifyRequest, reason: CsrfReason, ruleId: string): nev
 
 /** Stage 7. */
 export function createCsrfStage (opts: CsrfOptions): Stage {
-  return (request, _reply, { rule, identity, credentialSource }) => {
-    if (rule === undefined || rule.csrf === 'none') return
+  return (request, _reply, { rule, identity, credentialSource, upgrade }) => {
+    if (rule === undefined) return
     const headers = request.raw.headers
+    if (upgrade && credentialSource === 'cookie') {
+      if (originAllowed(headerString(headers.origin), undefined, opts.allowedOrigins)) return
+      fail(request, 'origin_not_allowed', rule.id)
+    }
+    if (rule.csrf === 'none') return
     if (rule.csrf === 'origin') {
       if (!authCallNeedsOrigin(request.method, request.url, headers.cookie)) return
       if (originAllowed(headerString(headers.origin), headerString(headers.referer), opts.allowedOrigins)) return

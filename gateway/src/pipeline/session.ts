@@ -14,6 +14,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Identity } from '../contract.js'
 import type { ActiveConfig } from '../active-config.js'
 import type { Rule } from '../rules.js'
+import { kUpgrade } from '../live/upgrades.js'
 
 export const kGatewaySession: unique symbol = Symbol('gateway session')
 
@@ -24,6 +25,11 @@ export interface GatewaySession {
   identity: Identity | null
   /** That token's `exp` (seconds; 0 without identity): the identity assertion never outlives it. */
   tokenExp: number
+  /** The verified token and its provider's id (live connections read its iat and kid); null when none. */
+  token: string | null
+  provider: string | null
+  /** A WebSocket upgrade (live/upgrades.ts): only a rule with `websocket` takes it. */
+  upgrade: boolean
   /** Where the verified token came from (double-submit CSRF applies to 'cookie' only); null when none. */
   credentialSource: 'header' | 'cookie' | null
   /** request.ip, which believes forwarding headers only from TRUST_PROXY peers. */
@@ -65,6 +71,9 @@ export function openSession (request: FastifyRequest, active: ActiveConfig): Gat
     identity: null,
     tokenExp: 0,
     credentialSource: null,
+    token: null,
+    provider: null,
+    upgrade: request.raw[kUpgrade] !== undefined,
     clientIp: request.ip,
     protocol: request.protocol,
     routeLabel: rule?.id ?? (proxied ? 'not_found' : url ?? 'not_found'),

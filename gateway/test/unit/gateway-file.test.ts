@@ -5,7 +5,7 @@ import { compileGatewayText, loadGatewayFile, type Validated } from '../../src/g
 import { interpolate } from '../../src/gateway-file/interpolate.js'
 import { MAX_FILE_BYTES } from '../../src/gateway-file/read.js'
 import { gatewayJsonSchema, GATEWAY_SCHEMA_FILE } from '../../src/gateway-file/json-schema.js'
-import { GatewayFileSchema, ProviderSchema, RateLimitSchema, RouteSchema } from '../../src/gateway-file/schema.js'
+import { GatewayFileSchema, ProviderSchema, RateLimitSchema, WebSocketSchema, RouteSchema } from '../../src/gateway-file/schema.js'
 
 const SHIPPED = 'gateway/gateway.yaml'
 const problemsOf = (r: Validated) => r.ok ? [] : r.problems
@@ -209,6 +209,7 @@ t.test('gateway/README.md: its field table names every field of the schema, and 
     ...keys(ProviderSchema, 'providers[].'),
     ...keys(RouteSchema, 'routes[].'),
     ...keys(RateLimitSchema, 'routes[].rateLimit.'),
+    ...keys(WebSocketSchema, 'routes[].websocket.'),
   ]
   t.same([...documented].sort(), [...fields].sort())
 })

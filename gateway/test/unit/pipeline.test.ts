@@ -9,7 +9,7 @@ import type { ActiveConfig } from '../../src/active-config.js'
 const noConfig = () => ({}) as ActiveConfig
 
 const fakeRequest = () => ({
-  routeOptions: { config: {}, url: '/x' }, ip: '192.0.2.1', protocol: 'http',
+  routeOptions: { config: {}, url: '/x' }, ip: '192.0.2.1', protocol: 'http', raw: { headers: {} },
 }) as unknown as FastifyRequest
 const reply = {} as FastifyReply
 

@@ -1,8 +1,11 @@
 /**
  * Orders demo service: GET|POST /orders, GET|DELETE /orders/:id (the gateway maps
  * /api/orders here). Each caller sees only their own orders; deleting needs role `admin`,
- * checked here again from `x-user-roles`.
+ * checked here again from `x-user-roles`. GET /orders/live is a WebSocket (@fastify/websocket)
+ * that sends the caller's order changes, `{ type: 'order.created' | 'order.deleted', order }`;
+ * its identity comes from the upgrade's headers like any request's.
  */
+import websocket from '@fastify/websocket'
 import { createServiceApp, type ServiceApp } from '../../common/app.js'
 import type { ServiceConfig } from '../../common/config.js'
 import { NotFoundError } from '../../common/errors.js'
@@ -14,6 +17,15 @@ export function buildOrdersService (config: Partial<ServiceConfig> = {}): Servic
   const { logLevel, identityAssertion } = config
   const app = createServiceApp({ name: 'orders', logLevel, identityAssertion })
   const store = createOrdersStore()
+  app.register(websocket, { options: { maxPayload: 4096 } })
+
+  app.register(async (live) => {
+    live.get('/orders/live', { websocket: true }, (socket, request) => {
+      const unsubscribe = store.subscribe(request.identity.subject, (change) => socket.send(JSON.stringify(change)))
+      socket.once('close', unsubscribe)
+      // The feed only speaks: anything the client sends is ignored.
+    })
+  })
 
   app.get('/orders', { schema: { response: { 200: OrderList } } }, async (request) => {
     return { orders: store.list(request.identity.subject) }

@@ -1,6 +1,6 @@
 /**
  * In-memory orders, per user id (a demo: gone on restart). An index by order id lets an
- * admin delete any user's order.
+ * admin delete any user's order. Each change is told to that user's subscribers (the live feed).
  */
 import { randomUUID } from 'node:crypto'
 
@@ -19,11 +19,23 @@ export interface OrdersStore {
   get: (userId: string, id: string) => Order | undefined
   /** Deletes whoever owns it; false when unknown. */
   remove: (id: string) => boolean
+  /** Calls `listener` on every change to `userId`'s orders; returns the unsubscribe. */
+  subscribe: (userId: string, listener: OrderListener) => () => void
 }
+
+export interface OrderChange {
+  type: 'order.created' | 'order.deleted'
+  order: Order
+}
+export type OrderListener = (change: OrderChange) => void
 
 export function createOrdersStore (): OrdersStore {
   const byUser = new Map<string, Map<string, Order>>()
   const owner = new Map<string, string>()
+  const listeners = new Map<string, Set<OrderListener>>()
+  const tell = (change: OrderChange): void => {
+    for (const listener of listeners.get(change.order.userId) ?? []) listener(change)
+  }
   return {
     list: (userId) => [...(byUser.get(userId)?.values() ?? [])],
     add (userId, { item, quantity }) {
@@ -32,6 +44,7 @@ export function createOrdersStore (): OrdersStore {
       if (!orders) byUser.set(userId, orders = new Map())
       orders.set(order.id, order)
       owner.set(order.id, userId)
+      tell({ type: 'order.created', order })
       return order
     },
     get: (userId, id) => byUser.get(userId)?.get(id),
@@ -40,9 +53,20 @@ export function createOrdersStore (): OrdersStore {
       if (userId === undefined) return false
       owner.delete(id)
       const orders = byUser.get(userId)
+      const order = orders?.get(id)
       orders?.delete(id)
       if (orders?.size === 0) byUser.delete(userId)
+      if (order !== undefined) tell({ type: 'order.deleted', order })
       return true
+    },
+    subscribe (userId, listener) {
+      let set = listeners.get(userId)
+      if (set === undefined) listeners.set(userId, set = new Set())
+      set.add(listener)
+      return () => {
+        set.delete(listener)
+        if (set.size === 0) listeners.delete(userId)
+      }
     },
   }
 }
