@@ -5,7 +5,9 @@ import { compileGatewayText, loadGatewayFile, type Validated } from '../../src/g
 import { interpolate } from '../../src/gateway-file/interpolate.js'
 import { MAX_FILE_BYTES } from '../../src/gateway-file/read.js'
 import { gatewayJsonSchema, GATEWAY_SCHEMA_FILE } from '../../src/gateway-file/json-schema.js'
-import { GatewayFileSchema, ProviderSchema, RateLimitSchema, WebSocketSchema, RouteSchema } from '../../src/gateway-file/schema.js'
+import {
+  GatewayFileSchema, ProviderSchema, RateLimitSchema, RouteSchema, WebSocketSchema,
+} from '../../src/gateway-file/schema.js'
 
 const SHIPPED = 'gateway/gateway.yaml'
 const problemsOf = (r: Validated) => r.ok ? [] : r.problems
