@@ -7,6 +7,7 @@ import Fastify, {
   type RawServerDefault, type RawRequestDefaultExpression, type RawReplyDefaultExpression,
 } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import websocket from '@fastify/websocket'
 import { IDENTITY_HEADERS } from '../../gateway/src/contract.js'
 import { identityPlugin, type IdentityPluginOptions } from './identity.js'
 import { errorHandler, notFoundHandler } from './errors.js'
@@ -27,6 +28,8 @@ export interface ServiceAppOptions {
   identityAssertion?: IdentityPluginOptions['assertion']
   /** An assertion verifier of the caller's (tests). */
   assertionVerifier?: IdentityPluginOptions['verifier']
+  /** Routes with `{ websocket: true }` (@fastify/websocket), messages up to this many bytes. */
+  websocket?: { maxPayload: number }
 }
 
 export function createServiceApp (opts: ServiceAppOptions): ServiceApp {
@@ -45,6 +48,8 @@ export function createServiceApp (opts: ServiceAppOptions): ServiceApp {
 
   // JSON only: any other body is 415 `unsupported_media_type`, not a confusing schema error.
   app.removeContentTypeParser('text/plain')
+  // First, so its hooks see every upgrade, also one the identity check refuses (its socket is closed after the answer).
+  if (opts.websocket) app.register(websocket, { options: { maxPayload: opts.websocket.maxPayload } })
   app.addHook('onRequest', rejectMissingHost)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler(notFoundHandler)

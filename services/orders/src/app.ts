@@ -5,7 +5,6 @@
  * that sends the caller's order changes, `{ type: 'order.created' | 'order.deleted', order }`;
  * its identity comes from the upgrade's headers like any request's.
  */
-import websocket from '@fastify/websocket'
 import { createServiceApp, type ServiceApp } from '../../common/app.js'
 import type { ServiceConfig } from '../../common/config.js'
 import { NotFoundError } from '../../common/errors.js'
@@ -15,9 +14,8 @@ import { CreateOrderBody, Order, OrderList, OrderParams } from './schemas.js'
 
 export function buildOrdersService (config: Partial<ServiceConfig> = {}): ServiceApp {
   const { logLevel, identityAssertion } = config
-  const app = createServiceApp({ name: 'orders', logLevel, identityAssertion })
+  const app = createServiceApp({ name: 'orders', logLevel, identityAssertion, websocket: { maxPayload: 4096 } })
   const store = createOrdersStore()
-  app.register(websocket, { options: { maxPayload: 4096 } })
 
   app.register(async (live) => {
     live.get('/orders/live', { websocket: true }, (socket, request) => {

@@ -1,4 +1,6 @@
 import t, { type Test } from 'tap'
+import { openSocket } from '../../../scripts/testing/websocket.js'
+import { waitFor } from '../../../scripts/testing/wait.js'
 import { buildOrdersService } from '../src/app.js'
 
 const alice = { 'x-user-id': 'user-alice', 'x-user-roles': 'user', 'x-session-id': 'sid-a' }
@@ -211,4 +213,26 @@ t.test('GET /readyz is JSON 200 without identity headers (no dependencies: ready
   t.equal(res.status, 200)
   t.match(res.headers.get('content-type'), /application\/json/)
   t.same(await res.json(), { status: 'ready', service: 'orders', checks: {} })
+})
+
+t.test('GET /orders/live: a WebSocket of the caller\'s own order changes, identity from the upgrade', async (t) => {
+  const app = build(t)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const url = `ws://127.0.0.1:${(app.server.address() as { port: number }).port}/orders/live`
+  const refused = await openSocket(url)
+  t.same(refused.ok ? 'opened' : refused.status, 400, 'no identity headers: refused')
+  const feed = await openSocket(url, alice)
+  if (!feed.ok) throw new Error('refused')
+  const received: unknown[] = []
+  feed.ws.on('message', (data) => received.push(JSON.parse(data.toString())))
+  const post = async (as: Record<string, string>, item: string) => (await app.inject({
+    method: 'POST', url: '/orders', headers: { ...as, 'content-type': 'application/json' }, payload: { item, quantity: 2 },
+  })).json()
+  const created = await post(alice, 'tea')
+  await post(bob, 'not for alice')
+  t.equal((await app.inject({ method: 'DELETE', url: `/orders/${created.id}`, headers: admin })).statusCode, 204)
+  await waitFor(async () => received.length >= 2, 2000, 'two changes')
+  t.same(received, [{ type: 'order.created', order: created }, { type: 'order.deleted', order: created }], "alice's only")
+  feed.ws.close()
+  await feed.closed
 })
