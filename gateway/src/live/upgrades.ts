@@ -4,11 +4,19 @@
  * and @fastify/websocket do). It then runs every stage like any request; a refusal is an
  * ordinary HTTP answer (status, JSON error) after which the socket closes; the proxy
  * (websocket.ts) takes over the socket of an upgrade it accepts.
+ *
+ * A browser cannot set headers on a WebSocket, so a DPoP-bound session (RFC 9449) offers its
+ * proof as a subprotocol, `dpop.<proof>`: with the access cookie, and no Authorization header,
+ * the upgrade is then read as `Authorization: DPoP <cookie>` with `DPoP: <proof>`, checked by
+ * stage 5d like any DPoP request. The entry is never offered upstream; the handshake's answer
+ * names it when the upstream picks no subprotocol (a browser that offered one needs one back).
  */
 import { ServerResponse, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
+import { COOKIES } from '../../../auth-service/src/contract.js'
+import { cookieValues } from '../pipeline/http.js'
 
 export const kUpgrade: unique symbol = Symbol('websocket upgrade')
 
@@ -32,6 +40,25 @@ declare module 'node:http' {
   }
 }
 
+export const DPOP_SUBPROTOCOL_PREFIX = 'dpop.'
+
+/** Moves a `dpop.<proof>` subprotocol and the access cookie into the DPoP headers (see above). */
+export function dpopFromSubprotocol (raw: IncomingMessage): void {
+  const offered = raw.headers['sec-websocket-protocol']
+  if (offered === undefined || raw.headers.authorization !== undefined) return
+  const entries = offered.split(',').map((p) => p.trim())
+  const proofs = entries.filter((p) => p.startsWith(DPOP_SUBPROTOCOL_PREFIX))
+  const cookies = [...new Set(cookieValues(raw.headers.cookie, COOKIES.accessToken))]
+  if (proofs.length !== 1 || cookies.length !== 1 || raw.headers.dpop !== undefined) return
+  const authorization = `DPoP ${cookies[0]}`
+  const proof = proofs[0]!.slice(DPOP_SUBPROTOCOL_PREFIX.length)
+  const headers = raw.headers
+  headers.authorization = authorization
+  headers.dpop = proof
+  // The stages read copies of these headers from rawHeaders.
+  raw.rawHeaders.push('authorization', authorization, 'dpop', proof)
+}
+
 /** A refused upgrade's socket is closed this long after its answer at the latest. */
 const REFUSED_LINGER_MS = 5_000
 
@@ -40,6 +67,7 @@ export function routeUpgrades (app: FastifyInstance, onRefused: (reason: string)
   app.server.on('upgrade', (raw: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy()) // a reset before the handshake ends: nothing to answer
     const pending: PendingUpgrade = { socket, head, upgrade: String(raw.headers.upgrade) }
+    dpopFromSubprotocol(raw)
     raw[kUpgrade] = pending
     const response = new ServerResponse(raw)
     response.shouldKeepAlive = false

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { decodeJwt } from 'jose'
 import { REVOCATION } from '../../../auth-service/src/contract.js'
+import { createDpopKey, makeProof } from '../../../scripts/testing/dpop.js'
 import { request } from '../../../scripts/testing/http.js'
 import { createSigner, signToken, startJwksServer } from '../../../scripts/testing/jwt.js'
 import { useTestRedis } from '../../../scripts/testing/redis.js'
@@ -259,4 +260,26 @@ t.test('closing the gateway closes its sockets with 1001', async (t) => {
   if (!opened.ok) throw new Error('refused')
   await other.app.close()
   t.equal((await opened.closed).code, 1001)
+})
+
+t.test('a DPoP-bound session from a browser: the proof as a `dpop.` subprotocol, the token in the cookie', async (t) => {
+  const key = await createDpopKey()
+  const token = await tokenFor({ cnf: { jkt: key.jkt } })
+  const htu = 'http://app.test/api/live/dpop'
+  const proof = async () => `dpop.${await makeProof(key, { htm: 'GET', htu, accessToken: token })}`
+  const cookieOnly = await mustRefuse(t, '/api/live/dpop', cookieHeaders(token, 'http://app.test'))
+  t.same([cookieOnly.status, cookieOnly.body.error], [401, 'invalid_token'], 'a bound cookie without a proof')
+  const before = upstream.handshakes.length
+  const offered = [await proof()]
+  const opened = await mustOpen('/api/live/dpop', cookieHeaders(token, 'http://app.test'), offered)
+  t.equal(opened.protocol, offered[0], 'the answer names the offered entry when the upstream picks none')
+  const seen = upstream.handshakes[before]!.headers
+  t.notOk(seen['sec-websocket-protocol'], 'the proof is not offered upstream')
+  t.notOk(seen.dpop ?? seen.authorization, 'neither proof nor token upstream')
+  opened.ws.close()
+  const withChat = await mustOpen('/api/live/dpop', cookieHeaders(token, 'http://app.test'), ['chat.v2', await proof()])
+  t.equal(withChat.protocol, 'chat.v2', "the upstream's pick when it makes one")
+  withChat.ws.close()
+  const reused = await openSocket(`${gw.url}/api/live/dpop`, cookieHeaders(token, 'http://app.test'), offered)
+  t.same(reused.ok ? 'opened' : [reused.status, reused.body.error], [401, 'invalid_dpop_proof'], 'a proof once only')
 })
