@@ -6,10 +6,12 @@
  * (websocket.ts) takes over the socket of an upgrade it accepts.
  *
  * A browser cannot set headers on a WebSocket, so a DPoP-bound session (RFC 9449) offers its
- * proof as a subprotocol, `dpop.<proof>`: with the access cookie, and no Authorization header,
- * the upgrade is then read as `Authorization: DPoP <cookie>` with `DPoP: <proof>`, checked by
- * stage 5d like any DPoP request. The entry is never offered upstream; the handshake's answer
- * names it when the upstream picks no subprotocol (a browser that offered one needs one back).
+ * proof and its token as subprotocols, `dpop.<proof>` and `token.<access token>` (the token may
+ * also come from the access cookie); without an Authorization header the upgrade is then read
+ * as `Authorization: DPoP <token>` with `DPoP: <proof>`, checked by stage 5d like any DPoP
+ * request (the token from the page's own memory, so its proof's ath always matches). Neither
+ * entry is offered upstream; the handshake's answer names the proof's entry when the upstream
+ * picks no subprotocol (a browser that offered one needs one back).
  */
 import { ServerResponse, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
@@ -40,18 +42,25 @@ declare module 'node:http' {
   }
 }
 
-export const DPOP_SUBPROTOCOL_PREFIX = 'dpop.'
+export const SUBPROTOCOL_PREFIX = { proof: 'dpop.', token: 'token.' } as const
+/** Entries that carry credentials: never offered upstream. */
+export const isCredentialSubprotocol = (p: string): boolean =>
+  p.startsWith(SUBPROTOCOL_PREFIX.proof) || p.startsWith(SUBPROTOCOL_PREFIX.token)
 
-/** Moves a `dpop.<proof>` subprotocol and the access cookie into the DPoP headers (see above). */
+const entriesOf = (entries: string[], prefix: string): string[] =>
+  entries.filter((p) => p.startsWith(prefix)).map((p) => p.slice(prefix.length))
+
+/** Moves `dpop.<proof>`, and `token.<jwt>` or the access cookie, into the DPoP headers (see above). */
 export function dpopFromSubprotocol (raw: IncomingMessage): void {
   const offered = raw.headers['sec-websocket-protocol']
-  if (offered === undefined || raw.headers.authorization !== undefined) return
+  if (offered === undefined || raw.headers.authorization !== undefined || raw.headers.dpop !== undefined) return
   const entries = offered.split(',').map((p) => p.trim())
-  const proofs = entries.filter((p) => p.startsWith(DPOP_SUBPROTOCOL_PREFIX))
-  const cookies = [...new Set(cookieValues(raw.headers.cookie, COOKIES.accessToken))]
-  if (proofs.length !== 1 || cookies.length !== 1 || raw.headers.dpop !== undefined) return
-  const authorization = `DPoP ${cookies[0]}`
-  const proof = proofs[0]!.slice(DPOP_SUBPROTOCOL_PREFIX.length)
+  const proofs = entriesOf(entries, SUBPROTOCOL_PREFIX.proof)
+  const offeredTokens = entriesOf(entries, SUBPROTOCOL_PREFIX.token)
+  const tokens = offeredTokens.length > 0 ? offeredTokens : [...new Set(cookieValues(raw.headers.cookie, COOKIES.accessToken))]
+  if (proofs.length !== 1 || tokens.length !== 1) return
+  const authorization = `DPoP ${tokens[0]}`
+  const proof = proofs[0]!
   const headers = raw.headers
   headers.authorization = authorization
   headers.dpop = proof

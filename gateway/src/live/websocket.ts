@@ -21,7 +21,7 @@ import { upstreamResponseHeaders } from '../response/upstream-headers.js'
 import type { Rule, WebSocketLimits } from '../rules.js'
 import { ownerOf } from './owner.js'
 import type { CloseReason, LiveConnections, LiveHandle } from './connections.js'
-import { DPOP_SUBPROTOCOL_PREFIX, kUpgrade } from './upgrades.js'
+import { SUBPROTOCOL_PREFIX, isCredentialSubprotocol, kUpgrade } from './upgrades.js'
 
 /** Close codes: 4401 for what ends the token (the 401 of sockets), 4408 for the route's time limits. */
 export const CLOSE_CODES: Readonly<Record<CloseReason, number>> = Object.freeze({
@@ -103,7 +103,7 @@ export function createWebSocketProxy (opts: WebSocketProxyOptions): ForwardWebSo
         // The client gets the subprotocol its upstream picked (kept on the request by `forward`),
         // else the DPoP entry it offered (upgrades.ts).
         handleProtocols: (offered, request) => {
-          return selectedProtocol.get(request) ?? [...offered].find((p) => p.startsWith(DPOP_SUBPROTOCOL_PREFIX)) ?? false
+          return selectedProtocol.get(request) ?? [...offered].find((p) => p.startsWith(SUBPROTOCOL_PREFIX.proof)) ?? false
         },
       })
       servers.set(maxPayload, server)
@@ -166,7 +166,7 @@ export function createWebSocketProxy (opts: WebSocketProxyOptions): ForwardWebSo
     const offered = raw.headers['sec-websocket-protocol']
     const protocols = offered === undefined
       ? []
-      : offered.split(',').map((p) => p.trim()).filter((p) => p !== '' && !p.startsWith(DPOP_SUBPROTOCOL_PREFIX))
+      : offered.split(',').map((p) => p.trim()).filter((p) => p !== '' && !isCredentialSubprotocol(p))
     const upstream = new WebSocket(upstreamUrl(rule, path, request.url), protocols, {
       headers: headersFor(request) as Record<string, string>,
       maxPayload: limits.maxMessageBytes,

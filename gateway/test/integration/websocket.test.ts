@@ -262,7 +262,7 @@ t.test('closing the gateway closes its sockets with 1001', async (t) => {
   t.equal((await opened.closed).code, 1001)
 })
 
-t.test('a DPoP-bound session from a browser: the proof as a `dpop.` subprotocol, the token in the cookie', async (t) => {
+t.test('a DPoP-bound browser session: the proof as a `dpop.` subprotocol, the token in the cookie or `token.`', async (t) => {
   const key = await createDpopKey()
   const token = await tokenFor({ cnf: { jkt: key.jkt } })
   const htu = 'http://app.test/api/live/dpop'
@@ -280,6 +280,10 @@ t.test('a DPoP-bound session from a browser: the proof as a `dpop.` subprotocol,
   const withChat = await mustOpen('/api/live/dpop', cookieHeaders(token, 'http://app.test'), ['chat.v2', await proof()])
   t.equal(withChat.protocol, 'chat.v2', "the upstream's pick when it makes one")
   withChat.ws.close()
+  const inMemory = await mustOpen('/api/live/dpop', { origin: 'http://app.test' }, [await proof(), `token.${token}`])
+  t.match(inMemory.protocol, /^dpop\./, 'the token as a `token.` entry, no cookie: open, and never named back')
+  t.notOk(upstream.handshakes.at(-1)!.headers['sec-websocket-protocol'], 'neither entry upstream')
+  inMemory.ws.close()
   const reused = await openSocket(`${gw.url}/api/live/dpop`, cookieHeaders(token, 'http://app.test'), offered)
   t.same(reused.ok ? 'opened' : [reused.status, reused.body.error], [401, 'invalid_dpop_proof'], 'a proof once only')
 })

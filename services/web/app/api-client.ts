@@ -71,6 +71,15 @@ export interface ApiClient {
   logout: () => Promise<void>
   logoutAll: () => Promise<void>
   accessToken: () => string | null
+  /**
+   * The subprotocols to open a WebSocket on `path` with: a DPoP-bound session offers its proof
+   * and its token (`dpop.<proof>`, `token.<token>`: a browser cannot set headers on a socket),
+   * refreshing first when there is no token yet; a Bearer session offers none (the browser
+   * sends the access cookie).
+   */
+  webSocketProtocols: (path: string) => Promise<string[]>
+  /** A new access token now (a socket closed at its token's expiry); ends the session if refused. */
+  renew: () => Promise<void>
 }
 
 /** Statuses of a refused refresh: the session cannot be recovered, log in again. */
@@ -227,6 +236,14 @@ export function createApiClient (options: ApiClientOptions = {}): ApiClient {
       }
     },
     accessToken: () => token,
+    async webSocketProtocols (path) {
+      const used = inflight ? await inflight : token ?? await refresh()
+      const prover = await options.dpop
+      if (tokenType !== 'DPoP' || !prover) return []
+      const target = new URL(baseUrl + path, globalThis.location?.href)
+      return [`dpop.${await prover('GET', target.origin + target.pathname, used)}`, `token.${used}`]
+    },
+    async renew () { await refresh() },
   }
 }
 

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react'
 import { api } from '../session.js'
 import { describeError, ErrorMessage } from '../components/error-message.js'
+import { openFeed, type FeedStatus } from '../live-feed.js'
 
 interface Order {
   id: string
@@ -8,6 +9,21 @@ interface Order {
   quantity: number
   userId?: string
   createdAt: string
+}
+
+interface OrderChange { type: 'order.created' | 'order.deleted', order: Order }
+
+function applyChange (orders: Order[] | null, { type, order }: OrderChange): Order[] | null {
+  if (orders === null) return orders
+  const others = orders.filter((o) => o.id !== order.id)
+  return type === 'order.created' ? [...others, order] : others
+}
+
+function describeFeed (status: FeedStatus): string {
+  if (status.state === 'open') return 'Live updates: on'
+  if (status.state === 'connecting') return 'Live updates: connecting…'
+  const why = status.reason === '' ? `code ${status.code}` : status.reason
+  return `Live updates: off (${why})${status.retrying ? ', reconnecting…' : ''}`
 }
 
 export function OrdersPage () {
@@ -25,7 +41,16 @@ export function OrdersPage () {
     }
   }, [])
 
+  const [feed, setFeed] = useState<FeedStatus>({ state: 'connecting' })
+
   useEffect(() => { load() }, [load])
+  useEffect(() => openFeed<OrderChange>({
+    path: '/api/orders/live',
+    api,
+    onMessage: (change) => setOrders((orders) => applyChange(orders, change)),
+    onOpen: () => { load() },
+    onStatus: setFeed,
+  }), [load])
 
   async function onCreate (event: FormEvent) {
     event.preventDefault()
@@ -53,6 +78,7 @@ export function OrdersPage () {
   return (
     <section className='card' data-testid='orders-page'>
       <h1>Orders</h1>
+      <p className='feed' data-testid='orders-live' data-state={feed.state} role='status'>{describeFeed(feed)}</p>
       <form className='inline' onSubmit={onCreate} aria-label='New order'>
         <label htmlFor='order-item'>Item</label>
         <input
