@@ -57,7 +57,9 @@ export function dpopFromSubprotocol (raw: IncomingMessage): void {
   const entries = offered.split(',').map((p) => p.trim())
   const proofs = entriesOf(entries, SUBPROTOCOL_PREFIX.proof)
   const offeredTokens = entriesOf(entries, SUBPROTOCOL_PREFIX.token)
-  const tokens = offeredTokens.length > 0 ? offeredTokens : [...new Set(cookieValues(raw.headers.cookie, COOKIES.accessToken))]
+  const tokens = offeredTokens.length > 0
+    ? offeredTokens
+    : [...new Set(cookieValues(raw.headers.cookie, COOKIES.accessToken))]
   if (proofs.length !== 1 || tokens.length !== 1) return
   const authorization = `DPoP ${tokens[0]}`
   const proof = proofs[0]!

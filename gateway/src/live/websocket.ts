@@ -103,7 +103,8 @@ export function createWebSocketProxy (opts: WebSocketProxyOptions): ForwardWebSo
         // The client gets the subprotocol its upstream picked (kept on the request by `forward`),
         // else the DPoP entry it offered (upgrades.ts).
         handleProtocols: (offered, request) => {
-          return selectedProtocol.get(request) ?? [...offered].find((p) => p.startsWith(SUBPROTOCOL_PREFIX.proof)) ?? false
+          const proof = [...offered].find((p) => p.startsWith(SUBPROTOCOL_PREFIX.proof))
+          return selectedProtocol.get(request) ?? proof ?? false
         },
       })
       servers.set(maxPayload, server)

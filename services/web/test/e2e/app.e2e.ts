@@ -127,6 +127,8 @@ t.test('the SPA through the gateway', { timeout: 280_000 }, async (t) => {
     await tab1.getByTestId('order-row').first().waitFor()
     t.equal(await tab1.getByTestId('order-row').count(), 1)
     t.match(await tab1.getByTestId('orders-list').textContent(), /Blue widget\s*3/)
+    await tab1.locator('[data-testid=orders-live][data-state=open]').waitFor()
+    t.match(await tab1.getByTestId('orders-live').textContent(), /Live updates: on/, 'the live feed is open')
     await shot(tab1, '03-orders')
     await tab1.getByTestId('order-delete').click()
     const error = tab1.getByTestId('orders-error')
@@ -191,20 +193,29 @@ t.test('the SPA through the gateway', { timeout: 280_000 }, async (t) => {
       t.equal(await tab1.getByTestId('login-page').count(), 0, 'the page itself is still signed in')
     })
 
+  // Counting refreshes happens on the sessions page: the orders page's live feed renews its token at every expiry.
   await t.test('a reload keeps the session (restored through the refresh cookie)', STEP, async (t) => {
+    await tab1.getByTestId('nav-sessions').click()
+    await tab1.getByTestId('sessions-list').waitFor()
     refreshes.set(ctxA, 0)
     await tab1.reload()
-    await tab1.getByTestId('order-row').first().waitFor()
-    t.equal(new URL(tab1.url()).pathname, '/orders', 'still on /orders')
-    t.equal(await tab1.getByTestId('order-row').count(), 1)
+    await tab1.getByTestId('session-current').waitFor()
+    t.equal(new URL(tab1.url()).pathname, '/sessions', 'still on /sessions')
     t.equal(refreshes.get(ctxA), 1, 'one refresh restored the session')
+    await tab1.getByTestId('nav-orders').click()
+    await tab1.getByTestId('order-row').first().waitFor()
+    t.equal(await tab1.getByTestId('order-row').count(), 1)
     t.same(await scriptVisibleTokens(tab1), [], 'no token readable by scripts: after reload')
   })
 
   await t.test('after the access token expired, calls still work with exactly one refresh', STEP, async (t) => {
+    await tab1.getByTestId('nav-sessions').click()
+    await tab1.getByTestId('sessions-list').waitFor()
     await outliveToken()
     t.match(await tab1.getByTestId('token-countdown').textContent(), /expired/, 'the countdown says expired')
     refreshes.set(ctxA, 0)
+    await tab1.getByTestId('nav-orders').click()
+    await tab1.getByTestId('order-row').first().waitFor()
     await tab1.getByLabel('Item').fill('Red gadget')
     await tab1.getByLabel('Quantity').fill('1')
     await tab1.getByTestId('order-submit').click()
@@ -216,19 +227,34 @@ t.test('the SPA through the gateway', { timeout: 280_000 }, async (t) => {
 
   await t.test('two tabs calling at once across an expiry: neither is logged out', STEP, async (t) => {
     tab2 = await ctxA.newPage()
-    await tab2.goto('/orders')
-    await tab2.getByTestId('order-row').first().waitFor()
+    await tab2.goto('/sessions')
+    await tab2.getByTestId('sessions-list').waitFor()
+    await tab1.getByTestId('nav-sessions').click()
+    await tab1.getByTestId('sessions-list').waitFor()
     await outliveToken()
     refreshes.set(ctxA, 0)
-    await Promise.all([tab1.getByTestId('nav-sessions').click(), tab2.getByTestId('nav-sessions').click()])
-    await Promise.all([tab1.getByTestId('sessions-list').waitFor(), tab2.getByTestId('sessions-list').waitFor()])
+    await Promise.all([tab1.getByTestId('nav-orders').click(), tab2.getByTestId('nav-orders').click()])
+    const rows = [tab1, tab2].map((tab) => tab.getByTestId('order-row').first().waitFor())
+    await Promise.all(rows)
     for (const [name, tab] of [['tab 1', tab1], ['tab 2', tab2]] as const) {
-      t.equal(new URL(tab.url()).pathname, '/sessions', `${name} shows its sessions`)
+      t.equal(new URL(tab.url()).pathname, '/orders', `${name} shows its orders`)
       t.equal(await tab.getByTestId('login-page').count(), 0, `${name} is not logged out`)
     }
     const seen = refreshes.get(ctxA) ?? 0
     t.ok(seen >= 1 && seen <= 2, `one refresh per tab at most (saw ${seen})`)
     t.same(await scriptVisibleTokens(tab2), [], 'no token readable by scripts: second tab')
+  })
+
+  await t.test('live: an order added in tab 2 appears in tab 1 without a reload', STEP, async (t) => {
+    await tab1.locator('[data-testid=orders-live][data-state=open]').waitFor()
+    await tab2.getByLabel('Item').fill('Live gizmo')
+    await tab2.getByLabel('Quantity').fill('2')
+    const added = Date.now()
+    await tab2.getByTestId('order-submit').click()
+    await tab1.getByText('Live gizmo').waitFor()
+    t.comment(`tab 2 submit -> row in tab 1: ${Date.now() - added} ms`)
+    t.equal(await tab1.getByTestId('order-row').count(), 3, 'tab 1 shows it, from the socket')
+    await shot(tab1, '05-orders-live')
   })
 
   await t.test('a second device: the sessions page shows two sessions; end the other one', STEP, async (t) => {
@@ -239,7 +265,7 @@ t.test('the SPA through the gateway', { timeout: 280_000 }, async (t) => {
     await deviceB.getByLabel('Password').fill(password)
     await deviceB.getByTestId('login-submit').click()
     await deviceB.getByTestId('order-row').first().waitFor()
-    t.equal(await deviceB.getByTestId('order-row').count(), 2, 'the other device sees the same orders')
+    t.equal(await deviceB.getByTestId('order-row').count(), 3, 'the other device sees the same orders')
 
     await tab1.getByTestId('nav-orders').click()
     await tab1.getByTestId('nav-sessions').click()
@@ -247,7 +273,7 @@ t.test('the SPA through the gateway', { timeout: 280_000 }, async (t) => {
     t.equal(await tab1.getByTestId('session-current').count(), 1, 'this device is marked')
     t.equal(await tab1.getByTestId('session-other').count(), 1, 'one other session')
     t.match(await tab1.getByTestId('session-current').textContent(), /This device/)
-    await shot(tab1, '05-sessions')
+    await shot(tab1, '06-sessions')
     await tab1.getByTestId('end-session').click()
     await tab1.getByTestId('session-other').waitFor({ state: 'detached' })
     t.equal(await tab1.getByTestId('session-current').count(), 1, 'only this device left')
@@ -302,36 +328,44 @@ t.test('the SPA through the gateway', { timeout: 280_000 }, async (t) => {
     // The no-cors POSTs went out; they must not have had any effect.
     await tab1.getByTestId('nav-orders').click()
     await tab1.getByTestId('order-row').first().waitFor()
-    t.equal(await tab1.getByTestId('order-row').count(), 2, 'no order was created from the other origin')
+    t.equal(await tab1.getByTestId('order-row').count(), 3, 'no order was created from the other origin')
     t.notMatch(await tab1.getByTestId('orders-list').textContent(), /evil/)
     await tab1.getByTestId('nav-sessions').click()
     await tab1.getByTestId('session-current').waitFor()
     t.equal(await tab1.getByTestId('login-page').count(), 0, 'the cross-origin logout-all did not end the session')
   })
 
-  await t.test('log out everywhere: the other tab\'s next call lands on the login page', STEP, async (t) => {
-    await tab1.getByTestId('logout-all').click()
-    await tab1.getByTestId('login-page').waitFor()
-    t.equal(new URL(tab1.url()).pathname, '/login')
-    await shot(tab1, '06-logged-out')
-    await tab2.getByTestId('nav-orders').click()
-    await tab2.getByTestId('login-page').waitFor()
-    t.equal(await tab2.getByTestId('session-ended').count(), 1, 'tab 2 says the session ended')
-    await shot(tab2, '07-other-tab-logged-out')
-    await tab2.reload()
-    await tab2.getByTestId('login-page').waitFor()
-    t.equal(new URL(tab2.url()).pathname, '/login', 'a reload does not bring the session back')
-    for (const [name, page] of [['tab 1', tab1], ['tab 2', tab2]] as const) {
-      t.same(await scriptVisibleTokens(page), [], `no token readable by scripts: ${name} after logout-all`)
-    }
-  })
+  await t.test('log out everywhere: the other tab\'s socket closes at once, its next call lands on the login page',
+    STEP, async (t) => {
+      await tab2.getByTestId('nav-orders').click()
+      await tab2.locator('[data-testid=orders-live][data-state=open]').waitFor()
+      const loggedOut = Date.now()
+      await tab1.getByTestId('logout-all').click()
+      await tab2.locator('[data-testid=orders-live][data-state=closed]').waitFor({ timeout: 2000 })
+      t.comment(`logout-all clicked in tab 1 -> tab 2 shows its socket closed: ${Date.now() - loggedOut} ms`)
+      await tab1.getByTestId('login-page').waitFor()
+      t.equal(new URL(tab1.url()).pathname, '/login')
+      await shot(tab1, '07-logged-out')
+      t.match(await tab2.getByTestId('orders-live').textContent(), /off \(session revoked\)$/, 'tab 2 shows why')
+      await shot(tab2, '08-other-tab-socket-closed')
+      await tab2.getByTestId('nav-sessions').click()
+      await tab2.getByTestId('login-page').waitFor()
+      t.equal(await tab2.getByTestId('session-ended').count(), 1, 'tab 2 says the session ended')
+      await shot(tab2, '09-other-tab-logged-out')
+      await tab2.reload()
+      await tab2.getByTestId('login-page').waitFor()
+      t.equal(new URL(tab2.url()).pathname, '/login', 'a reload does not bring the session back')
+      for (const [name, page] of [['tab 1', tab1], ['tab 2', tab2]] as const) {
+        t.same(await scriptVisibleTokens(page), [], `no token readable by scripts: ${name} after logout-all`)
+      }
+    })
 
   await t.test('log in again and log out on this device: a reload stays logged out', STEP, async (t) => {
     await tab1.getByLabel('Email').fill(email)
     await tab1.getByLabel('Password').fill(password)
     await tab1.getByTestId('login-submit').click()
     await tab1.getByTestId('order-row').first().waitFor()
-    t.equal(await tab1.getByTestId('order-row').count(), 2, 'orders survive a logout-all')
+    t.equal(await tab1.getByTestId('order-row').count(), 3, 'orders survive a logout-all')
     await tab1.getByTestId('logout').click()
     await tab1.getByTestId('login-page').waitFor()
     t.equal(await tab1.getByTestId('session-ended').count(), 0, 'a chosen logout is not reported as an ended session')
@@ -393,7 +427,7 @@ t.test('the admin page: find a user, end their sessions, disable and enable the 
     await admin.getByTestId('admin-session').first().waitFor()
     t.equal(await admin.getByTestId('admin-user-status').textContent(), 'active')
     t.equal(await admin.getByTestId('admin-session').count(), 1, "the member's one session")
-    await shot(admin, '08-admin-user')
+    await shot(admin, '10-admin-user')
 
     await admin.getByTestId('admin-end-all').click()
     await admin.getByTestId('admin-no-sessions').waitFor()
@@ -410,7 +444,7 @@ t.test('the admin page: find a user, end their sessions, disable and enable the 
     t.equal(await admin.getByTestId('admin-user-status').textContent(), 'disabled')
     await admin.getByTestId('admin-no-sessions').waitFor() // the list reloads after the account line
     t.equal(await admin.getByTestId('admin-session').count(), 0, 'disabling ended the new session')
-    await shot(admin, '09-admin-disabled')
+    await shot(admin, '11-admin-disabled')
     await member.getByTestId('nav-sessions').click()
     await member.getByTestId('login-page').waitFor()
     await logIn(member, userEmail)
