@@ -262,7 +262,7 @@ t.test('closing the gateway closes its sockets with 1001', async (t) => {
   t.equal((await opened.closed).code, 1001)
 })
 
-t.test('a DPoP-bound browser session: the proof as a `dpop.` subprotocol, the token in the cookie or `token.`', async (t) => {
+t.test('a DPoP-bound browser session: the proof as a `dpop.` subprotocol, the token as cookie or token.', async (t) => {
   const key = await createDpopKey()
   const token = await tokenFor({ cnf: { jkt: key.jkt } })
   const htu = 'http://app.test/api/live/dpop'

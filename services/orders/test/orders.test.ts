@@ -226,13 +226,17 @@ t.test('GET /orders/live: a WebSocket of the caller\'s own order changes, identi
   const received: unknown[] = []
   feed.ws.on('message', (data) => received.push(JSON.parse(data.toString())))
   const post = async (as: Record<string, string>, item: string) => (await app.inject({
-    method: 'POST', url: '/orders', headers: { ...as, 'content-type': 'application/json' }, payload: { item, quantity: 2 },
+    method: 'POST',
+    url: '/orders',
+    headers: { ...as, 'content-type': 'application/json' },
+    payload: { item, quantity: 2 },
   })).json()
   const created = await post(alice, 'tea')
   await post(bob, 'not for alice')
   t.equal((await app.inject({ method: 'DELETE', url: `/orders/${created.id}`, headers: admin })).statusCode, 204)
   await waitFor(async () => received.length >= 2, 2000, 'two changes')
-  t.same(received, [{ type: 'order.created', order: created }, { type: 'order.deleted', order: created }], "alice's only")
+  const expected = [{ type: 'order.created', order: created }, { type: 'order.deleted', order: created }]
+  t.same(received, expected, "alice's only")
   feed.ws.close()
   await feed.closed
 })
