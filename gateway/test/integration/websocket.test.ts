@@ -200,6 +200,18 @@ t.test('a message over the route limit closes that socket only (1009); the gatew
   t.equal((await request(gw.url, '/healthz')).status, 200)
 })
 
+t.test('a malformed frame closes that socket only (1002)', async (t) => {
+  const token = await tokenFor()
+  const bad = await mustOpen('/api/small/bad', bearerHeaders(token))
+  const other = await mustOpen('/api/small/ok', bearerHeaders(token))
+  const raw = (bad.ws as unknown as { _socket: import('node:net').Socket })._socket
+  raw.write(Buffer.from([0x8f, 0x80, 0, 0, 0, 0])) // opcode 0xF does not exist
+  t.equal((await bad.closed).code, 1002)
+  other.ws.send('fine')
+  t.equal(await nextMessage(other.ws), 'fine')
+  other.ws.close()
+})
+
 t.test('an idle socket closes at the route idleTimeout (4408)', async (t) => {
   const opened = await mustOpen('/api/small/idle', bearerHeaders(await tokenFor()))
   const started = Date.now()

@@ -64,3 +64,21 @@ t.test('a Bearer session (the server ignored the proof): calls go as Bearer with
   t.same(calls.map((c) => c.authorization), ['Bearer tok-1', 'Bearer tok-2'])
   t.same(calls.map((c) => c.jkt), [undefined, undefined], 'no proof on Bearer calls')
 })
+
+t.test('webSocketProtocols: a DPoP session offers a proof for the socket URL and its token; Bearer none', async (t) => {
+  const api = client()
+  await api.login('a@example.test', 'pw')
+  const [proof, token, ...rest] = await api.webSocketProtocols('/api/orders/live')
+  t.same(rest, [])
+  t.equal(token, 'token.tok-1', 'the in-memory token, so the proof\'s ath matches it')
+  t.match(proof, /^dpop\./)
+  const verified = await verifyDpopProof(proof!.slice(5), {
+    method: 'GET', urls: [normaliseHtu(`${base}/api/orders/live`)!], accessToken: 'tok-1', windowS: 60,
+  })
+  t.equal(verified.jkt, key.jkt)
+  tokenType = 'Bearer'
+  t.teardown(() => { tokenType = 'DPoP' })
+  const bearer = client()
+  await bearer.login('a@example.test', 'pw')
+  t.same(await bearer.webSocketProtocols('/api/orders/live'), [], 'the browser sends the access cookie instead')
+})
