@@ -31,6 +31,7 @@ import { STACK } from '../start/stack.js'
 import { GATEWAY_BUNDLE } from '../start/bundle.js'
 import { useTestRedis } from '../testing/redis.js'
 import { loadKeysCliConfig } from '../../auth-service/src/cli/keys/config.js'
+import { DASHBOARD_FILE, DATASOURCE_VARIABLE, loadDashboard } from '../dashboard/dashboard.js'
 
 const run = promisify(execFile)
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -50,6 +51,7 @@ interface Service {
   configs?: Array<{ source: string, target: string }>
   networks?: Record<string, { ipv4_address?: string }>
   read_only?: boolean
+  profiles?: string[]
 }
 
 /** Compose interpolation: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, $$ → $. */
@@ -126,6 +128,8 @@ const envOf = (name: string): Env => Object.fromEntries(
 )
 /** What containers run of scripts/: the keys and users CLIs (thin entries into auth-service/src). */
 const IMAGE_SCRIPTS = ['scripts/keys.ts', 'scripts/users.ts'] as const
+/** The services of the optional profile `observability` (none of the stack's own is in a profile). */
+const OBSERVABILITY = ['prometheus', 'grafana'] as const
 const NODE_SERVICES = [...STACK.map((s) => s.name), 'keys-init']
 const healthUrl = (name: string) => {
   const script = services[name]?.healthcheck?.test.at(-1) ?? ''
@@ -141,7 +145,7 @@ t.test('interpolation follows the compose rules', async (t) => {
 })
 
 t.test('every process of the stack is a service started from its real entry file', async (t) => {
-  t.same(Object.keys(services).sort(), [...NODE_SERVICES, 'redis', 'lb'].sort())
+  t.same(Object.keys(services).sort(), [...NODE_SERVICES, 'redis', 'lb', ...OBSERVABILITY].sort())
   const expected: Record<string, string> = Object.fromEntries(STACK.map((s) => [s.name, s.entry]))
   expected['keys-init'] = 'scripts/keys.ts'
   for (const name of NODE_SERVICES) {
@@ -317,6 +321,9 @@ t.test('health checks: node one-liners on routes the apps really have', async (t
     t.teardown(() => app.close())
     await app.ready()
     t.ok(app.hasRoute({ method: 'GET', url: check!.path }), `${name}: GET ${check!.path} is a route`)
+    if (name === 'gateway' || name === 'auth') {
+      t.ok(app.hasRoute({ method: 'GET', url: '/metrics' }), `${name}: GET /metrics (for Prometheus)`)
+    }
     scripts.add(check!.script.replace(/:\d+\/[a-z]+'/, ":PORT/PATH'"))
   }
   t.equal(scripts.size, 1, 'every one-liner is the same template')
@@ -398,4 +405,85 @@ t.test('Dockerfile: build and runtime stages, production install, non-root', asy
   for (const path of ['node_modules', 'keys', '.env', '.git']) {
     t.ok(ignored.includes(path), `.dockerignore keeps ${path} out of the image`)
   }
+})
+
+t.test('profile observability: Prometheus scrapes every gateway and auth replica, ' +
+  'Grafana has it as datasource and the dashboard provisioned', async (t) => {
+  const profiled = Object.keys(services).filter((name) => services[name]!.profiles !== undefined)
+  t.same(profiled.sort(), [...OBSERVABILITY].sort(), 'only Prometheus and Grafana are in a profile')
+  const mounts = (name: string) => (services[name]!.volumes ?? []).map((v) => {
+    const [source, target, mode] = v.split(':') as [string, string, string?]
+    return { source, target, mode, bind: source.startsWith('./') }
+  })
+  const mountOf = (name: string, target: string) => mounts(name).find((m) => m.target === target)
+  for (const name of OBSERVABILITY) {
+    t.same(services[name]!.profiles, ['observability'], `${name}: profile observability`)
+    for (const m of mounts(name)) {
+      if (m.bind) {
+        t.ok(existsSync(join(ROOT, m.source)), `${name}: ${m.source} exists`)
+        t.equal(m.mode, 'ro', `${name}: ${m.source} mounted read-only`)
+      } else {
+        t.ok(m.source in compose.volumes, `${name}: volume ${m.source} declared`)
+      }
+    }
+    t.match(services[name]!.ports, [/^127\.0\.0\.1:\d+:\d+$/], `${name}: published on loopback by default`)
+  }
+
+  const prometheus = services.prometheus!
+  const configPath = prometheus.command!.find((a) => a.startsWith('--config.file='))!.split('=')[1]!
+  const configMount = mountOf('prometheus', configPath)
+  t.equal(configMount?.source, './ops/prometheus/prometheus.yml', `--config.file ${configPath} is the repository's`)
+  t.notOk(prometheus.command!.some((a) => a.startsWith('--web.listen-address')), 'Prometheus listens on :9090')
+  t.match(prometheus.ports![0], /:9090$/)
+  type Job = {
+    job_name: string
+    metrics_path?: string
+    dns_sd_configs?: Array<{ names: string[], type: string, port: number }>
+    static_configs?: Array<{ targets: string[] }>
+  }
+  const jobsOf = (file: string) => new Map(
+    (parse(read(file)) as { scrape_configs: Job[] }).scrape_configs.map((j) => [j.job_name, j])
+  )
+  const jobs = jobsOf('ops/prometheus/prometheus.yml')
+  const ports = {
+    gateway: loadGatewayConfig(envOf('gateway')).port,
+    auth: loadAuthConfig(envOf('auth')).port,
+  }
+  t.same([...jobs.keys()].sort(), ['auth', 'gateway'], 'one job per app with /metrics')
+  for (const [name, port] of Object.entries(ports)) {
+    const job = jobs.get(name)
+    t.equal(job?.metrics_path ?? '/metrics', '/metrics', `${name}: GET /metrics`)
+    t.same(job?.dns_sd_configs?.map(({ names, type, port }) => ({ names, type, port })),
+      [{ names: [name], type: 'A', port }], `${name}: every replica of the ${name} service (DNS A), port ${port}`)
+    const local = jobsOf('ops/prometheus/prometheus.local.yml').get(name)
+    const stackPort = STACK.find((s) => s.name === name)?.defaultPort
+    t.same(local?.static_configs, [{ targets: [`127.0.0.1:${stackPort}`] }],
+      `${name}: the local config scrapes npm start's`)
+  }
+
+  const grafana = services.grafana!
+  const provisioning = mountOf('grafana', '/etc/grafana/provisioning')
+  t.equal(provisioning?.source, './ops/grafana/provisioning', 'provisioning from ops/grafana/provisioning')
+  const [datasource, ...others] = (parse(read('ops/grafana/provisioning/datasources/prometheus.yml')) as {
+    datasources: Array<{ type: string, url: string, isDefault?: boolean }>
+  }).datasources
+  t.same(others, [], 'one datasource')
+  t.equal(datasource?.type, 'prometheus')
+  t.equal(datasource?.url, 'http://prometheus:9090', 'the prometheus service on its port')
+  t.ok(datasource?.isDefault, 'the default one (what the datasource variable picks first)')
+  const dashboard = loadDashboard()
+  t.equal(dashboard.templating.list.find((v) => v.name === DATASOURCE_VARIABLE)?.query, datasource?.type,
+    'the dashboard\'s datasource variable lists datasources of that type')
+  const providers = (parse(read('ops/grafana/provisioning/dashboards/jwt-edge.yml')) as {
+    providers: Array<{ type: string, options: { path: string } }>
+  }).providers
+  t.equal(providers.length, 1)
+  t.equal(providers[0]!.type, 'file')
+  const dashboards = mountOf('grafana', providers[0]!.options.path)
+  t.ok(dashboards, `the provider's path ${providers[0]!.options.path} is a mount`)
+  const file = DASHBOARD_FILE.split('/').at(-1)!
+  t.equal(`${dashboards?.source.slice(2)}/${file}`, DASHBOARD_FILE, `it holds ${DASHBOARD_FILE}`)
+  t.equal(grafana.environment!.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH, `${providers[0]!.options.path}/${file}`,
+    'the jwt-edge dashboard is the home page')
+  t.same(grafana.depends_on, { prometheus: { condition: 'service_started' } })
 })
