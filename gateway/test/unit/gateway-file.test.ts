@@ -202,7 +202,8 @@ t.test('npm run config:check: the route table and exit 0, or every problem and e
 
 t.test('gateway/README.md: its field table names every field of the schema, and no other', async (t) => {
   const readme = readFileSync('gateway/README.md', 'utf8')
-  const section = readme.slice(readme.indexOf('## The gateway file'), readme.indexOf('## Layout of `src/`'))
+  const start = readme.indexOf('## The gateway file')
+  const section = readme.slice(start, readme.indexOf('\n## ', start + 1))
   const documented = [...section.matchAll(/^\| `([^`]+)` \|/gm)].map((m) => m[1]!)
   const keys = (schema: { properties: object }, at: string) => Object.keys(schema.properties).map((k) => `${at}${k}`)
   const arrays = new Set(['providers', 'routes'])
