@@ -26,6 +26,7 @@ import { outgoingHeaders } from './pipeline/mutate.js'
 import { kGatewaySession } from './pipeline/session.js'
 import { upstreamResponseHeaders } from './response/upstream-headers.js'
 import { upstreamPath } from './route-table.js'
+import { createUpstreamPools, type UpstreamPools } from './upstream-pool.js'
 import { PROXIED_METHODS, type Rule } from './rules.js'
 
 /** reply-from's upstream errors: timeouts are 504, every other failure 502. */
@@ -76,7 +77,7 @@ type ProxyHandler = NonNullable<FastifyHttpProxyOptions['handler']>
  * upstream; past the rule's bodyLimit the upload stops and the answer is 413, not the 502 of
  * an upstream that dropped it.
  */
-function forwardByRule (forwardWebSocket: ForwardWebSocket): ProxyHandler {
+function forwardByRule (forwardWebSocket: ForwardWebSocket, pools: UpstreamPools): ProxyHandler {
   // reply-from's options per rule, made once: http-proxy's, with the rule's upstream and timeout.
   const byRule = new WeakMap<Rule, object>()
   return function forward (request, reply, dest, options) {
@@ -85,9 +86,10 @@ function forwardByRule (forwardWebSocket: ForwardWebSocket): ProxyHandler {
     if (rule === undefined) return notFoundHandler(request)
     if (session.upgrade) return forwardWebSocket(request, reply, rule, session, upstreamPath(rule, dest))
     const body = request.body as Readable | undefined
-    if (request.raw.headers['transfer-encoding'] !== undefined && typeof body?.pipe === 'function') {
-      request.body = body.pipe(new BodyLimit(rule.bodyLimit, () => { session.bodyTooLarge = true }))
+    if (request.raw.headers['transfer-encoding'] === undefined || typeof body?.pipe !== 'function') {
+      return pools.forward(request, reply, session, upstreamPath(rule, dest))
     }
+    request.body = body.pipe(new BodyLimit(rule.bodyLimit, () => { session.bodyTooLarge = true }))
     let ruleOptions = byRule.get(rule)
     if (ruleOptions === undefined) {
       const upstream = rule.upstream
@@ -121,6 +123,15 @@ function upstreamHeaders (request: FastifyRequest, headers: IncomingHttpHeaders)
 
 /** The catch-all route for every proxied method: the router picks nothing, the rule table does. */
 export function registerProxy (app: FastifyInstance, opts: ProxyOptions): void {
+  const pools = createUpstreamPools({
+    connectTimeoutMs: opts.connectTimeoutMs,
+    live: opts.live,
+    upstreamHeaders,
+    upstreamError,
+    sendBody: sendUpstreamBody,
+    rewriteLocation,
+  })
+  app.addHook('onClose', async () => { await pools.close() })
   const options: FastifyHttpProxyOptions = {
     upstream: '',
     prefix: '',
@@ -131,7 +142,7 @@ export function registerProxy (app: FastifyInstance, opts: ProxyOptions): void {
       live: opts.live,
       upstreamHeaders: (request) => upstreamHeaders(request, { ...request.headers }),
       upstreamError,
-    })),
+    }), pools),
     disableRequestLogging: true,
     undici: {
       connections: 128,
