@@ -9,9 +9,9 @@
  * - propagate (OTEL_TRACES_EXPORTER=none): trace context continued and passed on, nothing exported
  * - OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG: the standard samplers; the default is
  *   parentbased_always_on when exporting, parentbased_always_off when not (non-recording spans)
- * - server spans: @fastify/otel, one span per request (no spans per hook); client spans: the undici
- *   instrumentation (reply-from, fetch), which writes the caller's traceparent; ioredis commands,
- *   by name only, for a process that asks
+ * - server spans: @fastify/otel, one span per request (none per hook, none for health checks and
+ *   metrics scrapes); client spans: the undici instrumentation (reply-from, fetch), which writes
+ *   the caller's traceparent; ioredis commands, by name only, for a process that asks
  * - traceparent and tracestate only: no baggage is read or written
  * - log lines carry the active span's trace_id and span_id (logging.ts, a pino mixin)
  * @see https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/
@@ -65,6 +65,9 @@ export interface StartTracingOptions {
   redis?: boolean
 }
 
+/** Probes and scrapes: a trace each would drown the real ones. */
+export const UNTRACED_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics'])
+
 let provider: (TracerProvider & { shutdown: () => Promise<void> }) | undefined
 
 /** Is the SDK installed in this process (startTracing with a mode other than off)? */
@@ -98,6 +101,7 @@ export async function startTracing (config: TracingConfig, opts: StartTracingOpt
       registerOnInitialization: true,
       instrumentHooks: false,
       instrumentHandler: false,
+      ignorePaths: (route) => UNTRACED_PATHS.has(route.url),
       requestHook: (span, request) => span.updateName(`${request.method} ${request.routeOptions.url ?? ''}`.trim()),
     }),
     new UndiciInstrumentation(),
