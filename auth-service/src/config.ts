@@ -9,6 +9,7 @@ import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_REDIS_PREFIX } from './contra
 import { DEFAULT_DPOP_WINDOW_S } from '../../services/kernel/dpop.js'
 import { parseClusterNodes } from '../../services/kernel/redis.js'
 import { ConfigError, envReader, type Env, type EnvReader } from '../../services/kernel/env.js'
+import { readTracingConfig, type TracingConfig } from '../../services/kernel/tracing.js'
 
 export { ConfigError }
 
@@ -65,6 +66,8 @@ export interface AuthConfig {
   loginFailureWindow: number
   /** DPOP_PROOF_WINDOW: seconds either side of now a DPoP proof's iat may be. */
   dpopWindowS: number
+  /** The OTEL_* variables: OTLP endpoint, exporter, sampler, service name (kernel tracing.ts). */
+  tracing: Readonly<TracingConfig>
 }
 
 export function loadConfig (env: Env): Readonly<AuthConfig> {
@@ -90,6 +93,7 @@ export function loadConfig (env: Env): Readonly<AuthConfig> {
     loginMaxFailures: r.int('LOGIN_MAX_FAILURES', DEFAULT_LOGIN_MAX_FAILURES, 0, 1000),
     loginFailureWindow: r.int('LOGIN_FAILURE_WINDOW', DEFAULT_LOGIN_FAILURE_WINDOW, 1, DAY),
     dpopWindowS: r.int('DPOP_PROOF_WINDOW', DEFAULT_DPOP_WINDOW_S, 1, 600),
+    tracing: readTracingConfig(r, 'auth-service'),
   }
   if (r.problems.length === 0 && config.refreshTokenTtl > config.sessionMaxAge) {
     const { refreshTokenTtl, sessionMaxAge } = config

@@ -3,8 +3,10 @@
  * - Any Unicode is allowed; it is NFKC-normalised before it is counted, hashed or verified
  *   (NIST SP 800-63B 5.1.1.2), so the same password typed on another keyboard still matches.
  * - A lone surrogate is refused: it is not text and has no UTF-8 form.
+ * - Each hash and verify is a span (`argon2 hash`, `argon2 verify`) while tracing is on.
  */
 import { hash, verify, type Algorithm, type Options } from '@node-rs/argon2'
+import { inSpan } from '../../services/kernel/tracing.js'
 import { hasLoneSurrogate } from './text.js'
 
 /** OWASP Password Storage Cheat Sheet: argon2id, m=19456 KiB, t=2, p=1. */
@@ -33,16 +35,23 @@ export function passwordProblem (password: string): PasswordProblem | null {
   return null
 }
 
+const SPAN_ATTRIBUTES = {
+  'argon2.memory_cost': ARGON2_OPTIONS.memoryCost!,
+  'argon2.time_cost': ARGON2_OPTIONS.timeCost!,
+}
+
 export async function hashPassword (password: string): Promise<string> {
-  return await hash(password.normalize('NFKC'), ARGON2_OPTIONS)
+  return await inSpan('argon2 hash', SPAN_ATTRIBUTES, () => hash(password.normalize('NFKC'), ARGON2_OPTIONS))
 }
 
 export async function verifyPassword (passwordHash: string, password: string): Promise<boolean> {
-  try {
-    return await verify(passwordHash, password.normalize('NFKC'))
-  } catch {
-    return false
-  }
+  return await inSpan('argon2 verify', SPAN_ATTRIBUTES, async () => {
+    try {
+      return await verify(passwordHash, password.normalize('NFKC'))
+    } catch {
+      return false
+    }
+  })
 }
 
 /**

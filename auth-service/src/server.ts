@@ -1,11 +1,13 @@
 /**
- * Auth service entry point: env → config → app → listen; graceful close on SIGTERM/SIGINT.
+ * Auth service entry point: env → config → tracing → app → listen; graceful close on SIGTERM/SIGINT.
  */
 import { configOrExit, serve } from '../../services/kernel/serve.js'
+import { startTracing } from '../../services/kernel/tracing.js'
 import { buildAuthService } from './app.js'
 import { loadConfig } from './config.js'
 
 const config = configOrExit('auth service', () => loadConfig(process.env))
+await startTracing(config.tracing, { redis: true })
 const app = await buildAuthService(config)
 
 // SIGHUP re-reads keys/ (after `npm run keys -- rotate`) instead of closing the service.

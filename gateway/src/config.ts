@@ -12,6 +12,7 @@ import { DEFAULT_CLOCK_TOLERANCE_S, IDENTITY_ASSERTION } from './contract.js'
 import { DEFAULT_DPOP_WINDOW_S } from '../../services/kernel/dpop.js'
 import { parseClusterNodes } from '../../services/kernel/redis.js'
 import { ConfigError, envReader, type Env, type LogLevel } from '../../services/kernel/env.js'
+import { readTracingConfig, type TracingConfig } from '../../services/kernel/tracing.js'
 
 export { ConfigError }
 
@@ -116,6 +117,8 @@ export interface GatewayConfig {
   identityAssertionTtlS: number
   /** IDENTITY_ASSERTION_CACHE_MAX: signed assertions kept for reuse (0: sign on every request). */
   identityAssertionCacheMax: number
+  /** The OTEL_* variables: OTLP endpoint, exporter, sampler, service name (kernel tracing.ts). */
+  tracing: Readonly<TracingConfig>
 }
 
 const HTTP = ['http:', 'https:'] as const
@@ -213,6 +216,7 @@ export function loadConfig (env: Env): Readonly<GatewayConfig> {
       IDENTITY_ASSERTION.maxTtlS),
     identityAssertionCacheMax: r.int('IDENTITY_ASSERTION_CACHE_MAX', DEFAULT_IDENTITY_ASSERTION_CACHE_MAX, 0,
       10_000_000),
+    tracing: readTracingConfig(r, 'gateway'),
   }
   r.done('gateway')
   return Object.freeze(config)

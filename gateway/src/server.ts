@@ -9,6 +9,7 @@
  */
 import { ConfigError } from '../../services/kernel/env.js'
 import { configOrExit, serve } from '../../services/kernel/serve.js'
+import { startTracing } from '../../services/kernel/tracing.js'
 import { buildGateway } from './app.js'
 import { loadConfig } from './config.js'
 import { DEFAULT_GATEWAY_FILE, loadGatewayFile } from './gateway-file/index.js'
@@ -25,6 +26,7 @@ const file = configOrExit('gateway', () => {
 // GATEWAY_WORKERS > 1: this process only forks and supervises the workers (ops/cluster.ts).
 if (isClusterPrimary(config)) await runPrimary(config)
 
+await startTracing(config.tracing) // before the app is built: its server and logger are traced
 const app = buildGateway(config, { file, reload: { path: filePath, env: process.env } })
 app.log.info({ gatewayFile: filePath, version: file.version, routes: file.routes.length }, 'gateway file loaded')
 closeWithPrimary(app, config.shutdownDrainMs)

@@ -21,6 +21,7 @@ import { Redis } from 'ioredis'
 import { GATEWAY_BUNDLE, bundle } from '../start/bundle.js'
 import { DEFAULT_AUDIENCE, DEFAULT_ISSUER, REVOCATION } from '../../auth-service/src/contract.js'
 import { startRedisServer } from '../local-redis/redis-server.js'
+import { startOtlpReceiver } from '../testing/otlp.js'
 import {
   cpuSeconds,
   fmt,
@@ -35,13 +36,18 @@ import {
   type LoadResult,
 } from './bench-lib.js'
 
-const ALL_TARGETS = ['direct', 'bare', 'gateway-noauth', 'gateway', 'gateway-cold', 'seed', 'gateway-baseline'] as const
+const ALL_TARGETS = [
+  'direct', 'bare', 'gateway-noauth', 'gateway', 'gateway-trace-propagate', 'gateway-trace-export', 'gateway-cold',
+  'seed', 'gateway-baseline',
+] as const
 type Target = typeof ALL_TARGETS[number]
 const DESCRIPTIONS: Record<Target, string> = {
   direct: 'upstream directly (node:http, small JSON)',
   bare: 'bare Fastify + @fastify/http-proxy, no auth',
   'gateway-noauth': 'gateway, auth off (rule auth none)',
-  gateway: 'gateway, full pipeline (verify+cache, revocation, identity, rate limit on Redis)',
+  gateway: 'gateway, full pipeline (verify+cache, revocation, identity, rate limit on Redis); tracing off',
+  'gateway-trace-propagate': 'gateway, tracing on, propagation only (OTEL_TRACES_EXPORTER=none: non-recording spans)',
+  'gateway-trace-export': 'gateway, tracing on, 10 % of traces exported over OTLP/HTTP to a local receiver',
   'gateway-cold': 'gateway, every token new (cold verification)',
   seed: "seeds' stack: express + jsonwebtoken + http-proxy-middleware",
   'gateway-baseline': 'gateway, full pipeline, built from another checkout (BENCH_BASELINE): a same-run A/B',
@@ -189,6 +195,14 @@ const results: Record<string, unknown> = {
   pinned: pin,
 }
 const rows: Array<{ target: Target, load: LoadResult, cpuS: number | null, rssMb: number | null }> = []
+// The exporting target's spans go to a receiver in this process, which counts them.
+const otlp = targets.includes('gateway-trace-export') ? await startOtlpReceiver() : undefined
+const TRACING_ENV: Partial<Record<Target, Record<string, string>>> = {
+  'gateway-trace-propagate': { OTEL_TRACES_EXPORTER: 'none' },
+  'gateway-trace-export': {
+    OTEL_EXPORTER_OTLP_ENDPOINT: otlp?.url ?? '', OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1',
+  },
+}
 try {
   const upstream = await startTarget('upstream', '1', { BENCH_JWKS: jwks })
   const gatewayEnv = {
@@ -252,7 +266,7 @@ try {
       // Cold: the cache holds fewer entries than the rotation, oldest out first, so every token misses.
       const coldMax = process.env.BENCH_COLD_CACHE_MAX ?? String(Math.floor(coldTokens.length / 4))
       const cache: Record<string, string> = target === 'gateway-cold' ? { TOKEN_CACHE_MAX: coldMax } : {}
-      ;({ child, url } = await startTarget(kind, '0', { ...gatewayEnv, ...cache }))
+      ;({ child, url } = await startTarget(kind, '0', { ...gatewayEnv, ...cache, ...TRACING_ENV[target] }))
       await waitReady(url)
     }
     const path = target === 'direct' ? '/orders' : '/api/orders'
@@ -372,6 +386,7 @@ try {
 } finally {
   stopAll()
   await redisServer.stop({ removeDir: true })
+  await otlp?.close()
 }
 
 // ---- report -------------------------------------------------------------------------------
@@ -398,6 +413,10 @@ const addRatio = (what: string, value: string, target: string) => {
 addRatio('full gateway / bare proxy (req per CPU-s)', ratio(perCpu('gateway'), perCpu('bare')), '>= 1.00x')
 addRatio('gateway auth on / auth off (req per CPU-s)', ratio(perCpu('gateway'), perCpu('gateway-noauth')), '>= 0.95x')
 addRatio("full gateway / seeds' stack (req per CPU-s)", ratio(perCpu('gateway'), perCpu('seed')), '>= 6x')
+addRatio('gateway tracing propagate-only / off (req per CPU-s)',
+  ratio(perCpu('gateway-trace-propagate'), perCpu('gateway')), '')
+addRatio('gateway tracing 10 % exported / off (req per CPU-s)',
+  ratio(perCpu('gateway-trace-export'), perCpu('gateway')), '')
 addRatio('cold gateway / warm gateway (req per CPU-s)', ratio(perCpu('gateway-cold'), perCpu('gateway')), '')
 addRatio('bare proxy / direct (req per CPU-s)', ratio(perCpu('bare'), perCpu('direct')), '')
 if (targets.includes('gateway-baseline')) {
@@ -426,6 +445,13 @@ console.log(formatTable(TARGET_COLUMNS, rows.map((r) => [
   r.cpuS ? r.load.total / r.cpuS : NaN, r.rssMb ?? NaN, String(r.load.non2xx), String(r.load.errors),
 ])))
 for (const r of rows) console.log(`  ${r.target}: ${DESCRIPTIONS[r.target]}`)
+const exported = rows.find((r) => r.target === 'gateway-trace-export')
+if (otlp && exported) {
+  const traces = new Set(otlp.spans.map((x) => x.traceId)).size
+  results.otlp = { spans: otlp.spans.length, traces, exports: otlp.bodies.length }
+  console.log(`  the OTLP receiver got ${otlp.spans.length} spans of ${traces} traces in ${otlp.bodies.length} ` +
+    `exports, for ${exported.load.total} measured requests (and the warm-up's; the last batch is lost at exit)`)
+}
 if (micro) {
   console.log('\nMicro-figures (per CPU-second of one process)')
   console.log(formatTable(['operation', 'per CPU-s'], [

@@ -7,7 +7,8 @@
  * upstream        node:http, a small JSON for every path (and the bench JWKS)
  * bare            Fastify (logger at info, its default request logging) + @fastify/http-proxy defaults
  * gateway-noauth  buildGateway, the auth 'required' rules with auth 'none'
- * gateway         buildGateway, full pipeline (the gateway file: GATEWAY_CONFIG, default gateway/gateway.yaml)
+ * gateway         buildGateway, full pipeline (the gateway file: GATEWAY_CONFIG, default gateway/gateway.yaml);
+ *                 tracing as the OTEL_* variables say (kernel tracing.ts; default off), as server.ts starts it
  * seed            express + jsonwebtoken + http-proxy-middleware (seed-stack.ts)
  */
 import http from 'node:http'
@@ -22,6 +23,7 @@ import { loadConfig } from '../../gateway/src/config.js'
 import { DEFAULT_GATEWAY_FILE, loadGatewayFile } from '../../gateway/src/gateway-file/index.js'
 import { createTokenCache } from '../../gateway/src/pipeline/token-cache.js'
 import { checkClaims } from '../../gateway/src/pipeline/authenticate.js'
+import { startTracing } from '../../services/kernel/tracing.js'
 import { buildSeedStack } from './seed-stack.js'
 
 const kind = process.env.BENCH_KIND ?? ''
@@ -69,6 +71,7 @@ if (kind === 'upstream') {
   const routes = file.routes.map((r) => noAuth && r.auth === 'required' ? { ...r, ...open } : r)
   const cache = createTokenCache({ maxEntries: config.tokenCacheMax, ttlMs: config.tokenCacheTtlMs })
   const tokenCache = config.tokenCacheMax > 0 ? { tokenCache: cache } : {}
+  await startTracing(config.tracing)
   const app = buildGateway(config, { file: { ...file, routes }, ...tokenCache })
   await app.listen({ host: '127.0.0.1', port: 0 })
   send({ port: (app.server.address() as { port: number }).port })

@@ -2,11 +2,12 @@
  * Config of a demo service: `<NAME>_HOST`, `<NAME>_PORT`, LOG_LEVEL, and the identity assertion
  * check (identity-assertion.ts): IDENTITY_ASSERTION (off | optional | required, default off),
  * GATEWAY_JWKS_URL, GATEWAY_ISSUER, `<NAME>_ROUTE_ID` (the service's route id in the gateway
- * file; default the lower-case name). Pure: reads only the env object it is given and reports
- * every bad variable in one ConfigError.
+ * file; default the lower-case name), and tracing (the OTEL_* variables, kernel tracing.ts).
+ * Pure: reads only the env object it is given and reports every bad variable in one ConfigError.
  */
 import { IDENTITY_ASSERTION } from '../../gateway/src/contract.js'
 import { envReader, type Env, type LogLevel } from '../kernel/env.js'
+import { readTracingConfig, type TracingConfig } from '../kernel/tracing.js'
 import {
   DEFAULT_ASSERTION_CLOCK_TOLERANCE_S, DEFAULT_GATEWAY_JWKS_URL, IDENTITY_ASSERTION_MODES,
   type IdentityAssertionSettings,
@@ -18,6 +19,8 @@ export interface ServiceConfig {
   logLevel: LogLevel
   /** Absent (a service built without env, e.g. in tests): off. */
   identityAssertion?: Readonly<IdentityAssertionSettings>
+  /** The OTEL_* variables (kernel tracing.ts); absent: off. */
+  tracing?: Readonly<TracingConfig>
 }
 
 export const DEFAULT_HOST = '127.0.0.1'
@@ -36,6 +39,7 @@ export function loadServiceConfig (env: Env, prefix: string, defaultPort: number
       audience: read.str(`${prefix}_ROUTE_ID`, prefix.toLowerCase()),
       clockToleranceS: read.num('CLOCK_TOLERANCE', DEFAULT_ASSERTION_CLOCK_TOLERANCE_S, { max: 300 }),
     }),
+    tracing: readTracingConfig(read, prefix.toLowerCase()),
   }
   read.done(prefix.toLowerCase())
   return Object.freeze(config)

@@ -1,6 +1,7 @@
-/** The whole `server.ts` of a demo business service: config, build, serve (services/kernel). */
+/** The whole `server.ts` of a demo business service: config, tracing, build, serve (services/kernel). */
 import type { FastifyInstance } from 'fastify'
 import { configOrExit, serve } from '../kernel/serve.js'
+import { startTracing } from '../kernel/tracing.js'
 import { loadServiceConfig, type ServiceConfig } from './config.js'
 
 export interface RunServiceOptions {
@@ -14,6 +15,7 @@ export interface RunServiceOptions {
 
 export async function runService (opts: RunServiceOptions): Promise<void> {
   const config = configOrExit(opts.name, () => loadServiceConfig(process.env, opts.envPrefix, opts.defaultPort))
+  if (config.tracing) await startTracing(config.tracing)
   const app = await opts.build(config)
   await serve(app, { name: opts.name, host: config.host, port: config.port })
 }

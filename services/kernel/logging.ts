@@ -4,6 +4,7 @@
  * @see https://getpino.io/#/docs/redaction
  */
 import type { DestinationStream, LoggerOptions } from 'pino'
+import { traceLogFields, tracingStarted } from './tracing.js'
 
 /** Credential headers, and tokens, cookies and passwords at the top level or one level down. */
 export const LOG_REDACT_PATHS: readonly string[] = Object.freeze([
@@ -16,11 +17,15 @@ export const LOG_REDACT_PATHS: readonly string[] = Object.freeze([
 
 export type KernelLoggerOptions = LoggerOptions & { stream?: DestinationStream }
 
-/** A redacting logger at `level`, writing to `stream` when given (tests capture it), else stdout. */
+/**
+ * A redacting logger at `level`, writing to `stream` when given (tests capture it), else stdout;
+ * once tracing is started (tracing.ts), each line inside a span carries its trace_id and span_id.
+ */
 export function loggerOptions (level: string, stream?: DestinationStream): KernelLoggerOptions {
   return {
     level,
     redact: { paths: [...LOG_REDACT_PATHS], censor: '[redacted]' },
+    ...(tracingStarted() && { mixin: traceLogFields }),
     ...(stream && { stream }),
   }
 }

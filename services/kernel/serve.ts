@@ -1,13 +1,15 @@
 /**
  * What every process's thin `server.ts` does, in one place: config from process.env (every
  * bad variable printed, exit 1), listen, one `<name> ready at <url>` line, and a graceful
- * close on SIGTERM/SIGINT (a drain, then close) with a 10 s hard limit.
+ * close on SIGTERM/SIGINT (a drain, then close, then the last spans exported: tracing.ts) with a
+ * 10 s hard limit.
  * @see https://github.com/mcollina/close-with-grace
  */
 import closeWithGrace, { type Options as CloseWithGraceOptions } from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import { ConfigError } from './env.js'
 import { DEFAULT_DRAIN_MS, drainAndClose } from './shutdown.js'
+import { stopTracing } from './tracing.js'
 
 const CLOSE_TIMEOUT_MS = 10_000
 
@@ -51,10 +53,12 @@ export async function serve (app: FastifyInstance, opts: ServeOptions): Promise<
     if (err) {
       app.log.error({ err }, 'closing after an uncaught error')
       await app.close()
+      await stopTracing()
       return
     }
     if (signal) app.log.info({ signal }, 'closing')
     await drainAndClose(app, opts.drainMs ?? DEFAULT_DRAIN_MS)
+    await stopTracing() // the spans still buffered are exported
   })
   await app.listen({ host: opts.host, port: opts.port })
   const address = app.server.address()

@@ -15,8 +15,11 @@
  * - Auth service down: cached keys stay usable until `maxStaleMs` after the last successful
  *   fetch, then `getKey` throws keys_unavailable (503), not a 401. While stale, a request
  *   may trigger a refetch (same cooldown), so recovery does not wait for the next timer.
+ * - Each fetch is a `jwks fetch` span while tracing is on (its HTTP call a child span, with the
+ *   gateway's traceparent); a refetch for a request's unknown kid is part of that request's trace.
  */
 import { importJWK, type CryptoKey, type JWK, type JWSHeaderParameters } from 'jose'
+import { inSpan } from '../../../services/kernel/tracing.js'
 import { invalidToken, keysUnavailable } from '../errors.js'
 
 export type KeyAlgorithm = 'RS256' | 'ES256'
@@ -99,7 +102,14 @@ export function createKeyStore (opts: KeyStoreOptions): KeyStore {
   let timer: NodeJS.Timeout | null = null
   let stopped = true
 
-  async function load (): Promise<boolean> {
+  const load = () => inSpan('jwks fetch', { 'url.full': jwksUrl || `discovery:${opts.discoveryIssuer}` },
+    async (span) => {
+      const ok = await fetchKeys()
+      span.setAttributes({ 'jwks.result': ok ? 'ok' : 'error', 'jwks.keys': keys.size })
+      return ok
+    })
+
+  async function fetchKeys (): Promise<boolean> {
     fetches++
     lastAttemptAt = Date.now()
     try {

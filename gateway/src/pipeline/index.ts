@@ -16,6 +16,7 @@
  * - stages after 4 do nothing on a request no rule matches (own routes, 404s)
  * - the hook awaits only a stage that returns a promise: a token-cache hit runs it all synchronously
  * - each denial (errors.ts) is logged once with its rule and reason, and counted
+ * - stage 5 is an `authenticate` span while tracing is on (ops/tracing.ts)
  */
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
@@ -29,6 +30,7 @@ import { compileRules } from '../rules.js'
 import { authenticateStage, createAuthenticator } from './authenticate.js'
 import { authorizeStage } from './authorize.js'
 import { createCorsPreflight } from './cors-preflight.js'
+import { traceAuthenticate } from '../ops/tracing.js'
 import { createCsrfStage } from './csrf.js'
 import { createDpopCheck } from './dpop.js'
 import { isDenial, type AnyDenial } from '../errors.js'
@@ -144,7 +146,8 @@ export const pipeline = fp(async function pipeline (app, opts: PipelineOptions) 
     'request-limits': requestLimitsStage,
     'cors-preflight': createCorsPreflight(config.corsOrigins),
     'per-ip-limits': limits.perIp,
-    authenticate: authenticateStage(() => metrics.recordVerification('ok', 'none'), dpop),
+    authenticate: traceAuthenticate(config.tracing,
+      authenticateStage(() => metrics.recordVerification('ok', 'none'), dpop)),
     authorize: authorizeStage,
     csrf: createCsrfStage({ secret: config.csrfSecret, allowedOrigins }),
     'per-user-limit': limits.perUser,

@@ -9,10 +9,12 @@
  * - the identity assertion (identity-assertion/) as x-identity-token, when the proxy has one
  * - rules without forwardCredentials lose the Authorization and DPoP headers and the auth cookies
  * - x-forwarded-host: the Host the client sent (the auth service builds a DPoP proof's htu from it)
+ * - while tracing, the client's traceparent gives way to the gateway's (ops/tracing.ts)
  */
 import type { IncomingHttpHeaders } from 'node:http'
 import { COOKIES } from '../../../auth-service/src/contract.js'
 import { IDENTITY_HEADERS, formatRoles, type Identity } from '../contract.js'
+import { withoutClientTraceContext } from '../ops/tracing.js'
 import { stripClientHeaders } from './strip-headers.js'
 
 const AUTH_COOKIES = new Set<string>(Object.values(COOKIES))
@@ -44,6 +46,7 @@ export function withoutAuthCookies (cookie: string | undefined): string | undefi
 /** Rewrites `out` in place: reply-from hands rewriteRequestHeaders its own copy of the request headers. */
 export function outgoingHeaders (out: IncomingHttpHeaders, ctx: OutgoingContext): IncomingHttpHeaders {
   stripClientHeaders(out)
+  withoutClientTraceContext(out)
   if (!ctx.forwardCredentials) {
     delete out.authorization
     delete out.dpop

@@ -22,9 +22,19 @@ t.test('stripClientHeaders', async (t) => {
     'x-session-idx': 'not an identity header',
     accept: 'application/json',
     'content-length': '3',
+    traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    tracestate: 'a=1',
   }
   stripClientHeaders(headers)
-  t.same(Object.keys(headers).sort(), ['accept', 'connection', 'content-length', 'host', 'x-session-idx'])
+  t.same(Object.keys(headers).sort(),
+    ['accept', 'connection', 'content-length', 'host', 'traceparent', 'tracestate', 'x-session-idx'],
+    'the trace context stays: the request span continues it (services/kernel/tracing.ts)')
+})
+
+t.test('outgoingHeaders: with tracing off, the client\'s trace context passes as any header', async (t) => {
+  const trace = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', tracestate: 'a=1' }
+  const ctx = { identity: null, requestId: 'r1', clientIp: '10.0.0.1', protocol: 'http', forwardCredentials: false }
+  t.match(outgoingHeaders({ ...trace }, ctx), trace)
 })
 
 t.test('stripClientHeaders: the usual Connection values, and names in any case', async (t) => {

@@ -9,10 +9,17 @@ const assertionDefaults = (audience: string) => ({
   audience,
   clockToleranceS: 5,
 })
+const tracingOff = (serviceName: string) => ({
+  mode: 'off', serviceName, tracesUrl: '', sampler: 'parentbased_always_off', samplerRatio: 1,
+})
 
 t.test('loadServiceConfig uses the defaults', async (t) => {
   t.same(loadServiceConfig({}, 'ORDERS', 4101), {
-    host: '127.0.0.1', port: 4101, logLevel: 'info', identityAssertion: assertionDefaults('orders'),
+    host: '127.0.0.1',
+    port: 4101,
+    logLevel: 'info',
+    identityAssertion: assertionDefaults('orders'),
+    tracing: tracingOff('orders'),
   })
 })
 
@@ -42,8 +49,15 @@ t.test('loadServiceConfig reads <PREFIX>_HOST, <PREFIX>_PORT and LOG_LEVEL', asy
     'USERS',
     4102
   )
-  t.same(config, { host: '::1', port: 0, logLevel: 'warn', identityAssertion: assertionDefaults('users') })
+  t.same(config, {
+    host: '::1', port: 0, logLevel: 'warn', identityAssertion: assertionDefaults('users'), tracing: tracingOff('users'),
+  })
   t.ok(Object.isFrozen(config))
+})
+
+t.test('loadServiceConfig reads the OTEL_* variables, the service named by its prefix', async (t) => {
+  const config = loadServiceConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318' }, 'PAYMENTS', 4103)
+  t.match(config.tracing, { mode: 'export', serviceName: 'payments', tracesUrl: 'http://127.0.0.1:4318/v1/traces' })
 })
 
 t.test('loadServiceConfig reports every bad variable at once', async (t) => {
