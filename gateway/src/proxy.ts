@@ -3,12 +3,13 @@
  * catch-all route for every proxied method, forwarding by the rule the session's configuration
  * picked (route-table.ts), so a reload changes routes without touching Fastify's router.
  *
- * - upstream, path rewrite and timeout are the rule's, per request (reply-from's getUpstream and
- *   per-call timeout); no rule is the JSON 404
+ * - upstream, path rewrite and timeout are the rule's, per request; no rule is the JSON 404
+ * - most requests go straight to undici's pool of the upstream (upstream-pool.ts); a chunked
+ *   upload goes through reply-from (its getUpstream and per-call timeout), counted as it streams
  * - keep-alive upstream connections (undici, one pool per upstream origin); no retries: a
  *   proxied request is sent once
- * - the identity written in rewriteRequestHeaders (pipeline/mutate.ts), the answer's headers
- *   filtered in rewriteHeaders (response/upstream-headers.ts)
+ * - the identity written by upstreamHeaders (pipeline/mutate.ts), the answer's headers
+ *   filtered (response/upstream-headers.ts) and its redirect rewritten back to the prefix
  * - small answers sent in one write; upstream failures mapped to JSON 502 / 504
  * - a WebSocket upgrade the pipeline let through goes to live/websocket.ts; an event stream is
  *   relayed as a live connection (live/event-stream.ts)

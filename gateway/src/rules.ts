@@ -1,7 +1,7 @@
 /**
  * Routing rules as data, compiled once from the gateway file's routes (gateway-file/: the file
- * is validated there, every problem listed, before a rule is made). proxy.ts registers one
- * @fastify/http-proxy per rule, for the rule's methods only; the pipeline stages
+ * is validated there, every problem listed, before a rule is made). The route table
+ * (route-table.ts) picks one per request, proxy.ts forwards by it; the pipeline stages
  * (pipeline/index.ts) read the policy fields.
  *
  * - `auth`: stage 5 ('required': a token is needed; 'optional': a token is verified when sent,
