@@ -20,8 +20,7 @@ import { assertLoopback } from './bench-lib.js'
 
 /** jwt_verify and its companions appeared in HAProxy 2.5. */
 export const HAPROXY_MIN_VERSION = { major: 2, minor: 5 } as const
-export const HAPROXY_INSTALL_HELP =
-  'npm run bench -- --install-haproxy (or BENCH_INSTALL=haproxy) installs Debian\'s haproxy'
+export const HAPROXY_INSTALL_HELP = 'npm run bench -- --install-haproxy, or BENCH_INSTALL=haproxy, installs Debian\'s'
 
 export interface HaproxyConfigOptions {
   /** 127.0.0.1 port HAProxy listens on. */

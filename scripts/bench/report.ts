@@ -112,7 +112,11 @@ export function ratioRows (d: ReportData): RatioRow[] {
   const skipped = (t: Target) => d.skipped.find((s) => s.target === t)?.reason.replace(/ \(.*$/, '')
   const targets = (what: string, a: Target, b: Target, goal = '') => {
     const why = skipped(a) ?? skipped(b)
-    if (why !== undefined) { out.push([what, `${skipped(a) ? a : b}: ${why}`, '', goal]); return }
+    const present = (t: Target) => skipped(t) !== undefined || d.rows.some((x) => x.target === t)
+    if (why !== undefined && present(a) && present(b)) {
+      out.push([what, `${skipped(a) ? a : b}: ${why}`, '', goal])
+      return
+    }
     const rounds = (t: Target) => d.rows.find((x) => x.target === t)?.rounds
     figures(what, perCpuOf(d, a), perCpuOf(d, b), goal, roundSpread(rounds(a), rounds(b)))
   }

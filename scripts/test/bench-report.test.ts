@@ -77,6 +77,8 @@ t.test('a skipped HAProxy is a ratio row and a table row that say why', async (t
   const haproxy = ratioRows(d).find(([what]) => what.startsWith('gateway / haproxy'))
   t.equal(haproxy?.[1], 'haproxy: not installed')
   t.match(renderReport(d), /^haproxy\s+not installed \(npm run bench -- --install-haproxy/m)
+  const alone = ratioRows({ ...d, rows: [row('gateway', 4000)] })
+  t.notOk(alone.some(([what]) => what.startsWith('haproxy / bare-nolog')), 'none where the other side was not run')
 })
 
 t.test('roundSpread: the median and quartiles of the per-round ratios', async (t) => {
