@@ -46,6 +46,18 @@ export function treeCpuSeconds (pid: number): number | null {
   return processTree(pid).slice(1).reduce((sum, p) => sum + (cpuSeconds(p) ?? 0), own)
 }
 
+/** Context switches (voluntary + involuntary) of the main threads of `pid` and its descendants; null: none. */
+export function treeContextSwitches (pid: number): number | null {
+  let sum: number | null = null
+  for (const p of processTree(pid)) {
+    try {
+      const status = readFileSync(`/proc/${p}/status`, 'utf8')
+      for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) sum = (sum ?? 0) + Number(m[1])
+    } catch {} // gone meanwhile
+  }
+  return sum
+}
+
 /** Per-core [busy, total] jiffies from /proc/stat (busy: everything but idle and iowait). */
 export function coreTimes (): Map<number, [number, number]> {
   const out = new Map<number, [number, number]>()

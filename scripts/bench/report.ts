@@ -242,11 +242,11 @@ const percent = (v: number | undefined) => v !== undefined && Number.isFinite(v)
 export function renderScaling (scaling: ScalingResult[]): string[] {
   const cores = Math.max(0, ...scaling.map((s) => s.coreBusy.length))
   const busy = Array.from({ length: cores }, (_, i) => `core ${i} busy`)
-  const header = ['GATEWAY_WORKERS', 'cpus', 'req/s', 'p99 ms', 'CPU s', 'req/CPU-s', 'RSS MB', ...busy,
-    'load gen CPU s', 'upstream CPU s']
+  const header = ['GATEWAY_WORKERS', 'cpus', 'req/s', 'p99 ms', 'CPU s', 'req/CPU-s', 'switches/req', 'RSS MB',
+    ...busy, 'load gen CPU s', 'upstream CPU s']
   const rows = scaling.map((s) => [
     s.name, s.cpus || '-', s.load.requestsPerSecond, s.load.latency.p99, s.cpuS, s.load.total / s.cpuS,
-    s.rssMb ?? NaN, ...Array.from({ length: cores }, (_, i) => percent(s.coreBusy[i])),
+    s.switchesPerRequest, s.rssMb ?? NaN, ...Array.from({ length: cores }, (_, i) => percent(s.coreBusy[i])),
     s.loadGeneratorCpuS, s.upstreamCpuS,
   ])
   const seconds = scaling[0]?.load.durationS

@@ -15,8 +15,8 @@ import type { ChildProcess } from 'node:child_process'
 import { cpuUsage } from 'node:process'
 import { freePort } from '../local-redis/ports.js'
 import {
-  addCoreTimes, busyShares, combineSlices, coreTimes, cpuSeconds, processTree, runLoad, treeCpuSeconds, treeRssMb,
-  type LoadOptions, type LoadResult,
+  addCoreTimes, busyShares, combineSlices, coreTimes, cpuSeconds, processTree, runLoad, treeContextSwitches,
+  treeCpuSeconds, treeRssMb, type LoadOptions, type LoadResult,
 } from './bench-lib.js'
 import { waitReady, type Runner } from './runner.js'
 
@@ -52,6 +52,8 @@ export interface ScalingResult extends ScalingCase {
   rssMb: number | null
   /** Busy share of each core over the slices (index = core). */
   coreBusy: number[]
+  /** Context switches of the main threads of the primary and its workers, per request. */
+  switchesPerRequest: number
   /** Of cpuS, the primary's own (it only accepts and hands out connections). */
   primaryCpuS: number
   loadGeneratorCpuS: number
@@ -80,6 +82,7 @@ interface Running {
   cpuS: number,
   sliceCpuS: number[],
   primaryS: number,
+  switches: number,
   busy: Array<[number, number]>,
   loadS: number,
   upS: number,
@@ -109,7 +112,7 @@ async function startServer (o: ScalingOptions, c: ScalingCase): Promise<Running>
   await ready
   const url = `http://127.0.0.1:${port}`
   await waitReady(url)
-  return { c, child, url, slices: [], cpuS: 0, sliceCpuS: [], primaryS: 0, busy: [], loadS: 0, upS: 0 }
+  return { c, child, url, slices: [], cpuS: 0, sliceCpuS: [], primaryS: 0, switches: 0, busy: [], loadS: 0, upS: 0 }
 }
 
 export async function runScaling (o: ScalingOptions): Promise<ScalingResult[]> {
@@ -127,6 +130,7 @@ export async function runScaling (o: ScalingOptions): Promise<ScalingResult[]> {
         const pid = r.child.pid as number
         const cpu0 = treeCpuSeconds(pid)
         const own0 = cpuSeconds(pid)
+        const switches0 = treeContextSwitches(pid)
         const up0 = cpuSeconds(o.upstream.pid as number)
         const cores0 = coreTimes()
         const self0 = cpuUsage()
@@ -136,10 +140,12 @@ export async function runScaling (o: ScalingOptions): Promise<ScalingResult[]> {
         const cores1 = coreTimes()
         const cpu1 = treeCpuSeconds(pid)
         const own1 = cpuSeconds(pid)
+        const switches1 = treeContextSwitches(pid)
         const up1 = cpuSeconds(o.upstream.pid as number)
         r.sliceCpuS.push(cpu0 === null || cpu1 === null ? NaN : cpu1 - cpu0)
         r.cpuS += r.sliceCpuS.at(-1) as number
         r.primaryS += r.c.workers > 1 && own0 !== null && own1 !== null ? own1 - own0 : 0
+        r.switches += switches0 === null || switches1 === null ? NaN : switches1 - switches0
         r.upS += up0 === null || up1 === null ? NaN : up1 - up0
         r.loadS += (self.user + self.system) / 1e6
         addCoreTimes(r.busy, cores0, cores1)
@@ -152,6 +158,7 @@ export async function runScaling (o: ScalingOptions): Promise<ScalingResult[]> {
       processes: processTree(r.child.pid as number).length,
       rssMb: treeRssMb(r.child.pid as number),
       coreBusy: busyShares(r.busy),
+      switchesPerRequest: r.switches / r.slices.reduce((a, sl) => a + sl.total, 0),
       primaryCpuS: r.primaryS,
       loadGeneratorCpuS: r.loadS,
       upstreamCpuS: r.upS,

@@ -106,6 +106,7 @@ t.test('the scaling table and its ratios', async (t) => {
       processes: c.workers === 1 ? 1 : 3,
       rssMb: 100 * c.workers,
       coreBusy: [1, 0.5],
+      switchesPerRequest: 0.5,
       primaryCpuS: 0.01,
       loadGeneratorCpuS: 1,
       upstreamCpuS: 0.5,
