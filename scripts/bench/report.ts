@@ -211,7 +211,7 @@ export function renderReport (d: ReportData): string {
       ['gateway authenticate(), fast path, no cache', m.gatewayFast],
       ['gateway authenticate(), jose, no cache', m.gatewayJose],
       ['gateway authenticate(), cache hit', m.gatewayCacheHit],
-      ['DPoP proof check (ES256, + one Redis SET NX per request)', m.dpopProofCheck],
+      ['DPoP proof check (ES256; its Redis SET NX not included)', m.dpopProofCheck],
       ...(d.refresh
         ? [
             ['auth refreshes (refresh.ts, per wall-clock s)', d.refresh.refreshesPerS],
