@@ -3,7 +3,7 @@
  * CPU time and RSS of a process from /proc, percentiles, a plain text table, argument
  * parsing, and the loopback-only rule for anything we point load at.
  */
-import { readFileSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import autocannon from 'autocannon'
 
 const CLOCK_TICKS = 100 // USER_HZ on Linux: /proc/<pid>/stat times are in 1/100 s
@@ -20,6 +20,74 @@ export function cpuSeconds (pid: number): number | null {
   }
 }
 
+/** `pid` and every process below it (node:cluster workers), from /proc/<n>/stat's ppid field. */
+export function processTree (pid: number): number[] {
+  const parentOf = new Map<number, number>()
+  let entries: string[] = []
+  try { entries = readdirSync('/proc') } catch { return [pid] }
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+      parentOf.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
+    } catch {} // gone meanwhile
+  }
+  const tree = [pid]
+  for (let i = 0; i < tree.length; i++) {
+    for (const [child, parent] of parentOf) if (parent === tree[i]) tree.push(child)
+  }
+  return tree
+}
+
+/** utime + stime of `pid` and its live descendants, in seconds; null when `pid` is gone. */
+export function treeCpuSeconds (pid: number): number | null {
+  const own = cpuSeconds(pid)
+  if (own === null) return null
+  return processTree(pid).slice(1).reduce((sum, p) => sum + (cpuSeconds(p) ?? 0), own)
+}
+
+/** Context switches (voluntary + involuntary) of the main threads of `pid` and its descendants; null: none. */
+export function treeContextSwitches (pid: number): number | null {
+  let sum: number | null = null
+  for (const p of processTree(pid)) {
+    try {
+      const status = readFileSync(`/proc/${p}/status`, 'utf8')
+      for (const m of status.matchAll(/^(?:non)?voluntary_ctxt_switches:\s+(\d+)$/gm)) sum = (sum ?? 0) + Number(m[1])
+    } catch {} // gone meanwhile
+  }
+  return sum
+}
+
+/** Per-core [busy, total] jiffies from /proc/stat (busy: everything but idle and iowait). */
+export function coreTimes (): Map<number, [number, number]> {
+  const out = new Map<number, [number, number]>()
+  try {
+    for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+      const m = /^cpu(\d+) (.*)$/.exec(line)
+      if (!m) continue
+      const v = (m[2] as string).trim().split(/\s+/).map(Number)
+      const total = v.slice(0, 8).reduce((a, b) => a + b, 0) // user..steal, not guest (inside user)
+      out.set(Number(m[1]), [total - (v[3] ?? 0) - (v[4] ?? 0), total])
+    }
+  } catch {}
+  return out
+}
+
+/** Adds the per-core jiffies between two coreTimes() snapshots to `acc` (index = core). */
+export function addCoreTimes (
+  acc: Array<[number, number]>, before: Map<number, [number, number]>, after: Map<number, [number, number]>
+): void {
+  for (const [core, [busy, total]] of after) {
+    const [b0, t0] = before.get(core) ?? [busy, total]
+    const [b, t] = acc[core] ?? [0, 0]
+    acc[core] = [b + busy - b0, t + total - t0]
+  }
+}
+
+/** The busy share of each core in an addCoreTimes() accumulator (other tenants' work included). */
+export const busyShares = (acc: Array<[number, number]>): number[] =>
+  Array.from(acc, (v) => v && v[1] > 0 ? v[0] / v[1] : NaN)
+
 /** Resident set size in MB (VmRSS); null when unavailable. */
 export function rssMb (pid: number): number | null {
   try {
@@ -28,6 +96,13 @@ export function rssMb (pid: number): number | null {
   } catch {
     return null
   }
+}
+
+/** RSS of `pid` and its live descendants, in MB; null when `pid` is gone. */
+export function treeRssMb (pid: number): number | null {
+  const own = rssMb(pid)
+  if (own === null) return null
+  return processTree(pid).slice(1).reduce((sum, p) => sum + (rssMb(p) ?? 0), own)
 }
 
 export function percentile (sorted: number[], p: number): number {
@@ -78,6 +153,33 @@ export async function runLoad (opts: LoadOptions, progress = true): Promise<Load
     errors: r.errors,
     timeouts: r.timeouts,
     durationS: r.duration,
+  }
+}
+
+/** Slices of one target as one result: counts add up, latency is the median of the slices' percentiles. */
+export function combineSlices (title: string, slices: LoadResult[]): LoadResult {
+  const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50)
+  const statusCodes: Record<string, number> = {}
+  for (const sl of slices) {
+    for (const [code, n] of Object.entries(sl.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + n
+  }
+  const total = slices.reduce((a, sl) => a + sl.total, 0)
+  const durationS = slices.reduce((a, sl) => a + sl.durationS, 0)
+  return {
+    title,
+    requestsPerSecond: total / durationS,
+    total,
+    latency: {
+      p50: median(slices.map((sl) => sl.latency.p50)),
+      p90: median(slices.map((sl) => sl.latency.p90)),
+      p99: median(slices.map((sl) => sl.latency.p99)),
+      max: Math.max(...slices.map((sl) => sl.latency.max)),
+    },
+    non2xx: slices.reduce((a, sl) => a + sl.non2xx, 0),
+    statusCodes,
+    errors: slices.reduce((a, sl) => a + sl.errors, 0),
+    timeouts: slices.reduce((a, sl) => a + sl.timeouts, 0),
+    durationS,
   }
 }
 

@@ -5,9 +5,13 @@
  * listening on 127.0.0.1, and `{ filled, size }` after a `{ fill: n }` message (gateway-rss).
  *
  * upstream        node:http, a small JSON for every path (and the bench JWKS)
- * bare            Fastify (logger at info, its default request logging) + @fastify/http-proxy defaults
+ * bare-nolog      Fastify with its logger off + @fastify/http-proxy defaults: the bench's baseline
+ * bare-log        the same with Fastify's logger at info (its default request logging: two lines
+ *                 per request); `bare` is the old name of this one
  * gateway-noauth  buildGateway, the auth 'required' rules with auth 'none'
  * gateway         buildGateway, full pipeline (the gateway file: GATEWAY_CONFIG, default gateway/gateway.yaml);
+ *                 BENCH_IDENTITY=both|headers|assertion sets every route's `identity` (what is sent
+ *                 upstream: identity headers and/or the signed x-identity-token), else the file's;
  *                 tracing as the OTEL_* variables say (kernel tracing.ts; default off), as server.ts starts it
  * seed            express + jsonwebtoken + http-proxy-middleware (seed-stack.ts)
  */
@@ -20,10 +24,10 @@ import Fastify from 'fastify'
 import httpProxy from '@fastify/http-proxy'
 import { buildGateway } from '../../gateway/src/app.js'
 import { loadConfig } from '../../gateway/src/config.js'
+import { startTracing } from '../../services/kernel/tracing.js'
 import { DEFAULT_GATEWAY_FILE, loadGatewayFile } from '../../gateway/src/gateway-file/index.js'
 import { createTokenCache } from '../../gateway/src/pipeline/token-cache.js'
 import { checkClaims } from '../../gateway/src/pipeline/authenticate.js'
-import { startTracing } from '../../services/kernel/tracing.js'
 import { buildSeedStack } from './seed-stack.js'
 
 const kind = process.env.BENCH_KIND ?? ''
@@ -48,8 +52,8 @@ if (kind === 'upstream') {
   })
   server.keepAliveTimeout = 72_000
   send({ port: await listen(server) })
-} else if (kind === 'bare') {
-  const app = Fastify({ logger: { level: 'info' } })
+} else if (kind === 'bare-nolog' || kind === 'bare-log' || kind === 'bare') {
+  const app = Fastify({ logger: kind === 'bare-nolog' ? false : { level: 'info' } })
   app.register(httpProxy, { upstream, prefix: '/api/orders', rewritePrefix: '/orders' })
   await app.listen({ host: '127.0.0.1', port: 0 })
   send({ port: (app.server.address() as { port: number }).port })
@@ -68,7 +72,13 @@ if (kind === 'upstream') {
   const { file } = loaded
   const open = { auth: 'none', roles: {}, rateLimit: null, csrf: 'none', providers: [] } as const
   const noAuth = kind === 'gateway-noauth'
-  const routes = file.routes.map((r) => noAuth && r.auth === 'required' ? { ...r, ...open } : r)
+  const identityMode = process.env.BENCH_IDENTITY
+  if (identityMode !== undefined && !['both', 'headers', 'assertion'].includes(identityMode)) {
+    throw new Error(`BENCH_IDENTITY must be both, headers or assertion (got "${identityMode}")`)
+  }
+  const routes = file.routes
+    .map((r) => noAuth && r.auth === 'required' ? { ...r, ...open } : r)
+    .map((r) => identityMode === undefined ? r : { ...r, identity: identityMode as typeof r.identity })
   const cache = createTokenCache({ maxEntries: config.tokenCacheMax, ttlMs: config.tokenCacheTtlMs })
   const tokenCache = config.tokenCacheMax > 0 ? { tokenCache: cache } : {}
   await startTracing(config.tracing)
