@@ -24,7 +24,7 @@ import { errorHandler } from './errors.js'
 import { identityAssertionPlugin } from './identity-assertion/index.js'
 import type { KeyStore } from './keys/key-store.js'
 import { keyRotation } from './keys/registry.js'
-import { loggerOptions } from './ops/logger.js'
+import { lazyChildLogger, loggerOptions } from './ops/logger.js'
 import { createMetrics } from './ops/metrics.js'
 import { ownRoutes } from './ops/own-routes.js'
 import { genReqId, requestLog } from './ops/request-log.js'
@@ -68,6 +68,7 @@ export function buildGateway (baseConfig: Readonly<GatewayConfig>, deps: Gateway
     ...SERVER_ERROR_OPTIONS, // the Host check is stage 2's
     logger: loggerOptions(config.logLevel, deps.logStream),
     logController: new LogController({ disableRequestLogging: true }), // ops/request-log.ts writes one line
+    childLoggerFactory: lazyChildLogger,
     genReqId,
     requestIdHeader: false,
     trustProxy: config.trustProxy,
@@ -91,7 +92,7 @@ export function buildGateway (baseConfig: Readonly<GatewayConfig>, deps: Gateway
   app.register(pipeline, { config, metrics, tokenCache, file: deps.file })
   app.register(identityAssertionPlugin, { config })
   app.register(responseHeaders, { corsOrigins: config.corsOrigins })
-  app.register(requestLog, { metrics })
+  app.register(requestLog, { metrics, batch: deps.logStream === undefined })
   app.setErrorHandler(errorHandler)
   app.register(ownRoutes, { metrics, tokenCache })
   if (deps.reload) app.register(reloadPlugin, { ...deps.reload, metrics })

@@ -7,7 +7,8 @@
  *   250 ms of lines are lost
  * - one line per request, written by request-log.ts
  */
-import { destination, type DestinationStream } from 'pino'
+import type { FastifyBaseLogger } from 'fastify'
+import { destination, type Bindings, type ChildLoggerOptions, type DestinationStream } from 'pino'
 import { loggerOptions as kernelLoggerOptions, type KernelLoggerOptions } from '../../../services/kernel/logging.js'
 import type { LogLevel } from '../../../services/kernel/env.js'
 
@@ -15,4 +16,33 @@ const buffered = () => destination({ dest: 1, sync: false, minLength: 4096, peri
 
 export function loggerOptions (level: LogLevel, stream?: DestinationStream): KernelLoggerOptions {
   return kernelLoggerOptions(level, stream ?? buffered())
+}
+
+interface Leveled { isLevelEnabled: (level: string) => boolean }
+type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
+const LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace']
+
+/**
+ * Fastify's per-request logger (request.log: the reqId binding), made only when a request
+ * logs: most never do (the access line is access-line.ts's), and a pino child costs a few µs
+ * and its garbage on every request.
+ */
+export function lazyChildLogger (
+  logger: FastifyBaseLogger, bindings: Bindings, opts: ChildLoggerOptions
+): FastifyBaseLogger {
+  let child: FastifyBaseLogger | undefined
+  const real = (): FastifyBaseLogger => (child ??= logger.child(bindings, opts))
+  const lazy = {
+    get level () { return child?.level ?? logger.level },
+    set level (value: string) { real().level = value },
+    child: (b: Bindings, o?: ChildLoggerOptions) => real().child(b, o),
+    silent: () => {},
+    isLevelEnabled: (level: string) => ((child ?? logger) as unknown as Leveled).isLevelEnabled(level),
+  } as unknown as FastifyBaseLogger
+  for (const level of LEVELS) {
+    (lazy as unknown as Record<Level, (...args: unknown[]) => void>)[level] = (...args: unknown[]) => {
+      (real()[level] as (...a: unknown[]) => void)(...args)
+    }
+  }
+  return lazy
 }
