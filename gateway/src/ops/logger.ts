@@ -18,31 +18,43 @@ export function loggerOptions (level: LogLevel, stream?: DestinationStream): Ker
   return kernelLoggerOptions(level, stream ?? buffered())
 }
 
-interface Leveled { isLevelEnabled: (level: string) => boolean }
 type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
-const LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace']
+type Leveled = FastifyBaseLogger & { isLevelEnabled: (level: string) => boolean }
 
 /**
  * Fastify's per-request logger (request.log: the reqId binding), made only when a request
  * logs: most never do (the access line is access-line.ts's), and a pino child costs a few µs
- * and its garbage on every request.
+ * and its garbage on every request. A class: no closures made per request.
  */
+class LazyChildLogger {
+  private made: Leveled | undefined
+  constructor (
+    private readonly parent: Leveled, private readonly bindings: Bindings, private readonly opts: ChildLoggerOptions
+  ) {}
+
+  private real (): Leveled {
+    return (this.made ??= this.parent.child(this.bindings, this.opts) as Leveled)
+  }
+
+  get level (): string { return (this.made ?? this.parent).level }
+  set level (value: string) { this.real().level = value }
+  child (bindings: Bindings, opts?: ChildLoggerOptions): FastifyBaseLogger { return this.real().child(bindings, opts) }
+  isLevelEnabled (level: string): boolean { return (this.made ?? this.parent).isLevelEnabled(level) }
+  silent (): void {}
+  fatal (...args: unknown[]): void { this.call('fatal', args) }
+  error (...args: unknown[]): void { this.call('error', args) }
+  warn (...args: unknown[]): void { this.call('warn', args) }
+  info (...args: unknown[]): void { this.call('info', args) }
+  debug (...args: unknown[]): void { this.call('debug', args) }
+  trace (...args: unknown[]): void { this.call('trace', args) }
+  private call (level: Level, args: unknown[]): void {
+    if (!this.isLevelEnabled(level)) return
+    (this.real()[level] as (...a: unknown[]) => void)(...args)
+  }
+}
+
 export function lazyChildLogger (
   logger: FastifyBaseLogger, bindings: Bindings, opts: ChildLoggerOptions
 ): FastifyBaseLogger {
-  let child: FastifyBaseLogger | undefined
-  const real = (): FastifyBaseLogger => (child ??= logger.child(bindings, opts))
-  const lazy = {
-    get level () { return child?.level ?? logger.level },
-    set level (value: string) { real().level = value },
-    child: (b: Bindings, o?: ChildLoggerOptions) => real().child(b, o),
-    silent: () => {},
-    isLevelEnabled: (level: string) => ((child ?? logger) as unknown as Leveled).isLevelEnabled(level),
-  } as unknown as FastifyBaseLogger
-  for (const level of LEVELS) {
-    (lazy as unknown as Record<Level, (...args: unknown[]) => void>)[level] = (...args: unknown[]) => {
-      (real()[level] as (...a: unknown[]) => void)(...args)
-    }
-  }
-  return lazy
+  return new LazyChildLogger(logger as Leveled, bindings, opts) as unknown as FastifyBaseLogger
 }
