@@ -42,6 +42,7 @@ export function OrdersPage () {
   }, [])
 
   const [feed, setFeed] = useState<FeedStatus>({ state: 'connecting' })
+  const [feedSince, setFeedSince] = useState(() => Date.now())
 
   useEffect(() => { load() }, [load])
   useEffect(() => openFeed<OrderChange>({
@@ -49,7 +50,7 @@ export function OrdersPage () {
     api,
     onMessage: (change) => setOrders((orders) => applyChange(orders, change)),
     onOpen: () => { load() },
-    onStatus: setFeed,
+    onStatus: (status) => { setFeed(status); setFeedSince(Date.now()) },
   }), [load])
 
   async function onCreate (event: FormEvent) {
@@ -78,7 +79,9 @@ export function OrdersPage () {
   return (
     <section className='card' data-testid='orders-page'>
       <h1>Orders</h1>
-      <p className='feed' data-testid='orders-live' data-state={feed.state} role='status'>{describeFeed(feed)}</p>
+      <p className='feed' data-testid='orders-live' data-state={feed.state} data-since={feedSince} role='status'>
+        {describeFeed(feed)}
+      </p>
       <form className='inline' onSubmit={onCreate} aria-label='New order'>
         <label htmlFor='order-item'>Item</label>
         <input
