@@ -134,6 +134,9 @@ export const reloadPlugin = fp(async function reloadPlugin (app, opts: ReloadOpt
       }, opts.settleMs ?? DEFAULT_SETTLE_MS)
     })
     watcher.on('error', (err) => app.log.warn({ err: err.message }, 'watching the gateway file stopped'))
+    // A file replaced between the start-up read and this watcher sent no event the watcher saw:
+    // read it once now (the version check makes it a no-op when nothing changed).
+    reload(false).catch((err: Error) => app.log.error({ err }, 'gateway file reload failed'))
   })
   app.addHook('onClose', async () => {
     watcher?.close()

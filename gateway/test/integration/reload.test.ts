@@ -108,6 +108,21 @@ t.test('a replaced file is applied whole: new routes, removed routes 404, /ready
   t.ok(gw.logs.some((l) => l.includes('gateway file reloaded') && l.includes(V2)), 'logged with its version')
 })
 
+t.test('a file replaced between the start-up read and the watcher is applied once the gateway is ready', async (t) => {
+  const dir = t.testdir({})
+  const path = join(dir, 'gateway.yaml')
+  const compiled = compileGatewayText(ONE, path, ENV) // what start-up read
+  if (!compiled.ok) throw new Error(compiled.problems.join('\n'))
+  writeFileSync(path, TWO) // ...and what is there by the time the watcher starts: no event will come
+  const gw = await startGateway(t, {
+    jwksUrl: 'http://127.0.0.1:9/jwks',
+    waitReady: false,
+    deps: { file: compiled.file, reload: { path, env: ENV, signal: false, settleMs: 20 } },
+  })
+  await waitFor(async () => (await readyz(gw)).config?.version === V2, 2000, 'the file on disk in force')
+  t.equal(await metric(gw, 'gateway_config_reloads_total{result="success"}'), 1)
+})
+
 t.test('an invalid file changes nothing, and every problem is logged', async (t) => {
   const { gw, replace } = await following(t)
   replace(INVALID)
