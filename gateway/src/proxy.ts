@@ -24,10 +24,10 @@ import type { LiveConnections } from './live/connections.js'
 import { isEventStream, liveEventStream } from './live/event-stream.js'
 import { createWebSocketProxy, type ForwardWebSocket } from './live/websocket.js'
 import { outgoingHeaders } from './pipeline/mutate.js'
-import { kGatewaySession } from './pipeline/session.js'
+import { kGatewaySession, type GatewaySession } from './pipeline/session.js'
 import { upstreamResponseHeaders } from './response/upstream-headers.js'
 import { upstreamPath } from './route-table.js'
-import { createUpstreamPools, type UpstreamPools } from './upstream-pool.js'
+import { createUpstreamPools, type UpstreamHeaders, type UpstreamPools } from './upstream-pool.js'
 import { PROXIED_METHODS, type Rule } from './rules.js'
 
 /** reply-from's upstream errors: timeouts are 504, every other failure 502. */
@@ -37,7 +37,7 @@ export function upstreamError (error: Error & { code?: string, statusCode?: numb
   return timeout ? new GatewayTimeoutError({ cause: error }) : new BadGatewayError({ cause: error })
 }
 
-interface UpstreamResponse { headers: Record<string, string | undefined> }
+interface UpstreamResponse { headers: UpstreamHeaders }
 
 /** Upstream bodies up to this size (by Content-Length) are read whole, then sent in one write. */
 export const BUFFERED_BODY_MAX_BYTES = 64 * 1024
@@ -85,10 +85,11 @@ function forwardByRule (forwardWebSocket: ForwardWebSocket, pools: UpstreamPools
     const session = request[kGatewaySession]!
     const rule = session.rule
     if (rule === undefined) return notFoundHandler(request)
-    if (session.upgrade) return forwardWebSocket(request, reply, rule, session, upstreamPath(rule, dest))
+    const path = upstreamPath(rule, dest)
+    if (session.upgrade) return forwardWebSocket(request, reply, rule, session, path)
     const body = request.body as Readable | undefined
     if (request.raw.headers['transfer-encoding'] === undefined || typeof body?.pipe !== 'function') {
-      return pools.forward(request, reply, session, upstreamPath(rule, dest))
+      return pools.forward(request, reply, session, path)
     }
     request.body = body.pipe(new BodyLimit(rule.bodyLimit, () => { session.bodyTooLarge = true }))
     let ruleOptions = byRule.get(rule)
@@ -96,7 +97,7 @@ function forwardByRule (forwardWebSocket: ForwardWebSocket, pools: UpstreamPools
       const upstream = rule.upstream
       byRule.set(rule, ruleOptions = { ...options, getUpstream: () => upstream, timeout: rule.timeoutMs })
     }
-    return reply.from(upstreamPath(rule, dest), ruleOptions)
+    return reply.from(path, ruleOptions)
   }
 }
 
@@ -124,13 +125,18 @@ function upstreamHeaders (request: FastifyRequest, headers: IncomingHttpHeaders)
 
 /** The catch-all route for every proxied method: the router picks nothing, the rule table does. */
 export function registerProxy (app: FastifyInstance, opts: ProxyOptions): void {
+  /** An upstream's answer body: an event stream as a live connection, any other as sendUpstreamBody does. */
+  const sendBody = (reply: FastifyReply, body: Readable, headers: UpstreamHeaders, session: GatewaySession): void => {
+    const type = headers['content-type']
+    if (typeof type === 'string' && isEventStream(type)) {
+      reply.send(liveEventStream(opts.live, reply, body, session.rule!, session))
+      return
+    }
+    const length = headers['content-length']
+    sendUpstreamBody(reply, body, typeof length === 'string' ? length : undefined)
+  }
   const pools = createUpstreamPools({
-    connectTimeoutMs: opts.connectTimeoutMs,
-    live: opts.live,
-    upstreamHeaders,
-    upstreamError,
-    sendBody: sendUpstreamBody,
-    rewriteLocation,
+    connectTimeoutMs: opts.connectTimeoutMs, upstreamHeaders, upstreamError, sendBody, rewriteLocation,
   })
   app.addHook('onClose', async () => { await pools.close() })
   const options: FastifyHttpProxyOptions = {
@@ -145,12 +151,7 @@ export function registerProxy (app: FastifyInstance, opts: ProxyOptions): void {
       upstreamError,
     }), pools),
     disableRequestLogging: true,
-    undici: {
-      connections: 128,
-      pipelining: 1, // no head-of-line blocking behind a slow answer
-      keepAliveTimeout: 30_000,
-      connect: { timeout: opts.connectTimeoutMs },
-    },
+    undici: pools.agent as unknown as FastifyHttpProxyOptions['undici'], // one set of upstream connections
     replyOptions: {
       // http-proxy asks before the handler runs, also when no rule matched (the handler's 404).
       getUpstream: (request) => (request as FastifyRequest)[kGatewaySession]?.rule?.upstream ?? '',
@@ -166,12 +167,7 @@ export function registerProxy (app: FastifyInstance, opts: ProxyOptions): void {
       // reply-from's type says a ServerResponse; what it passes is { statusCode, headers, stream }.
       onResponse: (request, reply, res) => {
         const { headers } = res as unknown as UpstreamResponse
-        if (!isEventStream(headers['content-type'])) {
-          sendUpstreamBody(reply, res.stream, headers['content-length'])
-          return
-        }
-        const session = (request as FastifyRequest)[kGatewaySession]!
-        reply.send(liveEventStream(opts.live, reply as FastifyReply, res.stream, session.rule!, session))
+        sendBody(reply as FastifyReply, res.stream, headers, (request as FastifyRequest)[kGatewaySession]!)
       },
       onError: (reply, { error }) => {
         const session = reply.request[kGatewaySession]

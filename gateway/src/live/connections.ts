@@ -14,8 +14,10 @@
 import type { RevocationMessage } from '../../../auth-service/src/contract.js'
 
 export type LiveKind = 'websocket' | 'sse'
-export type CloseReason =
-  | 'expired' | 'revoked' | 'idle' | 'lifetime' | 'upstream' | 'client' | 'too_large' | 'shutdown'
+/** Why the registry ends a connection (its `end`). */
+export type EndReason = 'expired' | 'revoked' | 'idle' | 'lifetime' | 'shutdown'
+/** Every way a connection ends: the registry's reasons, or it ended by itself. */
+export type CloseReason = EndReason | 'upstream' | 'client' | 'too_large'
 export const LIVE_KINDS: readonly LiveKind[] = ['websocket', 'sse']
 
 /** Who holds the connection, from the verified token; null on a route without identity. */
@@ -32,13 +34,12 @@ export interface LiveOwner {
 
 export interface LiveConnection {
   readonly kind: LiveKind
-  readonly ruleId: string
   readonly owner: LiveOwner | null
   readonly idleTimeoutMs: number
   /** 0: none. */
   readonly maxLifetimeMs: number
   /** Close it now, for this reason (called at most once). */
-  end: (reason: CloseReason) => void
+  end: (reason: EndReason) => void
 }
 
 export interface LiveHandle {
@@ -56,7 +57,7 @@ export interface LiveConnections {
   sweep: (isRevoked: (sid: string, sub: string, iat: number) => boolean) => number
   /** Ends the auth service's connections whose key is no longer held; returns how many. */
   keysChanged: (heldKids: ReadonlySet<string>) => number
-  endAll: (reason: CloseReason) => void
+  endAll: (reason: EndReason) => void
   count: (kind: LiveKind) => number
 }
 
@@ -112,7 +113,7 @@ export function createLiveConnections (opts: LiveConnectionsOptions): LiveConnec
     opts.onClose?.(kind, reason)
   }
 
-  function end (entry: Entry, reason: CloseReason): void {
+  function end (entry: Entry, reason: EndReason): void {
     if (entry.done) return
     finish(entry, reason)
     entry.connection.end(reason)
@@ -125,7 +126,7 @@ export function createLiveConnections (opts: LiveConnectionsOptions): LiveConnec
     entry.expiry.unref()
   }
 
-  const endEach = (entries: Iterable<Entry> | undefined, reason: CloseReason, when: (e: Entry) => boolean): number => {
+  const endEach = (entries: Iterable<Entry> | undefined, reason: EndReason, when: (e: Entry) => boolean): number => {
     if (entries === undefined) return 0
     let ended = 0
     for (const entry of [...entries]) {

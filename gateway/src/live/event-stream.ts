@@ -10,7 +10,7 @@ import type { FastifyReply } from 'fastify'
 import type { GatewaySession } from '../pipeline/session.js'
 import type { Rule } from '../rules.js'
 import type { LiveConnections } from './connections.js'
-import { ownerOf } from './owner.js'
+import { liveConnection } from './owner.js'
 
 export const isEventStream = (contentType: string | undefined): boolean =>
   contentType !== undefined && contentType.toLowerCase().startsWith('text/event-stream')
@@ -21,19 +21,12 @@ export function liveEventStream (
 ): Readable {
   const out = new PassThrough()
   let ended = false
-  const handle = live.open({
-    kind: 'sse',
-    ruleId: rule.id,
-    owner: ownerOf(session),
-    idleTimeoutMs: rule.idleTimeoutMs,
-    maxLifetimeMs: rule.maxLifetimeMs,
-    end (reason) {
-      ended = true
-      body.destroy()
-      out.end()
-      reply.log.info({ ruleId: rule.id, reason }, 'event stream ended by the gateway')
-    },
-  })
+  const handle = live.open(liveConnection('sse', rule, session, (reason) => {
+    ended = true
+    body.destroy()
+    out.end()
+    reply.log.info({ ruleId: rule.id, reason }, 'event stream ended by the gateway')
+  }))
   body.on('data', (chunk: Buffer) => {
     handle.touch()
     if (!out.write(chunk)) body.pause()

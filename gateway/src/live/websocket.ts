@@ -19,30 +19,24 @@ import { GatewayTimeoutError } from '../errors.js'
 import type { GatewaySession } from '../pipeline/session.js'
 import { upstreamResponseHeaders } from '../response/upstream-headers.js'
 import type { Rule, WebSocketLimits } from '../rules.js'
-import { ownerOf } from './owner.js'
-import type { CloseReason, LiveConnections, LiveHandle } from './connections.js'
+import { liveConnection } from './owner.js'
+import type { EndReason, LiveConnections, LiveHandle } from './connections.js'
 import { SUBPROTOCOL_PREFIX, isCredentialSubprotocol, kUpgrade } from './upgrades.js'
 
 /** Close codes: 4401 for what ends the token (the 401 of sockets), 4408 for the route's time limits. */
-export const CLOSE_CODES: Readonly<Record<CloseReason, number>> = Object.freeze({
+export const CLOSE_CODES: Readonly<Record<EndReason, number>> = Object.freeze({
   expired: 4401,
   revoked: 4401,
   idle: 4408,
   lifetime: 4408,
   shutdown: 1001,
-  too_large: 1009,
-  upstream: 1011,
-  client: 1001,
 })
-const CLOSE_TEXT: Readonly<Record<CloseReason, string>> = Object.freeze({
+const CLOSE_TEXT: Readonly<Record<EndReason, string>> = Object.freeze({
   expired: 'token expired',
   revoked: 'session revoked',
   idle: 'idle timeout',
   lifetime: 'maximum lifetime reached',
   shutdown: 'gateway shutting down',
-  too_large: 'message too large',
-  upstream: 'upstream closed',
-  client: 'client closed',
 })
 
 /** Handshake headers `ws` writes itself; the rest of the client's request goes upstream. */
@@ -130,18 +124,11 @@ export function createWebSocketProxy (opts: WebSocketProxyOptions): ForwardWebSo
     const limits = rule.websocket!
     const openedAt = Date.now()
     const log = request.log
-    const handle = opts.live.open({
-      kind: 'websocket',
-      ruleId: rule.id,
-      owner: ownerOf(session),
-      idleTimeoutMs: rule.idleTimeoutMs,
-      maxLifetimeMs: rule.maxLifetimeMs,
-      end (reason) {
-        closeSocket(client, CLOSE_CODES[reason], CLOSE_TEXT[reason])
-        closeSocket(upstream, 1001, 'client closed by the gateway')
-        log.info({ ruleId: rule.id, reason, ms: Date.now() - openedAt }, 'websocket closed by the gateway')
-      },
-    })
+    const handle = opts.live.open(liveConnection('websocket', rule, session, (reason) => {
+      closeSocket(client, CLOSE_CODES[reason], CLOSE_TEXT[reason])
+      closeSocket(upstream, 1001, 'client closed by the gateway')
+      log.info({ ruleId: rule.id, reason, ms: Date.now() - openedAt }, 'websocket closed by the gateway')
+    }))
     relay(client, upstream, limits, handle)
     relay(upstream, client, limits, handle)
     const closedBy = (side: 'client' | 'upstream', other: WebSocket) => (code: number, reason: Buffer) => {

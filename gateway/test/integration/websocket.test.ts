@@ -25,6 +25,7 @@ routes:
     auth: required
     websocket: { maxMessageBytes: 1024, maxBufferedBytes: 65536 }
     idleTimeout: 600
+  - { id: brief, prefix: /api/brief, upstream: ${upstream.url}, auth: required, websocket: true, maxLifetime: 700 }
   - { id: plain, prefix: /api/plain, upstream: ${upstream.url}, auth: required }
   - { id: open, prefix: /open, upstream: ${upstream.url}, auth: none, websocket: true }
 `
@@ -218,6 +219,32 @@ t.test('an idle socket closes at the route idleTimeout (4408)', async (t) => {
   const closed = await opened.closed
   t.equal(closed.code, 4408)
   t.ok(closed.at - started >= 500, `after ${closed.at - started} ms`)
+})
+
+t.test('a socket is closed at the route maxLifetime (4408) however busy it is', async (t) => {
+  const opened = await mustOpen('/api/brief/x', bearerHeaders(await tokenFor()))
+  const started = Date.now()
+  const chatter = setInterval(() => opened.ws.send('busy'), 100) // never idle
+  const closed = await opened.closed
+  clearInterval(chatter)
+  t.same({ code: closed.code, reason: closed.reason }, { code: 4408, reason: 'maximum lifetime reached' })
+  t.ok(closed.at - started >= 650 && closed.at - started < 1700, `after ${closed.at - started} ms`)
+})
+
+t.test('an event stream ends within 1 s of its session\'s revocation; the upstream stream is released', async (t) => {
+  const token = await tokenFor()
+  const res = await fetch(`${gw.url}/api/live/sse-revoked`, { headers: bearerHeaders(token) })
+  t.equal(res.status, 200)
+  const text = res.text()
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const revoked = Date.now()
+  await revokeSession(gw.prefix, decodeJwt(token).sid as string)
+  t.match(await text, /^data: /m, 'events came before')
+  const ms = Date.now() - revoked
+  t.comment(`revocation published -> event stream ended: ${ms} ms`)
+  t.ok(ms < 1000, 'within 1 s')
+  await waitFor(async () => upstream.openStreams() === 0, 2000, 'upstream stream closed')
+  t.match(await metrics(), /gateway_live_connection_closes_total\{kind="sse",reason="revoked"\} 1/)
 })
 
 t.test('a slow reader: the gateway stops reading the upstream instead of buffering', async (t) => {
