@@ -4,7 +4,7 @@
  * picked (route-table.ts), so a reload changes routes without touching Fastify's router.
  *
  * - upstream, path rewrite and timeout are the rule's, per request; no rule is the JSON 404
- * - most requests go straight to undici's pool of the upstream (upstream-pool.ts); a chunked
+ * - most requests go straight to undici's Agent (upstream-pool.ts); a chunked
  *   upload goes through reply-from (its getUpstream and per-call timeout), counted as it streams
  * - keep-alive upstream connections (undici, one pool per upstream origin); no retries: a
  *   proxied request is sent once
