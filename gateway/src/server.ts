@@ -7,6 +7,7 @@
  * every problem listed (exit 1), before anything listens or forks. Then each gateway process
  * follows it: a replaced file or SIGHUP reloads it (ops/reload.ts).
  */
+import cluster from 'node:cluster'
 import { ConfigError } from '../../services/kernel/env.js'
 import { configOrExit, serve } from '../../services/kernel/serve.js'
 import { startTracing } from '../../services/kernel/tracing.js'
@@ -30,6 +31,13 @@ await startTracing(config.tracing) // before the app is built: its server and lo
 const app = buildGateway(config, { file, reload: { path: filePath, env: process.env } })
 app.log.info({ gatewayFile: filePath, version: file.version, routes: file.routes.length }, 'gateway file loaded')
 closeWithPrimary(app, config.shutdownDrainMs)
+// A worker says it listens; the primary says `gateway ready at` once all of them do.
+const name = cluster.isWorker ? `gateway worker ${cluster.worker?.id ?? ''}`.trim() : 'gateway'
 await serve(app, {
-  name: 'gateway', host: config.host, port: config.port, drainMs: config.shutdownDrainMs, skipSignals: ['SIGHUP'],
+  name,
+  host: config.host,
+  port: config.port,
+  drainMs: config.shutdownDrainMs,
+  skipSignals: ['SIGHUP'],
+  announce: !cluster.isWorker,
 })

@@ -40,9 +40,14 @@ export interface ServeOptions {
   skipSignals?: CloseWithGraceOptions['skip']
   /** How long open connections are still served after SIGTERM/SIGINT (shutdown.ts). */
   drainMs?: number
+  /**
+   * false: log `<name> listening at <url>` instead of the ready line, for a process that is one
+   * of several behind a primary which announces readiness itself (the gateway's cluster workers).
+   */
+  announce?: boolean
 }
 
-/** Installs the graceful close, listens, logs the `ready` line; resolves with the URL. */
+/** Installs the graceful close, listens, logs the `ready` line (see `announce`); resolves with the URL. */
 export async function serve (app: FastifyInstance, opts: ServeOptions): Promise<string> {
   closeWithGrace({
     delay: CLOSE_TIMEOUT_MS,
@@ -63,6 +68,6 @@ export async function serve (app: FastifyInstance, opts: ServeOptions): Promise<
   await app.listen({ host: opts.host, port: opts.port })
   const address = app.server.address()
   const url = urlFor(opts.host, typeof address === 'object' && address ? address.port : opts.port)
-  app.log.info({ url }, `${opts.name} ready at ${url}`)
+  app.log.info({ url }, `${opts.name} ${opts.announce === false ? 'listening' : 'ready'} at ${url}`)
   return url
 }

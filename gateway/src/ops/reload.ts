@@ -135,8 +135,9 @@ export const reloadPlugin = fp(async function reloadPlugin (app, opts: ReloadOpt
     })
     watcher.on('error', (err) => app.log.warn({ err: err.message }, 'watching the gateway file stopped'))
     // A file replaced between the start-up read and this watcher sent no event the watcher saw:
-    // read it once now (the version check makes it a no-op when nothing changed).
-    reload(false).catch((err: Error) => app.log.error({ err }, 'gateway file reload failed'))
+    // read it once now, before the gateway listens, so no request is served on the older file
+    // (the version check makes it a no-op when nothing changed).
+    await reload(false)
   })
   app.addHook('onClose', async () => {
     watcher?.close()

@@ -87,6 +87,13 @@ t.test('two workers: both serve, both refuse a revoked token, both stop on SIGTE
   const pidsBefore = new Set(before.map((x) => x.pid))
   t.equal(pidsBefore.size, 2, 'two worker processes answered')
   t.notOk(pidsBefore.has(child.pid), 'the primary serves nothing')
+  // One ready line, the primary's, once both listen: a worker's own would say "ready" too early.
+  const logged = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { pid: number, msg: string })
+  const readyLines = logged.filter((l) => / ready at /.test(l.msg))
+  t.same(readyLines.map((l) => l.pid), [child.pid], 'only the primary logs a ready line')
+  t.match(readyLines[0]?.msg, /^gateway ready at http:\/\/127\.0\.0\.1:\d+ \(2 workers\)$/)
+  const listening = logged.filter((l) => /^gateway worker \d+ listening at /.test(l.msg))
+  t.same(new Set(listening.map((l) => l.pid)), pidsBefore, 'each worker says it listens')
 
   const until = Date.now() + 60_000
   await r.client.zadd(REVOCATION.sessionsKey(r.prefix), until, 'sid-cluster')
