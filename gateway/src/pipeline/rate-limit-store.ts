@@ -1,10 +1,17 @@
 /**
- * The Redis store of the rate limits (rate-limits.ts, stages 4 and 8): exact counts shared by
- * every gateway replica, one script call per event-loop turn.
+ * The Redis store of the rate limits (rate-limits.ts, stages 4 and 8): fixed-window counts shared
+ * by every gateway replica, taken from Redis one by one, or in leases for a busy key.
  *
  * - keys are exactly `<namespace><key>` (the plugin's own RedisStore adds the route, which a
  *   limiter used as a stage does not have)
- * - the requests of one turn share one Redis call (per cluster slot), not one call each
+ * - a key's counts come from Redis one at a time (INCR) until the key comes back within a second
+ *   of its last call: then each call takes a lease (INCRBY n), n doubling up to 1 % of the limit,
+ *   and this replica gives the counts out itself, no Redis call, until they are spent or the
+ *   window ends. Every count given out was taken in Redis first, so no replica ever admits past
+ *   the limit; what a lease costs is that its unspent counts (under 1 % of the limit) are used by
+ *   no other replica in that window, and x-ratelimit-remaining there is that much lower
+ * - a window known to be past the limit is answered here until it ends, without Redis
+ * - the calls of one event-loop turn share one Redis call (per cluster slot), not one call each
  * - fails fast when the client is not connected, so a Redis outage costs no request any waiting
  * @see https://github.com/fastify/fastify-rate-limit/blob/main/store/RedisStore.js
  */
@@ -12,16 +19,17 @@ import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/
 import calculateSlot from 'cluster-key-slot'
 import { isCluster, type RedisClient } from '../../../services/kernel/redis.js'
 
-// For each key: INCR, and PEXPIRE on the first hit (the RedisStore pattern), in one atomic
-// step; every request counted in one event-loop turn goes in one call. Returns
-// { count1, ttl1, count2, ttl2, ... }.
+// For each key: INCRBY, and PEXPIRE when that made the key (the RedisStore pattern), in one atomic
+// step. KEYS: the keys; ARGV: their windows, then their amounts. Returns { count1, ttl1, ... }.
 const LUA = `
 local out = {}
-for i = 1, #KEYS do
-  local current = redis.call('INCR', KEYS[i])
+local n = #KEYS
+for i = 1, n do
+  local amount = tonumber(ARGV[n + i])
+  local current = redis.call('INCRBY', KEYS[i], amount)
   local window = tonumber(ARGV[i])
   local ttl
-  if current == 1 then
+  if current == amount then
     redis.call('PEXPIRE', KEYS[i], window)
     ttl = window
   else
@@ -37,8 +45,34 @@ end
 return out
 `
 
+/** A key that calls again within this long of its last Redis call takes a lease twice as large (else half). */
+const BUSY_MS = 1000
+/** A lease is at most this share of the limit (at least 1 count). */
+const LEASE_SHARE = 0.01
+/** Keys followed at once; past it a new key is counted one by one without being remembered. */
+const MAX_KEYS = 100_000
+const SWEEP_MS = 10_000
+
 type Count = (err: Error | null, result?: { current: number, ttl: number }) => void
-interface Queued { key: string, windowMs: number, callback: Count }
+interface Waiting { callback: Count, max: number }
+
+/** One key's counts on this replica. */
+interface Lease {
+  readonly key: string
+  windowMs: number
+  /** The next count to give out, and the last one taken from Redis (next > last: none left). */
+  next: number
+  last: number
+  /** When the window of those counts ends (local clock, from the call's start: never late). */
+  endsAt: number
+  /** The next lease's size, and when the last Redis call for this key went out. */
+  size: number
+  calledAt: number
+  /** Requests waiting for the Redis call; `amount` is what it takes (0: no call, -1: queued). */
+  waiting: Waiting[]
+  amount: number
+}
+
 type WithCommand = RedisClient & { gatewayRateLimit?: (...args: Array<string | number>) => Promise<number[]> }
 
 /** A @fastify/rate-limit store over `redis`, every key under `namespace`. */
@@ -46,41 +80,110 @@ export function redisStore (redis: RedisClient, namespace: string): FastifyRateL
   const client = redis as WithCommand
   if (!client.gatewayRateLimit) client.defineCommand('gatewayRateLimit', { lua: LUA })
   const cluster = isCluster(redis)
-  let queue: Queued[] = []
+  const leases = new Map<string, Lease>()
+  let queue: Lease[] = []
+  let sweepAt = Date.now() + SWEEP_MS
 
-  function send (batch: Queued[]): void {
+  /** Answers from the lease when it can; true if it did. */
+  function answer (lease: Lease, callback: Count, max: number, now: number): boolean {
+    if (now >= lease.endsAt) return false
+    const ttl = lease.endsAt - now
+    if (lease.next <= lease.last) { callback(null, { current: lease.next++, ttl }); return true }
+    // Counted past the limit in Redis: every later count of this window is too.
+    if (lease.last >= max) { callback(null, { current: max + 1, ttl }); return true }
+    return false
+  }
+
+  function enqueue (lease: Lease, callback: Count, max: number): void {
+    lease.waiting.push({ callback, max })
+    if (lease.amount !== 0) return // its call is queued or on the way: the answer serves the waiting in turn
+    lease.amount = -1 // queued
+    queue.push(lease)
+    // setImmediate, not nextTick: every socket read in this turn of the loop gets in.
+    if (queue.length === 1) setImmediate(flush)
+  }
+
+  function send (batch: Lease[], now: number): void {
     const args: Array<string | number> = [batch.length]
-    for (const q of batch) args.push(q.key)
-    for (const q of batch) args.push(q.windowMs)
+    for (const lease of batch) {
+      const max = Math.max(...lease.waiting.map((w) => w.max))
+      const busy = now - lease.calledAt < BUSY_MS
+      const cap = Math.max(1, Math.floor(max * LEASE_SHARE))
+      lease.size = Math.min(cap, busy ? lease.size * 2 : Math.max(1, lease.size >> 1))
+      lease.calledAt = now
+      lease.amount = Math.max(lease.size, lease.waiting.length)
+      args.push(lease.key)
+    }
+    for (const lease of batch) args.push(lease.windowMs)
+    for (const lease of batch) args.push(lease.amount)
     client.gatewayRateLimit!(...args).then(
       (out) => {
-        for (let i = 0; i < batch.length; i++) batch[i]!.callback(null, { current: out[2 * i]!, ttl: out[2 * i + 1]! })
+        for (let i = 0; i < batch.length; i++) settle(batch[i]!, now, out[2 * i]!, out[2 * i + 1]!)
       },
-      (err: Error) => { for (const q of batch) q.callback(err) }
+      (err: Error) => { for (const lease of batch) fail(lease, err) }
     )
+  }
+
+  function settle (lease: Lease, calledAt: number, count: number, ttl: number): void {
+    lease.next = count - lease.amount + 1
+    lease.last = count
+    lease.endsAt = calledAt + ttl
+    lease.amount = 0
+    const waiting = lease.waiting
+    lease.waiting = []
+    const now = Date.now()
+    for (const w of waiting) if (!answer(lease, w.callback, w.max, now)) enqueue(lease, w.callback, w.max)
+  }
+
+  function fail (lease: Lease, err: Error): void {
+    const waiting = lease.waiting
+    lease.waiting = []
+    lease.amount = 0
+    lease.next = 1
+    lease.last = 0
+    for (const w of waiting) w.callback(err)
   }
 
   function flush (): void {
     const batch = queue
     queue = []
-    if (!cluster) { send(batch); return }
+    const now = Date.now()
+    if (now >= sweepAt) sweep(now)
+    if (!cluster) { send(batch, now); return }
     // A script's keys must share a slot in a cluster.
-    const bySlot = new Map<number, Queued[]>()
-    for (const q of batch) {
-      const slot = calculateSlot(q.key)
+    const bySlot = new Map<number, Lease[]>()
+    for (const lease of batch) {
+      const slot = calculateSlot(lease.key)
       const group = bySlot.get(slot)
-      if (group) group.push(q)
-      else bySlot.set(slot, [q])
+      if (group) group.push(lease)
+      else bySlot.set(slot, [lease])
     }
-    for (const group of bySlot.values()) send(group)
+    for (const group of bySlot.values()) send(group, now)
   }
 
+  function sweep (now: number): void {
+    sweepAt = now + SWEEP_MS
+    for (const [key, lease] of leases) {
+      if (lease.amount === 0 && now >= lease.endsAt + BUSY_MS) leases.delete(key)
+    }
+  }
+
+  const newLease = (key: string, windowMs: number): Lease =>
+    ({ key, windowMs, next: 1, last: 0, endsAt: 0, size: 1, calledAt: -Infinity, waiting: [], amount: 0 })
+
   const store: FastifyRateLimitStore = {
-    incr (key, callback, timeWindow) {
+    incr (key, callback, timeWindow, max) {
       if (client.status !== 'ready') { callback(new Error(`redis is ${client.status}`)); return }
-      queue.push({ key: namespace + key, windowMs: timeWindow, callback: callback as Count })
-      // setImmediate, not nextTick: every socket read in this turn of the loop gets in.
-      if (queue.length === 1) setImmediate(flush)
+      const full = namespace + key
+      let lease = leases.get(full)
+      if (lease === undefined) {
+        lease = newLease(full, timeWindow)
+        if (leases.size < MAX_KEYS) leases.set(full, lease)
+      } else if (lease.amount === 0 && answer(lease, callback as Count, max, Date.now())) {
+        return
+      }
+      lease.windowMs = timeWindow
+      enqueue(lease, callback as Count, max)
     },
     child: () => store,
   }

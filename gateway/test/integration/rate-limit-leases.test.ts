@@ -1,0 +1,90 @@
+/**
+ * A busy key takes its counts from Redis in leases (pipeline/rate-limit-store.ts): far fewer
+ * Redis calls than requests, still never past the limit across two replicas, and a window past
+ * its limit answered without Redis. Redis calls counted by Redis itself (MONITOR, on a private
+ * redis-server).
+ */
+import t from 'tap'
+import { Redis } from 'ioredis'
+import { startRedisServer } from '../../../scripts/local-redis/redis-server.js'
+import { bearer, request } from '../../../scripts/testing/http.js'
+import { createSigner, signToken, startJwksServer } from '../../../scripts/testing/jwt.js'
+import { waitFor } from '../../../scripts/testing/wait.js'
+import { startCountingUpstream } from '../helpers/browser-fixtures.js'
+import { startGateway } from '../helpers/fixtures.js'
+
+const signer = await createSigner()
+const jwks = await startJwksServer(t, [signer.jwk])
+const upstream = await startCountingUpstream(t)
+const server = await startRedisServer()
+t.teardown(() => server.stop({ removeDir: true }))
+const prefix = 'test:rl-lease:'
+const limit = 1000 // a lease is at most 1 %: 10 counts
+const [a, b] = await Promise.all([1, 2].map(() => startGateway(t, {
+  jwksUrl: `${jwks.url}/.well-known/jwks.json`,
+  upstream: upstream.url,
+  redis: { url: server.url, prefix },
+  config: { rateLimitApi: limit },
+})))
+
+const redis = new Redis(server.url)
+t.teardown(() => redis.disconnect())
+const monitored = new Redis(server.url)
+t.teardown(() => monitored.disconnect())
+const monitor = await monitored.monitor()
+t.teardown(() => monitor.disconnect())
+let scriptCalls = 0
+const seen = new Set<string>()
+monitor.on('monitor', (_time: string, args: string[], source: string) => {
+  const command = String(args[0]).toLowerCase()
+  if (source !== 'lua' && command === 'evalsha') scriptCalls++
+  if (command === 'echo') seen.add(String(args[1]))
+})
+/** The script calls Redis has run so far (once MONITOR has caught up with an ECHO sent now). */
+async function callsSoFar (): Promise<number> {
+  const marker = `marker-${seen.size}`
+  await redis.echo(marker)
+  await waitFor(() => seen.has(marker), 5000, 'MONITOR to catch up')
+  return scriptCalls
+}
+
+const get = (url: string, token: string) => request(url, '/api/orders', { headers: [bearer(token)] })
+
+t.test('one busy user on one replica: a count per request, a Redis call per lease', async (t) => {
+  const alice = await signToken(signer, { claims: { sub: 'alice' } })
+  const before = await callsSoFar()
+  const remaining: number[] = []
+  for (let i = 0; i < 200; i++) {
+    const res = await get(a!.url, alice)
+    t.equal(res.status, 200)
+    remaining.push(Number(res.headers['x-ratelimit-remaining']))
+  }
+  t.same(remaining, Array.from({ length: 200 }, (_, i) => limit - 1 - i), 'every count once, in order')
+  const calls = await callsSoFar() - before
+  t.comment(`200 requests, ${calls} Redis calls`)
+  // Leases of 1, 2, 4, 8, then 10 (1 % of the limit): 4 + 19 calls; never more than 1 % at once.
+  t.ok(calls >= 20 && calls <= 40, `${calls} Redis calls for 200 requests`)
+  const counted = Number(await redis.get(`${prefix}rl:api:alice`))
+  t.ok(counted >= 200 && counted < 210, `Redis holds what was given out and at most one lease more (${counted})`)
+})
+
+t.test('two replicas past the limit: exactly the limit served, then 429s without Redis', async (t) => {
+  const bob = await signToken(signer, { claims: { sub: 'bob' } })
+  const before = upstream.hits()
+  const statuses: number[] = []
+  // Both replicas at once, 20 requests in flight, until 1,100 have been answered.
+  for (let round = 0; round < 55; round++) {
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => get((i % 2 === 0 ? a : b)!.url, bob)))
+    statuses.push(...answers.map((r) => r.status))
+  }
+  t.equal(statuses.filter((s) => s === 200).length, limit, 'never past the limit, none lost while both asked')
+  t.equal(statuses.filter((s) => s === 429).length, 100)
+  t.equal(upstream.hits(), before + limit, 'the limited requests never reached a service')
+  t.ok(Number(await redis.get(`${prefix}rl:api:bob`)) >= limit, 'Redis counted at least what was served')
+
+  const calls = await callsSoFar()
+  const refused = await Promise.all(Array.from({ length: 10 }, (_, i) => get((i % 2 === 0 ? a : b)!.url, bob)))
+  t.same(refused.map((r) => [r.status, r.json?.error]), Array(10).fill([429, 'rate_limited']))
+  t.ok(Number(refused[0]!.headers['retry-after']) >= 1, 'Retry-After from the window this replica knows')
+  t.equal(await callsSoFar() - calls, 0, 'a window past its limit is answered without Redis')
+})
