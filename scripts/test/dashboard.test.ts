@@ -101,7 +101,7 @@ t.test('a panel for every topic of issue 15', async (t) => {
     ['request rate by route', /gateway_requests_total/],
     ['latency by route', /gateway_request_duration_seconds_bucket/],
     ['denials by reason', /gateway_token_verifications_total\{outcome="denied"\}/],
-    ['JWKS age', /gateway_jwks_last_success_age_seconds/],
+    ['JWKS age per provider', /max by \(provider\) \(gateway_provider_jwks_age_seconds\)/],
     ['token cache hit ratio', /gateway_token_cache_hits_total.*gateway_token_cache_misses_total/],
     ['revocation lag', /gateway_revocation_lag_seconds_bucket/],
     ['rate-limit refusals', /status="429"/],

@@ -9,6 +9,7 @@
  *   age, revoked sessions held, readiness of the dependencies, the token cache
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { ProviderKeysInUse } from '../active-config.js'
 import type { KeyStore } from '../keys/key-store.js'
 import type { RevocationStore } from '../revocation/revocation-store.js'
 import type { TokenCache } from '../pipeline/token-cache.js'
@@ -37,6 +38,8 @@ export interface StoreSources {
   revocations: RevocationStore
   /** The verified-token cache, when there is one (TOKEN_CACHE_MAX/TTL > 0): hits, misses, entries. */
   tokenCache?: TokenCache
+  /** The providers of the configuration in force, with their key stores (the local one's is `keys`). */
+  providers: () => readonly ProviderKeysInUse[]
 }
 
 export function createMetrics (): GatewayMetrics {
@@ -171,6 +174,20 @@ export function registerStoreGauges (registry: Registry, sources: StoreSources):
     collect () {
       const at = keys.lastSuccessAt()
       this.set(at === 0 ? -1 : (Date.now() - at) / 1000)
+    },
+  })
+  new Gauge({ // eslint-disable-line no-new
+    name: 'gateway_provider_jwks_age_seconds',
+    help: 'Time since the last successful JWKS fetch of each provider of the gateway file in force (-1: never)',
+    labelNames: ['provider'] as const,
+    registers: [registry],
+    collect () {
+      this.reset()
+      const now = Date.now()
+      for (const { id, keys } of sources.providers()) {
+        const at = keys.lastSuccessAt()
+        this.set({ provider: id }, at === 0 ? -1 : (now - at) / 1000)
+      }
     },
   })
   new Gauge({ // eslint-disable-line no-new

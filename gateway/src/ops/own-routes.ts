@@ -47,7 +47,13 @@ function readiness (app: FastifyInstance) {
 
 export const ownRoutes = fp(async function ownRoutes (app, opts: OwnRoutesOptions) {
   const { registry } = opts.metrics
-  const stores = { keys: app.gatewayKeys, revocations: app.gatewayRevocations, tokenCache: opts.tokenCache }
+  const live = app.gatewayConfig
+  const stores = {
+    keys: app.gatewayKeys,
+    revocations: app.gatewayRevocations,
+    tokenCache: opts.tokenCache,
+    providers: () => live.current.providers,
+  }
   registerStoreGauges(registry, stores)
 
   app.get('/healthz', async () => ({ status: 'ok' }))

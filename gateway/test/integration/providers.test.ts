@@ -144,8 +144,19 @@ t.test('readiness per provider: an IdP down at start is 503 naming it, then read
   t.equal(notReady.status, 503)
   t.match(notReady.json, { checks: { providers: { local: true, partner: false } }, error: 'service_unavailable' })
   t.match(notReady.json.message, /partner/)
+  const ages = async () => {
+    const text = (await request(down.url, '/metrics')).text
+    return Object.fromEntries([...text.matchAll(/^gateway_provider_jwks_age_seconds\{provider="([^"]+)"\} (\S+)$/gm)]
+      .map((m) => [m[1], Number(m[2])]))
+  }
+  const downAges = await ages()
+  t.same(Object.keys(downAges).sort(), ['local', 'partner', 'scoped'], 'a JWKS age for every provider')
+  t.equal(downAges.partner, -1, 'the IdP down at start: never fetched')
+  t.ok(downAges.local! >= 0 && downAges.local! < 10, `local fetched ${downAges.local} s ago`)
   await late.start()
   await waitFor(async () => (await request(down.url, '/readyz')).status === 200, 10_000, 'ready once the IdP is up')
+  const upAges = await ages()
+  t.ok(upAges.partner! >= 0 && upAges.partner! < 10, `partner fetched ${upAges.partner} s ago once up`)
   const res = await request(down.url, '/orders/1', { headers: [bearer(await late.sign('l-1'))] })
   t.equal(res.status, 200)
 })

@@ -8,7 +8,7 @@ const revocations = { counts: () => ({ sessions: 0, users: 0 }), isHealthy: () =
 
 t.test('requests, durations and verifications counted on the request path, rendered at scrape time', async (t) => {
   const metrics = createMetrics()
-  registerStoreGauges(metrics.registry, { keys, revocations })
+  registerStoreGauges(metrics.registry, { keys, revocations, providers: () => [] })
   metrics.recordRequest('orders', 'GET', 200, 0.004)
   metrics.recordRequest('orders', 'GET', 200, 0.02)
   metrics.recordRequest('orders', 'POST', 403, 0.3)
