@@ -12,7 +12,9 @@
  *   no other replica in that window, and x-ratelimit-remaining there is that much lower
  * - a window known to be past the limit is answered here until it ends, without Redis
  * - the calls of one event-loop turn share one Redis call (per cluster slot), not one call each
- * - fails fast when the client is not connected, so a Redis outage costs no request any waiting
+ * - fails fast when the client is not connected, and a call Redis has not answered in 1 s fails, so a
+ *   Redis outage or stall costs a request at most that (the limits then fail open: skipOnError)
+ * - windows are timed on the monotonic clock: a wall clock stepped back or forward moves no lease
  * @see https://github.com/fastify/fastify-rate-limit/blob/main/store/RedisStore.js
  */
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit'
@@ -52,6 +54,12 @@ const LEASE_SHARE = 0.01
 /** Keys followed at once; past it a new key is counted one by one without being remembered. */
 const MAX_KEYS = 100_000
 const SWEEP_MS = 10_000
+/** Keys per script call at most (its arguments are spread onto the stack). */
+const MAX_BATCH = 1000
+const CALL_TIMEOUT_MS = 1000
+
+/** Milliseconds on the monotonic clock. */
+const clock = (): number => performance.now()
 
 type Count = (err: Error | null, result?: { current: number, ttl: number }) => void
 interface Waiting { callback: Count, max: number }
@@ -63,7 +71,7 @@ interface Lease {
   /** The next count to give out, and the last one taken from Redis (next > last: none left). */
   next: number
   last: number
-  /** When the window of those counts ends (local clock, from the call's start: never late). */
+  /** When the window of those counts ends (monotonic clock, from the call's start: never late). */
   endsAt: number
   /** The next lease's size, and when the last Redis call for this key went out. */
   size: number
@@ -71,6 +79,8 @@ interface Lease {
   /** Requests waiting for the Redis call; `amount` is what it takes (0: no call, -1: queued). */
   waiting: Waiting[]
   amount: number
+  /** The call in flight (its answer counts only while it is this one: a timed-out call's does not). */
+  call: object | null
 }
 
 type WithCommand = RedisClient & { gatewayRateLimit?: (...args: Array<string | number>) => Promise<number[]> }
@@ -82,12 +92,12 @@ export function redisStore (redis: RedisClient, namespace: string): FastifyRateL
   const cluster = isCluster(redis)
   const leases = new Map<string, Lease>()
   let queue: Lease[] = []
-  let sweepAt = Date.now() + SWEEP_MS
+  let sweepAt = clock() + SWEEP_MS
 
   /** Answers from the lease when it can; true if it did. */
   function answer (lease: Lease, callback: Count, max: number, now: number): boolean {
     if (now >= lease.endsAt) return false
-    const ttl = lease.endsAt - now
+    const ttl = Math.ceil(lease.endsAt - now)
     if (lease.next <= lease.last) { callback(null, { current: lease.next++, ttl }); return true }
     // Counted past the limit in Redis: every later count of this window is too.
     if (lease.last >= max) { callback(null, { current: max + 1, ttl }); return true }
@@ -104,38 +114,56 @@ export function redisStore (redis: RedisClient, namespace: string): FastifyRateL
   }
 
   function send (batch: Lease[], now: number): void {
+    const call = {}
     const args: Array<string | number> = [batch.length]
     for (const lease of batch) {
-      const max = Math.max(...lease.waiting.map((w) => w.max))
+      let max = 1
+      for (const w of lease.waiting) if (w.max > max) max = w.max
       const busy = now - lease.calledAt < BUSY_MS
       const cap = Math.max(1, Math.floor(max * LEASE_SHARE))
       lease.size = Math.min(cap, busy ? lease.size * 2 : Math.max(1, lease.size >> 1))
       lease.calledAt = now
       lease.amount = Math.max(lease.size, lease.waiting.length)
+      lease.call = call
       args.push(lease.key)
     }
     for (const lease of batch) args.push(lease.windowMs)
     for (const lease of batch) args.push(lease.amount)
-    client.gatewayRateLimit!(...args).then(
+    const failAll = (err: Error) => { for (const lease of batch) fail(lease, call, err) }
+    const timer = setTimeout(() => failAll(new Error(`redis: no answer in ${CALL_TIMEOUT_MS} ms`)), CALL_TIMEOUT_MS)
+    let counted: Promise<number[]>
+    try {
+      counted = client.gatewayRateLimit!(...args)
+    } catch (err) {
+      clearTimeout(timer)
+      failAll(err as Error)
+      return
+    }
+    counted.then(
       (out) => {
-        for (let i = 0; i < batch.length; i++) settle(batch[i]!, now, out[2 * i]!, out[2 * i + 1]!)
+        clearTimeout(timer)
+        for (let i = 0; i < batch.length; i++) settle(batch[i]!, call, now, out[2 * i]!, out[2 * i + 1]!)
       },
-      (err: Error) => { for (const lease of batch) fail(lease, err) }
+      (err: Error) => { clearTimeout(timer); failAll(err) }
     )
   }
 
-  function settle (lease: Lease, calledAt: number, count: number, ttl: number): void {
+  function settle (lease: Lease, call: object, calledAt: number, count: number, ttl: number): void {
+    if (lease.call !== call) return // timed out: these counts go unused (the window admits fewer, never more)
+    lease.call = null
     lease.next = count - lease.amount + 1
     lease.last = count
     lease.endsAt = calledAt + ttl
     lease.amount = 0
     const waiting = lease.waiting
     lease.waiting = []
-    const now = Date.now()
+    const now = clock()
     for (const w of waiting) if (!answer(lease, w.callback, w.max, now)) enqueue(lease, w.callback, w.max)
   }
 
-  function fail (lease: Lease, err: Error): void {
+  function fail (lease: Lease, call: object, err: Error): void {
+    if (lease.call !== call) return
+    lease.call = null
     const waiting = lease.waiting
     lease.waiting = []
     lease.amount = 0
@@ -144,12 +172,16 @@ export function redisStore (redis: RedisClient, namespace: string): FastifyRateL
     for (const w of waiting) w.callback(err)
   }
 
+  function sendInChunks (batch: Lease[], now: number): void {
+    for (let i = 0; i < batch.length; i += MAX_BATCH) send(batch.slice(i, i + MAX_BATCH), now)
+  }
+
   function flush (): void {
     const batch = queue
     queue = []
-    const now = Date.now()
+    const now = clock()
     if (now >= sweepAt) sweep(now)
-    if (!cluster) { send(batch, now); return }
+    if (!cluster) { sendInChunks(batch, now); return }
     // A script's keys must share a slot in a cluster.
     const bySlot = new Map<number, Lease[]>()
     for (const lease of batch) {
@@ -158,7 +190,7 @@ export function redisStore (redis: RedisClient, namespace: string): FastifyRateL
       if (group) group.push(lease)
       else bySlot.set(slot, [lease])
     }
-    for (const group of bySlot.values()) send(group, now)
+    for (const group of bySlot.values()) sendInChunks(group, now)
   }
 
   function sweep (now: number): void {
@@ -168,8 +200,18 @@ export function redisStore (redis: RedisClient, namespace: string): FastifyRateL
     }
   }
 
-  const newLease = (key: string, windowMs: number): Lease =>
-    ({ key, windowMs, next: 1, last: 0, endsAt: 0, size: 1, calledAt: -Infinity, waiting: [], amount: 0 })
+  const newLease = (key: string, windowMs: number): Lease => ({
+    key,
+    windowMs,
+    next: 1,
+    last: 0,
+    endsAt: -Infinity,
+    size: 1,
+    calledAt: -Infinity,
+    waiting: [],
+    amount: 0,
+    call: null,
+  })
 
   const store: FastifyRateLimitStore = {
     incr (key, callback, timeWindow, max) {
@@ -179,7 +221,7 @@ export function redisStore (redis: RedisClient, namespace: string): FastifyRateL
       if (lease === undefined) {
         lease = newLease(full, timeWindow)
         if (leases.size < MAX_KEYS) leases.set(full, lease)
-      } else if (lease.amount === 0 && answer(lease, callback as Count, max, Date.now())) {
+      } else if (lease.amount === 0 && answer(lease, callback as Count, max, clock())) {
         return
       }
       lease.windowMs = timeWindow

@@ -1,8 +1,9 @@
 /**
  * A busy key takes its counts from Redis in leases (pipeline/rate-limit-store.ts): far fewer
  * Redis calls than requests, still never past the limit across two replicas, and a window past
- * its limit answered without Redis. Redis calls counted by Redis itself (MONITOR, on a private
- * redis-server).
+ * its limit answered without Redis; the store itself under a wall clock stepped back, a burst of
+ * one turn, and a Redis that stops answering. Redis calls counted by Redis itself (MONITOR, on a
+ * private redis-server).
  */
 import t from 'tap'
 import { Redis } from 'ioredis'
@@ -12,6 +13,7 @@ import { createSigner, signToken, startJwksServer } from '../../../scripts/testi
 import { waitFor } from '../../../scripts/testing/wait.js'
 import { startCountingUpstream } from '../helpers/browser-fixtures.js'
 import { startGateway } from '../helpers/fixtures.js'
+import { redisStore } from '../../src/pipeline/rate-limit-store.js'
 
 const signer = await createSigner()
 const jwks = await startJwksServer(t, [signer.jwk])
@@ -37,7 +39,7 @@ let scriptCalls = 0
 const seen = new Set<string>()
 monitor.on('monitor', (_time: string, args: string[], source: string) => {
   const command = String(args[0]).toLowerCase()
-  if (source !== 'lua' && command === 'evalsha') scriptCalls++
+  if (source !== 'lua' && (command === 'evalsha' || command === 'eval')) scriptCalls++ // a new client's first: EVAL
   if (command === 'echo') seen.add(String(args[1]))
 })
 /** The script calls Redis has run so far (once MONITOR has caught up with an ECHO sent now). */
@@ -87,4 +89,62 @@ t.test('two replicas past the limit: exactly the limit served, then 429s without
   t.same(refused.map((r) => [r.status, r.json?.error]), Array(10).fill([429, 'rate_limited']))
   t.ok(Number(refused[0]!.headers['retry-after']) >= 1, 'Retry-After from the window this replica knows')
   t.equal(await callsSoFar() - calls, 0, 'a window past its limit is answered without Redis')
+})
+
+type Counted = { current: number, ttl: number }
+/** The store as the plugin uses it (rate-limits.ts): one instance, incr with the window and the limit. */
+function storeOn (prefix: string) {
+  const client = new Redis(server.url)
+  t.teardown(() => client.disconnect())
+  const Store = redisStore(client, prefix) as unknown as new (o: object) => {
+    incr: (key: string, cb: (err: Error | null, r?: Counted) => void, windowMs: number, max: number) => void
+  }
+  const store = new Store({})
+  const incr = (key: string, windowMs: number, max: number) => new Promise<Counted>((resolve, reject) => {
+    store.incr(key, (err, r) => { if (err) reject(err); else resolve(r!) }, windowMs, max)
+  })
+  return { client, store, incr }
+}
+
+t.test('a wall clock stepped back does not stretch a lease past its Redis window', async (t) => {
+  const { client, incr } = storeOn('test:rl-clock:')
+  await new Promise((resolve) => client.once('ready', resolve))
+  for (let i = 0; i < 20; i++) await incr('k', 300, 1000) // busy: leases of several counts
+  const realNow = Date.now
+  Date.now = () => realNow() - 10_000
+  t.teardown(() => { Date.now = realNow })
+  await new Promise((resolve) => setTimeout(resolve, 400))
+  t.equal(await redis.exists('test:rl-clock:k'), 0, 'the Redis window is over')
+  t.equal((await incr('k', 300, 1000)).current, 1, 'the next count starts the new window')
+})
+
+t.test('one turn of 150,000 calls on one key and 2,500 keys: every one answered, in calls of at most 1,000 keys',
+  async (t) => {
+    const { client, store, incr } = storeOn('test:rl-burst:')
+    await new Promise((resolve) => client.once('ready', resolve))
+    const before = await callsSoFar()
+    let answered = 0
+    let highest = 0
+    for (let i = 0; i < 150_000; i++) {
+      store.incr('hot', (err, r) => { if (!err) { answered++; highest = Math.max(highest, r!.current) } }, 60_000, 1e9)
+    }
+    const many = await Promise.all(Array.from({ length: 2500 }, (_, i) => incr(`key-${i}`, 60_000, 10)))
+    await waitFor(() => answered === 150_000, 10_000, 'every call on the hot key answered')
+    t.equal(highest, 150_000, 'one count each, none twice')
+    t.same(new Set(many.map((r) => r.current)), new Set([1]), 'each other key counted once')
+    t.equal(await redis.get('test:rl-burst:hot'), '150000')
+    const calls = await callsSoFar() - before
+    t.ok(calls >= 3 && calls <= 5, `${calls} script calls for 2,501 keys`)
+  })
+
+t.test('a Redis that stops answering: the limit fails open after 1 s, no request hangs', async (t) => {
+  const carol = await signToken(signer, { claims: { sub: 'carol' } })
+  await redis.call('CLIENT', 'PAUSE', '4000', 'ALL')
+  const started = Date.now()
+  const res = await get(a!.url, carol)
+  const waited = Date.now() - started
+  t.equal(res.status, 200, 'served, not limited, while Redis is paused')
+  t.ok(waited >= 900 && waited < 3500, `answered after ${waited} ms: the call timed out, Redis still paused`)
+  await waitFor(async () => (await get(a!.url, carol)).headers['x-ratelimit-remaining'] !== undefined, 10_000,
+    'counted again once Redis answers')
 })
