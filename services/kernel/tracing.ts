@@ -149,3 +149,18 @@ export async function inSpan<T> (name: string, attributes: Attributes, fn: (span
     }
   })
 }
+
+const nothing = (): void => {}
+
+/**
+ * A request answered by a WebSocket handshake: Fastify sends no reply, so @fastify/otel never ends
+ * its span. Call at once, in the request's context; the function it returns ends that span as a 101.
+ */
+export function upgradeSpanEnd (): () => void {
+  const span = tracingStarted() ? trace.getActiveSpan() : undefined
+  if (span === undefined) return nothing
+  return () => {
+    span.setAttribute('http.response.status_code', 101)
+    span.end()
+  }
+}

@@ -16,6 +16,8 @@ import type { IncomingHttpHeaders } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import WebSocket, { WebSocketServer, type RawData } from 'ws'
 import { GatewayTimeoutError } from '../errors.js'
+import { upgradeSpanEnd } from '../../../services/kernel/tracing.js'
+import { withUpgradeTraceContext } from '../ops/tracing.js'
 import type { GatewaySession } from '../pipeline/session.js'
 import { upstreamResponseHeaders } from '../response/upstream-headers.js'
 import type { Rule, WebSocketLimits } from '../rules.js'
@@ -115,6 +117,7 @@ export function createWebSocketProxy (opts: WebSocketProxyOptions): ForwardWebSo
   function headersFor (request: FastifyRequest): IncomingHttpHeaders {
     const headers = opts.upstreamHeaders(request)
     for (const name of HANDSHAKE_HEADERS) delete headers[name]
+    withUpgradeTraceContext(headers)
     return headers
   }
 
@@ -155,6 +158,7 @@ export function createWebSocketProxy (opts: WebSocketProxyOptions): ForwardWebSo
     const protocols = offered === undefined
       ? []
       : offered.split(',').map((p) => p.trim()).filter((p) => p !== '' && !isCredentialSubprotocol(p))
+    const endSpan = upgradeSpanEnd()
     const upstream = new WebSocket(upstreamUrl(rule, path, request.url), protocols, {
       headers: headersFor(request) as Record<string, string>,
       maxPayload: limits.maxMessageBytes,
@@ -188,6 +192,7 @@ export function createWebSocketProxy (opts: WebSocketProxyOptions): ForwardWebSo
       raw.headers.upgrade = pending.upgrade
       if (upstream.protocol !== '') selectedProtocol.set(raw, upstream.protocol)
       serverFor(limits.maxMessageBytes).handleUpgrade(raw, pending.socket, pending.head, (client) => {
+        endSpan()
         pending.socket.off('close', gone)
         join(client, upstream, rule, session, request)
       })

@@ -6,11 +6,14 @@
  *   credential's source (header or cookie), a denial's reason; never a token or a claim
  * - upstream headers: the client's traceparent and tracestate go, and the undici instrumentation
  *   writes the forwarding span's (the trace continued, never the client's span id passed on)
+ * - a WebSocket upgrade: its upstream handshake (node:http through `ws`, which no instrumentation
+ *   here wraps) carries the request span's context (the span itself ends at the handshake:
+ *   kernel tracing.ts, upgradeSpanEnd)
  * - tracing off: the stage is the stage itself and the headers are left alone (nothing added
  *   to the request path)
  */
 import type { IncomingHttpHeaders } from 'node:http'
-import { context, SpanStatusCode, trace, type Span } from '@opentelemetry/api'
+import { context, propagation, SpanStatusCode, trace, type Span } from '@opentelemetry/api'
 import { tracingStarted, type TracingConfig } from '../../../services/kernel/tracing.js'
 import { isDenial } from '../errors.js'
 import type { Stage } from '../pipeline/stage.js'
@@ -60,4 +63,9 @@ export function withoutClientTraceContext (out: IncomingHttpHeaders): void {
   if (!tracingStarted()) return
   delete out.traceparent
   delete out.tracestate
+}
+
+/** The upstream handshake's headers with the active span's trace context (see above). */
+export function withUpgradeTraceContext (headers: IncomingHttpHeaders): void {
+  if (tracingStarted()) propagation.inject(context.active(), headers)
 }

@@ -7,12 +7,15 @@
  *   each server span's parent the gateway's forwarding span
  * - a client's traceparent is continued (same trace, the gateway's span its child) and never
  *   reaches an upstream unchanged; its tracestate goes on
+ * - a WebSocket upgrade: the gateway's and the orders service's request spans end at the
+ *   handshake (101), the orders one a child of the gateway's
  * - authenticate spans carry the denial reason; no token is in anything exported
  * - JWKS fetches, the auth service's Redis commands and argon2 are spans of their traces
  * - log lines carry trace_id; with OTEL_EXPORTER_OTLP_ENDPOINT unset nothing is exported
  */
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
+import WebSocket from 'ws'
 import { startAuth, startGatewayProcess, tempKeysDir } from '../../../scripts/test/drills/helpers.js'
 import { startEchoUpstream } from '../../../scripts/testing/http.js'
 import { call, startNode } from '../../../scripts/testing/node-process.js'
@@ -172,6 +175,26 @@ t.test('traces across gateway, auth service and orders', async (t) => {
       for (const secret of [user.accessToken, forged, payload!, user.refreshToken, PASSWORD]) {
         t.notOk(exported.includes(secret), `never exported: ${secret.slice(0, 12)}...`)
       }
+    })
+
+  await t.test('a WebSocket upgrade: each request span ends at its handshake (101), the trace goes upstream',
+    async (t) => {
+      const [clientTrace, clientSpan] = [hex(16), hex(8)]
+      const socket = new WebSocket(`${gw.url.replace(/^http/, 'ws')}/api/orders/live`, {
+        headers: { authorization: `Bearer ${user.accessToken}`, traceparent: `00-${clientTrace}-${clientSpan}-01` },
+      })
+      await new Promise<void>((resolve, reject) => { socket.once('open', resolve); socket.once('error', reject) })
+      t.teardown(() => socket.terminate())
+      const trace = await traceOf(clientTrace, requestSpan('/api/orders/live'), is('orders', SPAN_KIND.server))
+      const gwServer = one(trace, requestSpan('/api/orders/live'), 'the gateway\'s request span')
+      const ordersServer = one(trace, is('orders', SPAN_KIND.server), 'the orders service\'s span of the upgrade')
+      t.equal(gwServer.parentSpanId, clientSpan, 'the gateway\'s: a child of the client\'s span')
+      t.equal(ordersServer.parentSpanId, gwServer.spanId, 'the orders service\'s: a child of the gateway\'s')
+      t.equal(gwServer.attributes['http.response.status_code'], 101, 'ended at the handshake')
+      t.equal(ordersServer.attributes['http.response.status_code'], 101)
+      t.equal(socket.readyState, WebSocket.OPEN, 'while the socket stays open')
+      const line = orders.logs().find((l) => l.msg === 'live feed opened' && l.trace_id === clientTrace)
+      t.equal(line?.span_id, ordersServer.spanId, 'the orders service\'s log line names its span')
     })
 
   await t.test('JWKS fetches: the gateway\'s span, its HTTP call, and the auth service\'s answer in one trace',

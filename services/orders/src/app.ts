@@ -5,6 +5,7 @@
  * that sends the caller's order changes, `{ type: 'order.created' | 'order.deleted', order }`;
  * its identity comes from the upgrade's headers like any request's.
  */
+import { upgradeSpanEnd } from '../../kernel/tracing.js'
 import { createServiceApp, type ServiceApp } from '../../common/app.js'
 import type { ServiceConfig } from '../../common/config.js'
 import { NotFoundError } from '../../common/errors.js'
@@ -20,7 +21,9 @@ export function buildOrdersService (config: Partial<ServiceConfig> = {}): Servic
   app.register(async (live) => {
     live.get('/orders/live', { websocket: true }, (socket, request) => {
       const unsubscribe = store.subscribe(request.identity.subject, (change) => socket.send(JSON.stringify(change)))
-      socket.once('close', unsubscribe)
+      upgradeSpanEnd()() // the upgrade's request span: answered (101) by now
+      request.log.info('live feed opened')
+      socket.once('close', (code) => { unsubscribe(); request.log.info({ code }, 'live feed closed') })
       // The feed only speaks: anything the client sends is ignored.
     })
   })
