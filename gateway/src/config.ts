@@ -24,6 +24,8 @@ export const DEFAULT_USERS_URL = 'http://127.0.0.1:4102'
 export const DEFAULT_PAYMENTS_URL = 'http://127.0.0.1:4103'
 export const DEFAULT_WEB_URL = 'http://127.0.0.1:4104'
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
+/** A Redis command unanswered this long fails (the auth service's default too). */
+export const DEFAULT_REDIS_COMMAND_TIMEOUT_MS = 2000
 export { DEFAULT_CLOCK_TOLERANCE_S }
 export const DEFAULT_JWKS_REFRESH_INTERVAL_S = 300
 export const DEFAULT_JWKS_COOLDOWN_S = 30
@@ -72,6 +74,8 @@ export interface GatewayConfig {
   redisPrefix: string
   /** REDIS_CLUSTER_NODES ('host:port,...'): when set, Redis Cluster instead of REDIS_URL. */
   redisClusterNodes?: string
+  /** REDIS_COMMAND_TIMEOUT (ms): a command unanswered this long fails instead of hanging its request. */
+  redisCommandTimeoutMs: number
   /** Seconds of clock skew accepted on exp/nbf/iat. */
   clockToleranceS: number
   jwksRefreshIntervalMs: number
@@ -188,6 +192,7 @@ export function loadConfig (env: Env): Readonly<GatewayConfig> {
     // Not trimmed and may be empty: '' is a valid prefix (no namespace).
     redisPrefix: env.REDIS_PREFIX ?? DEFAULT_REDIS_PREFIX,
     redisClusterNodes: clusterNodes,
+    redisCommandTimeoutMs: r.int('REDIS_COMMAND_TIMEOUT', DEFAULT_REDIS_COMMAND_TIMEOUT_MS, 50, 60_000),
     clockToleranceS: r.num('CLOCK_TOLERANCE', DEFAULT_CLOCK_TOLERANCE_S, { max: 300 }),
     jwksRefreshIntervalMs: seconds('JWKS_REFRESH_INTERVAL', DEFAULT_JWKS_REFRESH_INTERVAL_S, undefined, 0.1),
     jwksCooldownMs: seconds('JWKS_COOLDOWN', DEFAULT_JWKS_COOLDOWN_S),

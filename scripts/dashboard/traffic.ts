@@ -67,7 +67,7 @@ async function main (): Promise<number> {
       const socket = feed.socket
       if (socket !== undefined) {
         open.add(socket)
-        socket.once('close', (code) => { open.delete(socket); note(`socket closed ${code}`, 0) })
+        socket.once('close', (code) => { open.delete(socket); note('socket closed', code) })
       }
       if (round % 3 === 0) rotated.push({ token: refreshToken, at: Date.now() })
       else note('logout', (await call(`${base}/auth/logout`, { ...withBearer(token), method: 'POST' })).status)

@@ -92,9 +92,14 @@ export function createRedisClient (opts: RedisClientOptions): RedisClient {
  */
 export function createSubscriber (client: RedisClient): RedisClient {
   // The SUBSCRIBE sent right after creation must wait for the connection, even when the
-  // parent fails fast (enableOfflineQueue: false); ioredis re-subscribes after reconnects.
-  const options = { enableOfflineQueue: true }
-  return isCluster(client) ? client.duplicate([], options) : client.duplicate(options)
+  // parent fails fast (enableOfflineQueue: false) or times commands out (commandTimeout: a
+  // SUBSCRIBE timed out while Redis is down would not be renewed); ioredis re-subscribes after
+  // reconnects.
+  if (isCluster(client)) {
+    const redisOptions = { ...client.options.redisOptions, commandTimeout: undefined }
+    return client.duplicate([], { enableOfflineQueue: true, redisOptions })
+  }
+  return client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined })
 }
 
 /**

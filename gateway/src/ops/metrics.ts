@@ -147,6 +147,12 @@ export function registerLiveGauge (registry: Registry, live: LiveConnections): v
   })
 }
 
+/** Seconds since a key store's last successful JWKS fetch at `now`; -1: never. */
+const jwksAge = (keys: KeyStore, now: number): number => {
+  const at = keys.lastSuccessAt()
+  return at === 0 ? -1 : (now - at) / 1000
+}
+
 /** The gauges read from the stores at scrape time. */
 export function registerStoreGauges (registry: Registry, sources: StoreSources): void {
   const { keys, revocations } = sources
@@ -171,10 +177,7 @@ export function registerStoreGauges (registry: Registry, sources: StoreSources):
     name: 'gateway_jwks_last_success_age_seconds',
     help: 'Time since the last successful JWKS fetch (-1: never)',
     registers: [registry],
-    collect () {
-      const at = keys.lastSuccessAt()
-      this.set(at === 0 ? -1 : (Date.now() - at) / 1000)
-    },
+    collect () { this.set(jwksAge(keys, Date.now())) },
   })
   new Gauge({ // eslint-disable-line no-new
     name: 'gateway_provider_jwks_age_seconds',
@@ -184,10 +187,7 @@ export function registerStoreGauges (registry: Registry, sources: StoreSources):
     collect () {
       this.reset()
       const now = Date.now()
-      for (const { id, keys } of sources.providers()) {
-        const at = keys.lastSuccessAt()
-        this.set({ provider: id }, at === 0 ? -1 : (now - at) / 1000)
-      }
+      for (const { id, keys } of sources.providers()) this.set({ provider: id }, jwksAge(keys, now))
     },
   })
   new Gauge({ // eslint-disable-line no-new

@@ -12,8 +12,9 @@
  *   no other replica in that window, and x-ratelimit-remaining there is that much lower
  * - a window known to be past the limit is answered here until it ends, without Redis
  * - the calls of one event-loop turn share one Redis call (per cluster slot), not one call each
- * - fails fast when the client is not connected, and a call Redis has not answered in 1 s fails, so a
- *   Redis outage or stall costs a request at most that (the limits then fail open: skipOnError)
+ * - fails fast when the client is not connected, and a call fails when Redis has not answered in the
+ *   client's commandTimeout (REDIS_COMMAND_TIMEOUT, plugins/redis.ts), so a Redis outage or stall
+ *   costs a request at most that (the limits then fail open: skipOnError)
  * - windows are timed on the monotonic clock: a wall clock stepped back or forward moves no lease
  * @see https://github.com/fastify/fastify-rate-limit/blob/main/store/RedisStore.js
  */
@@ -56,7 +57,6 @@ const MAX_KEYS = 100_000
 const SWEEP_MS = 10_000
 /** Keys per script call at most (its arguments are spread onto the stack). */
 const MAX_BATCH = 1000
-const CALL_TIMEOUT_MS = 1000
 
 /** Milliseconds on the monotonic clock. */
 const clock = (): number => performance.now()
@@ -67,7 +67,7 @@ interface Waiting { callback: Count, max: number }
 /** One key's counts on this replica. */
 interface Lease {
   readonly key: string
-  windowMs: number
+  readonly windowMs: number
   /** The next count to give out, and the last one taken from Redis (next > last: none left). */
   next: number
   last: number
@@ -79,8 +79,6 @@ interface Lease {
   /** Requests waiting for the Redis call; `amount` is what it takes (0: no call, -1: queued). */
   waiting: Waiting[]
   amount: number
-  /** The call in flight (its answer counts only while it is this one: a timed-out call's does not). */
-  call: object | null
 }
 
 type WithCommand = RedisClient & { gatewayRateLimit?: (...args: Array<string | number>) => Promise<number[]> }
@@ -114,7 +112,6 @@ export function redisStore (redis: RedisClient, namespace: string): FastifyRateL
   }
 
   function send (batch: Lease[], now: number): void {
-    const call = {}
     const args: Array<string | number> = [batch.length]
     for (const lease of batch) {
       let max = 1
@@ -124,33 +121,19 @@ export function redisStore (redis: RedisClient, namespace: string): FastifyRateL
       lease.size = Math.min(cap, busy ? lease.size * 2 : Math.max(1, lease.size >> 1))
       lease.calledAt = now
       lease.amount = Math.max(lease.size, lease.waiting.length)
-      lease.call = call
       args.push(lease.key)
     }
     for (const lease of batch) args.push(lease.windowMs)
     for (const lease of batch) args.push(lease.amount)
-    const failAll = (err: Error) => { for (const lease of batch) fail(lease, call, err) }
-    const timer = setTimeout(() => failAll(new Error(`redis: no answer in ${CALL_TIMEOUT_MS} ms`)), CALL_TIMEOUT_MS)
-    let counted: Promise<number[]>
-    try {
-      counted = client.gatewayRateLimit!(...args)
-    } catch (err) {
-      clearTimeout(timer)
-      failAll(err as Error)
-      return
-    }
-    counted.then(
+    client.gatewayRateLimit!(...args).then(
       (out) => {
-        clearTimeout(timer)
-        for (let i = 0; i < batch.length; i++) settle(batch[i]!, call, now, out[2 * i]!, out[2 * i + 1]!)
+        for (let i = 0; i < batch.length; i++) settle(batch[i]!, now, out[2 * i]!, out[2 * i + 1]!)
       },
-      (err: Error) => { clearTimeout(timer); failAll(err) }
+      (err: Error) => { for (const lease of batch) fail(lease, err) }
     )
   }
 
-  function settle (lease: Lease, call: object, calledAt: number, count: number, ttl: number): void {
-    if (lease.call !== call) return // timed out: these counts go unused (the window admits fewer, never more)
-    lease.call = null
+  function settle (lease: Lease, calledAt: number, count: number, ttl: number): void {
     lease.next = count - lease.amount + 1
     lease.last = count
     lease.endsAt = calledAt + ttl
@@ -161,9 +144,7 @@ export function redisStore (redis: RedisClient, namespace: string): FastifyRateL
     for (const w of waiting) if (!answer(lease, w.callback, w.max, now)) enqueue(lease, w.callback, w.max)
   }
 
-  function fail (lease: Lease, call: object, err: Error): void {
-    if (lease.call !== call) return
-    lease.call = null
+  function fail (lease: Lease, err: Error): void {
     const waiting = lease.waiting
     lease.waiting = []
     lease.amount = 0
@@ -210,7 +191,6 @@ export function redisStore (redis: RedisClient, namespace: string): FastifyRateL
     calledAt: -Infinity,
     waiting: [],
     amount: 0,
-    call: null,
   })
 
   const store: FastifyRateLimitStore = {
@@ -224,7 +204,6 @@ export function redisStore (redis: RedisClient, namespace: string): FastifyRateL
       } else if (lease.amount === 0 && answer(lease, callback as Count, max, clock())) {
         return
       }
-      lease.windowMs = timeWindow
       enqueue(lease, callback as Count, max)
     },
     child: () => store,

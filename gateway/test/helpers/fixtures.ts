@@ -58,7 +58,7 @@ export async function startGateway (t: Teardown, opts: GatewayFixtureOptions): P
     logLevel: 'info',
     ...opts.config,
   })
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 })
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: config.redisCommandTimeoutMs })
   redis.on('error', () => {})
   const logs: string[] = []
   const app = buildGateway(config, {

@@ -75,6 +75,21 @@ t.test('scanAll and deleteMatching on a standalone Redis', async (t) => {
   t.same(await collect(scanAll(client, `${prefix}*`)), [`${prefix}other`], 'only the non-matching key is left')
 })
 
+t.test('createSubscriber drops the parent\'s commandTimeout (a SUBSCRIBE waits for Redis)', async (t) => {
+  const plain = createRedisClient({ url: 'redis://127.0.0.1:1', lazyConnect: true, commandTimeout: 200 }) as Redis
+  const plainSubscriber = createSubscriber(plain) as Redis
+  t.equal(plain.options.commandTimeout, 200)
+  t.equal(plainSubscriber.options.commandTimeout, undefined)
+  t.equal(plainSubscriber.options.enableOfflineQueue, true)
+  const cluster = createRedisClient({
+    url: 'redis://u:p%40ss@x:1', clusterNodes: '127.0.0.1:1', lazyConnect: true, commandTimeout: 200,
+  }) as Cluster
+  const clusterSubscriber = createSubscriber(cluster) as Cluster
+  t.equal(clusterSubscriber.options.redisOptions?.commandTimeout, undefined)
+  t.match(clusterSubscriber.options.redisOptions, { username: 'u', password: 'p@ss' }, 'the other node options kept')
+  for (const c of [plain, plainSubscriber, cluster, clusterSubscriber]) c.disconnect()
+})
+
 t.test('createSubscriber on a standalone Redis: a second connection that receives', async (t) => {
   const { url, prefix } = await useTestRedis(t)
   const client = createRedisClient({ url, maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true })
