@@ -119,7 +119,8 @@ t.test('a file replaced between the start-up read and the watcher is in force be
     waitReady: false,
     deps: { file: compiled.file, reload: { path, env: ENV, signal: false, settleMs: 20 } },
   })
-  // Listening means ready(): the first answer is already on the file on disk.
+  // Listening means ready(): before any request (no I/O in between), the file on disk is in force.
+  t.equal(gw.app.gatewayConfig.current.version, V2, 'in force once listening')
   t.equal((await readyz(gw)).config?.version, V2, 'the file on disk in force')
   t.match((await request(gw.url, '/svc/x')).json, { url: '/two/x' })
   t.equal(await metric(gw, 'gateway_config_reloads_total{result="success"}'), 1)
